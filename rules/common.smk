@@ -1,0 +1,43 @@
+import json
+import sys
+from pathlib import Path
+
+DATA = config.get("data_dir", "data")
+RESULTS = config.get("results_dir", "results")
+REPORTS = config.get("reports_dir", "reports")
+REVIEWS = list(config["reviews"])
+# The Python that runs Snakemake has emmie installed (make sets up .venv).
+EMMIE = f'"{sys.executable}" -m emmie'
+
+wildcard_constraints:
+    review="[A-Za-z0-9][A-Za-z0-9_-]*",
+
+
+def review_files(wildcards):
+    """Every file of the review folder, plus the shared reference tables."""
+    folder = Path(DATA) / wildcards.review
+    files = sorted(str(p) for p in folder.glob("*.csv")) + [str(folder / "review.yaml")]
+    files += sorted(str(p) for p in Path(DATA, "_reference").glob("*.csv"))
+    return files
+
+
+def is_valid(review):
+    """Read the validation checkpoint of a review (runs it first if needed)."""
+    record = checkpoints.validate.get(review=review).output[0]
+    with open(record, encoding="utf-8") as fh:
+        return json.load(fh)["ok"]
+
+
+def valid_reviews():
+    return [r for r in REVIEWS if is_valid(r)]
+
+
+def review_reports(review):
+    return [f"{REPORTS}/{review}/{name}.html" for name in ("index", "practice-guide", "implementation-summary", "information-sheet")]
+
+
+def all_targets(wildcards):
+    targets = [f"{REPORTS}/index.html"]
+    for review in valid_reviews():
+        targets += review_reports(review)
+    return targets

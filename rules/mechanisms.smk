@@ -1,0 +1,10 @@
+rule mechanisms:
+    input:
+        review_files,
+        validation=f"{RESULTS}/{{review}}/validation.json",
+    output:
+        directory(f"{RESULTS}/{{review}}/mechanisms"),
+    log:
+        f"{RESULTS}/logs/{{review}}/mechanisms.log",
+    shell:
+        f"{EMMIE} stage mechanisms {DATA}/{{wildcards.review}} {{output}} > {{log}} 2>&1"

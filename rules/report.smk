@@ -1,0 +1,33 @@
+rule report:
+    input:
+        review_files,
+        emmie=f"{RESULTS}/{{review}}/emmie.json",
+    output:
+        report(f"{REPORTS}/{{review}}/index.html", category="Reports", labels={"review": "{review}", "output": "full review"}),
+        report(f"{REPORTS}/{{review}}/practice-guide.html", category="Reports", labels={"review": "{review}", "output": "practice guide"}),
+        report(f"{REPORTS}/{{review}}/implementation-summary.html", category="Reports", labels={"review": "{review}", "output": "implementation summary"}),
+        report(f"{REPORTS}/{{review}}/information-sheet.html", category="Reports", labels={"review": "{review}", "output": "information sheet"}),
+    log:
+        f"{RESULTS}/logs/{{review}}/report.log",
+    shell:
+        f"{EMMIE} report {DATA}/{{wildcards.review}} {RESULTS}/{{wildcards.review}} {REPORTS}/{{wildcards.review}} > {{log}} 2>&1"
+
+
+def toolkit_inputs(wildcards):
+    inputs = [f"{RESULTS}/{r}/validation.json" for r in REVIEWS]
+    for review in valid_reviews():
+        inputs.append(f"{RESULTS}/{review}/emmie.json")
+    return inputs
+
+
+rule toolkit:
+    input:
+        toolkit_inputs,
+    output:
+        report(f"{REPORTS}/index.html", category="Reports", labels={"review": "all", "output": "toolkit page"}),
+    params:
+        validations=[f"{RESULTS}/{r}/validation.json" for r in REVIEWS],
+    log:
+        f"{RESULTS}/logs/toolkit.log",
+    shell:
+        f"{EMMIE} toolkit {{output}} --results {RESULTS} {{params.validations}} > {{log}} 2>&1"

@@ -1,0 +1,51 @@
+rule implementation:
+    input:
+        review_files,
+        validation=f"{RESULTS}/{{review}}/validation.json",
+    output:
+        directory(f"{RESULTS}/{{review}}/implementation"),
+    log:
+        f"{RESULTS}/logs/{{review}}/implementation.log",
+    shell:
+        f"{EMMIE} stage implementation {DATA}/{{wildcards.review}} {{output}} > {{log}} 2>&1"
+
+
+rule economics:
+    input:
+        review_files,
+        effect=f"{RESULTS}/{{review}}/effect",
+    output:
+        directory(f"{RESULTS}/{{review}}/economics"),
+    log:
+        f"{RESULTS}/logs/{{review}}/economics.log",
+    shell:
+        f"{EMMIE} stage economics {DATA}/{{wildcards.review}} {{output}} --results {RESULTS}/{{wildcards.review}} > {{log}} 2>&1"
+
+
+rule appraisal:
+    input:
+        review_files,
+        validation=f"{RESULTS}/{{review}}/validation.json",
+    output:
+        directory(f"{RESULTS}/{{review}}/appraisal"),
+    log:
+        f"{RESULTS}/logs/{{review}}/appraisal.log",
+    shell:
+        f"{EMMIE} stage appraisal {DATA}/{{wildcards.review}} {{output}} > {{log}} 2>&1"
+
+
+rule rate:
+    input:
+        review_files,
+        effect=f"{RESULTS}/{{review}}/effect",
+        mechanisms=f"{RESULTS}/{{review}}/mechanisms",
+        moderators=f"{RESULTS}/{{review}}/moderators",
+        implementation=f"{RESULTS}/{{review}}/implementation",
+        economics=f"{RESULTS}/{{review}}/economics",
+        appraisal=f"{RESULTS}/{{review}}/appraisal",
+    output:
+        report(f"{RESULTS}/{{review}}/emmie.json", category="EMMIE-Q", labels={"review": "{review}", "file": "emmie.json"}),
+    log:
+        f"{RESULTS}/logs/{{review}}/rate.log",
+    shell:
+        f"{EMMIE} rate {DATA}/{{wildcards.review}} {RESULTS}/{{wildcards.review}} {{output}} > {{log}} 2>&1"

@@ -1,0 +1,5 @@
+import sys
+
+from emmie.cli import main
+
+sys.exit(main())

@@ -1,0 +1,163 @@
+"""The ``emmie`` command line: the only place (with the loaders) that touches files.
+
+Every Snakemake rule is one ``emmie <step>`` call. User errors are printed as
+messages, never as tracebacks, and give exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from pathlib import Path
+
+from emmie.errors import DataError, EmmieError
+
+
+def _load(data: str):
+    from emmie.ingest import load_review
+
+    return load_review(data)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from emmie.io import write_json
+
+    try:
+        review = _load(args.data)
+    except DataError as exc:
+        print(f"{args.data}: {exc.render()}", file=sys.stderr)
+        if args.record:
+            write_json(args.record, {"review": Path(args.data).name, "ok": False, "problems": [str(p) for p in exc.problems]})
+            return 0
+        return 1
+    summary = {
+        "review": review.id,
+        "ok": True,
+        "problems": [],
+        "counts": {name: int(len(getattr(review, name))) for name in ("studies", "effects", "cmo", "implementation", "economics")},
+    }
+    print(f"{args.data}: valid ({', '.join(f'{v} {k}' for k, v in summary['counts'].items())})")
+    if args.record:
+        write_json(args.record, summary)
+    return 0
+
+
+def cmd_codebook(args: argparse.Namespace) -> int:
+    from emmie.ingest.codebook import render
+
+    sys.stdout.write(render())
+    return 0
+
+
+def cmd_stage(args: argparse.Namespace) -> int:
+    from emmie import pipeline
+
+    review = _load(args.data)
+    pipeline.run_stage(args.stage, review, Path(args.out), results=Path(args.results) if args.results else None)
+    return 0
+
+
+def cmd_rate(args: argparse.Namespace) -> int:
+    from emmie import pipeline
+
+    review = _load(args.data)
+    pipeline.rate(review, Path(args.results), Path(args.out))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from emmie.report import render
+
+    review = _load(args.data)
+    render.render_review(review, Path(args.results), Path(args.out))
+    return 0
+
+
+def cmd_toolkit(args: argparse.Namespace) -> int:
+    from emmie.report import render
+
+    render.render_toolkit([Path(p) for p in args.validations], Path(args.results), Path(args.out))
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from emmie import pipeline
+
+    return pipeline.print_status(Path(args.config))
+
+
+def cmd_meta(argv: list[str]) -> int:
+    from emmie.effect.cli import main as meta_main
+
+    return meta_main(argv)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="emmie", description="EMMIE systematic-review pipeline")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("validate", help="check a review folder; list every problem as file:row:column")
+    p.add_argument("data", help="review folder, e.g. data/sos")
+    p.add_argument("--record", help="write the outcome as JSON here and exit 0 even when invalid (used by the pipeline)")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("codebook", help="print the codebook (data/README.md)")
+    p.set_defaults(func=cmd_codebook)
+
+    p = sub.add_parser("stage", help="run one analysis stage of a review")
+    p.add_argument("stage", choices=["effect", "mechanisms", "moderators", "implementation", "economics", "appraisal"])
+    p.add_argument("data")
+    p.add_argument("out", help="output folder of the stage")
+    p.add_argument("--results", help="the review's results folder (for stages that read earlier stages)")
+    p.set_defaults(func=cmd_stage)
+
+    p = sub.add_parser("rate", help="propose and record EMMIE-Q levels (results/<review>/emmie.json)")
+    p.add_argument("data")
+    p.add_argument("results")
+    p.add_argument("out")
+    p.set_defaults(func=cmd_rate)
+
+    p = sub.add_parser("report", help="render the review's four HTML outputs")
+    p.add_argument("data")
+    p.add_argument("results")
+    p.add_argument("out", help="reports/<review>")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("toolkit", help="render the toolkit landing page over all reviews")
+    p.add_argument("out")
+    p.add_argument("--results", default="results")
+    p.add_argument("validations", nargs="+")
+    p.set_defaults(func=cmd_toolkit)
+
+    p = sub.add_parser("status", help="say where each review's reports are; exit 1 if any review failed")
+    p.add_argument("config", help="config/config.yaml")
+    p.set_defaults(func=cmd_status)
+
+    sub.add_parser("meta", help="meta-analysis of a CSV at the shell (emmie meta FILE --yi COL --vi COL)", add_help=False)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] == "meta":
+            return cmd_meta(argv[1:])
+        args = build_parser().parse_args(argv)
+        return int(args.func(args) or 0)
+    except EmmieError as exc:
+        print(f"emmie: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("emmie: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug in emmie, not the user's fault
+        if os.environ.get("EMMIE_DEBUG"):
+            traceback.print_exc()
+        print(f"emmie: internal error: {type(exc).__name__}: {exc} (set EMMIE_DEBUG=1 for details; please report it)", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""One exception hierarchy for everything a user can get wrong.
+
+The command line prints these messages (never a traceback) and exits non-zero.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class EmmieError(Exception):
+    """Base class of every error emmie reports to a user."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem in the input, located as precisely as we can.
+
+    ``row`` is the 1-based line number in the file as a spreadsheet shows it
+    (the header is line 1, the first data row is line 2); 0 means the whole file.
+    """
+
+    file: str
+    row: int
+    column: str
+    value: object
+    expected: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.row}:{self.column}" if self.row else f"{self.file}:{self.column or '-'}"
+        value = _show(self.value)
+        return f"{where}: got {value}; expected {self.expected}"
+
+
+def _show(value: object) -> str:
+    if value is None:
+        return "nothing"
+    text = str(value)
+    if len(text) > 80:
+        text = text[:77] + "..."
+    return repr(text)
+
+
+class DataError(EmmieError):
+    """Invalid coded data: carries every problem found, not just the first."""
+
+    def __init__(self, problems: list[Problem] | Problem):
+        self.problems = [problems] if isinstance(problems, Problem) else list(problems)
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        lines = [str(p) for p in self.problems]
+        head = f"{len(lines)} problem{'s' if len(lines) != 1 else ''} in the coded data:"
+        return "\n".join([head, *lines])
+
+
+class AnalysisError(EmmieError):
+    """An analysis cannot be carried out on valid data (e.g. a variance of 0)."""

@@ -1,0 +1,283 @@
+"""Load and validate a review folder.
+
+:func:`load_review` reads ``review.yaml`` and every coded table, checks all of it
+(types, allowed values, references between files, arithmetic) and either returns a
+:class:`~emmie.ingest.review.Review` or raises one :class:`~emmie.errors.DataError`
+listing every problem found, each located as ``file:row:column``.
+It only reads: nothing under the review folder is ever written.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import math
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pandas as pd
+import yaml
+
+from emmie.errors import DataError, Problem
+from emmie.ingest import cells
+from emmie.ingest.review import Review
+from emmie.ingest.schema import TABLES, Column, Table
+
+NUMERIC_TYPES = ("int", "float", "year")
+
+
+@dataclass
+class RawTable:
+    """A table as read: header, rows of strings, and each row's line number."""
+
+    name: str
+    file: str
+    header: list[str]
+    rows: list[list[str]]
+    lines: list[int]
+    digest: str
+
+
+def review_schema() -> dict[str, Any]:
+    text = resources.files("emmie.ingest").joinpath("review_schema.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def decode(data: bytes, file: str) -> tuple[str | None, list[Problem]]:
+    """UTF-8 text, with a byte-order mark tolerated (Excel writes one) and removed."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        bad = data[exc.start : exc.start + 1]
+        return None, [
+            Problem(file, line, "-", f"byte 0x{bad.hex()}", "UTF-8 text (the file looks like Latin-1/Windows-1252: save it as UTF-8)")
+        ]
+    if "\x00" in text:
+        return None, [Problem(file, 0, "-", "a NUL byte", "a text file (CSV), not a binary file")]
+    return text, []
+
+
+def read_csv_file(path: Path, name: str) -> tuple[RawTable | None, list[Problem]]:
+    file = path.name
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    text, problems = decode(data, file)
+    if text is None:
+        return None, problems
+    if not text.strip():
+        return None, [Problem(file, 0, "-", "an empty file", "a header row naming the columns (see data/README.md)")]
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader)
+        rows: list[list[str]] = []
+        lines: list[int] = []
+        start = reader.line_num + 1
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                rows.append(row)
+                lines.append(start)
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        return None, [Problem(file, reader.line_num, "-", str(exc), "well-formed CSV (check quotes)")]
+    header = [h.strip() for h in header]
+    return RawTable(name, file, header, rows, lines, digest), []
+
+
+# --------------------------------------------------------------------------- checking one table
+
+
+def check_header(raw: RawTable, table: Table, declared_extra: tuple[str, ...]) -> list[Problem]:
+    problems = []
+    seen: set[str] = set()
+    for h in raw.header:
+        if h in seen:
+            problems.append(Problem(raw.file, 1, h, h, "each column once"))
+        seen.add(h)
+    known = {c.name for c in table.columns}
+    for c in table.columns:
+        if c.required and c.name not in seen:
+            problems.append(Problem(raw.file, 1, c.name, None, f"a column named '{c.name}' ({c.description})"))
+    allowed_extra = set(declared_extra) if table.extra_columns else set()
+    for h in raw.header:
+        if h not in known and h not in allowed_extra:
+            if table.extra_columns:
+                expected = "a moderator declared in review.yaml `moderators`"
+            else:
+                expected = "one of the columns " + ", ".join(sorted(known))
+            problems.append(Problem(raw.file, 1, h or "(blank)", h, expected))
+    return problems
+
+
+def parse_cell(column: Column, raw: str) -> tuple[Any, str | None]:
+    if raw.strip() == "":
+        if column.required:
+            return ("" if column.type not in NUMERIC_TYPES else math.nan), "a value (this column is required)"
+        return ("" if column.type not in NUMERIC_TYPES else math.nan), None
+    if column.type == "text":
+        return cells.parse_text(raw)
+    if column.type in ("id", "ref"):
+        return cells.parse_id(raw)
+    if column.type == "float":
+        return cells.parse_float(raw)
+    if column.type == "int":
+        return cells.parse_int(raw)
+    if column.type == "year":
+        return cells.parse_year(raw)
+    if column.type == "enum":
+        return cells.parse_enum(raw, column.allowed)
+    if column.type == "url":
+        return cells.parse_url(raw)
+    raise AssertionError(column.type)
+
+
+def to_frame(raw: RawTable, table: Table, extra: dict[str, str]) -> tuple[pd.DataFrame, list[Problem]]:
+    """Parse every cell; ``extra`` maps declared extra columns to 'continuous'/'categorical'."""
+    problems: list[Problem] = []
+    columns = {c.name: c for c in table.columns}
+    for name, kind in extra.items():
+        columns[name] = Column(name, "float" if kind == "continuous" else "text", False, "moderator")
+    out: dict[str, list[Any]] = {name: [] for name in columns}
+    index = {h: i for i, h in enumerate(raw.header)}
+    for row, line in zip(raw.rows, raw.lines, strict=True):
+        if len(row) > len(raw.header):
+            problems.append(Problem(raw.file, line, "-", f"{len(row)} cells", f"at most {len(raw.header)} cells, as many as the header"))
+        for name, column in columns.items():
+            i = index.get(name)
+            text = row[i] if i is not None and i < len(row) else ""
+            value, problem = parse_cell(column, text)
+            if problem:
+                problems.append(Problem(raw.file, line, name, text, problem))
+            out[name].append(value)
+    frame = pd.DataFrame({name: pd.Series(values, dtype=float if columns[name].type in NUMERIC_TYPES else object)
+                          for name, values in out.items()})
+    frame.attrs["lines"] = list(raw.lines)
+    frame.attrs["file"] = raw.file
+    frame.attrs["present"] = True
+    return frame, problems
+
+
+def empty_frame(table: Table, extra: dict[str, str]) -> pd.DataFrame:
+    data = {c.name: pd.Series([], dtype=float if c.type in NUMERIC_TYPES else object) for c in table.columns}
+    for name, kind in extra.items():
+        data[name] = pd.Series([], dtype=float if kind == "continuous" else object)
+    frame = pd.DataFrame(data)
+    frame.attrs["lines"] = []
+    frame.attrs["file"] = f"{table.name}.csv"
+    frame.attrs["present"] = False
+    return frame
+
+
+def check_unique(frame: pd.DataFrame, table: Table) -> list[Problem]:
+    problems = []
+    for column in table.columns:
+        if not column.unique:
+            continue
+        seen: dict[str, int] = {}
+        for value, line in zip(frame[column.name], frame.attrs["lines"], strict=True):
+            if value == "":
+                continue
+            if value in seen:
+                problems.append(Problem(frame.attrs["file"], line, column.name, value, f"a unique value (already used on line {seen[value]})"))
+            else:
+                seen[value] = line
+    return problems
+
+
+# --------------------------------------------------------------------------- the review
+
+
+def load_config(folder: Path) -> tuple[dict[str, Any] | None, list[Problem]]:
+    path = folder / "review.yaml"
+    if not path.is_file():
+        return None, [Problem("review.yaml", 0, "-", None, f"a file review.yaml in {folder} (see data/README.md)")]
+    text, problems = decode(path.read_bytes(), "review.yaml")
+    if text is None:
+        return None, problems
+    try:
+        config = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 0
+        return None, [Problem("review.yaml", line, "-", getattr(exc, "problem", str(exc)), "valid YAML")]
+    if not isinstance(config, dict):
+        return None, [Problem("review.yaml", 0, "-", type(config).__name__, "a mapping of keys such as id, title, outcomes")]
+    validator = jsonschema.Draft202012Validator(review_schema())
+    for error in sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path))):
+        where = ".".join(str(p) for p in error.absolute_path) or "-"
+        problems.append(Problem("review.yaml", 0, where, _short(error.instance), _expected(error)))
+    if not problems and config["id"] != folder.name:
+        problems.append(Problem("review.yaml", 0, "id", config["id"], f"the folder name '{folder.name}'"))
+    return (config if not problems else None), problems
+
+
+def _short(value: Any) -> Any:
+    if isinstance(value, (dict, list)):
+        return yaml.safe_dump(value, default_flow_style=True, width=10_000).strip()
+    return value
+
+
+def _expected(error: jsonschema.ValidationError) -> str:
+    if error.validator == "required":
+        return "the keys " + ", ".join(error.validator_value) if isinstance(error.validator_value, list) else str(error.message)
+    if error.validator == "enum":
+        return "one of " + ", ".join(map(str, error.validator_value))
+    if error.validator == "additionalProperties":
+        return "only known keys (" + error.message + ")"
+    if error.validator == "type":
+        return f"a value of type {error.validator_value}"
+    if error.validator == "minLength" and error.validator_value >= 20:
+        return f"a justification of at least {error.validator_value} characters"
+    return error.message
+
+
+def load_review(folder: str | Path) -> Review:
+    from emmie.ingest.validate import check_review
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(Problem(str(folder), 0, "-", str(folder), "a review folder (data/<review>/)"))
+    config, problems = load_config(folder)
+    declared = {m["name"]: m["type"] for m in (config or {}).get("moderators", [])}
+    frames: dict[str, pd.DataFrame] = {}
+    digests: dict[str, str] = {}
+    for table in TABLES:
+        path = folder / f"{table.name}.csv"
+        extra = declared if table.extra_columns else {}
+        if not path.is_file():
+            if table.required:
+                problems.append(Problem(f"{table.name}.csv", 0, "-", None, f"a file {table.name}.csv ({table.description}; may hold only the header row)"))
+            frames[table.name] = empty_frame(table, extra)
+            continue
+        raw, read_problems = read_csv_file(path, table.name)
+        problems += read_problems
+        if raw is None:
+            frames[table.name] = empty_frame(table, extra)
+            frames[table.name].attrs["present"] = True
+            continue
+        digests[table.name] = raw.digest
+        header_problems = check_header(raw, table, tuple(extra))
+        problems += header_problems
+        frame, cell_problems = to_frame(raw, table, {k: v for k, v in extra.items() if k in raw.header})
+        problems += cell_problems
+        problems += check_unique(frame, table)
+        frames[table.name] = frame
+    if config is not None:
+        problems += check_review(config, frames)
+    if problems:
+        raise DataError(problems)
+    for table in TABLES:  # declared moderators missing from the file still get a column
+        if table.extra_columns:
+            for name, kind in declared.items():
+                if name not in frames[table.name]:
+                    frames[table.name][name] = pd.Series([math.nan if kind == "continuous" else ""] * len(frames[table.name]), dtype=float if kind == "continuous" else object)
+    return Review(path=folder, config=config, files=digests, **frames)

@@ -1,0 +1,176 @@
+"""Checks across rows and files: references, measure inputs, arithmetic, PRISMA.
+
+Each function takes parsed frames (see :mod:`emmie.ingest.load`) and returns a list
+of :class:`~emmie.errors.Problem`; none raises, so every problem is reported at once.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from emmie.errors import Problem
+
+# Inputs each measure needs; a tuple of alternatives, each a tuple of columns.
+MEASURE_INPUTS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "OR": (("ai", "bi", "ci", "di"), ("ai", "n1i", "ci", "n2i")),
+    "RR": (("ai", "bi", "ci", "di"), ("ai", "n1i", "ci", "n2i")),
+    "RD": (("ai", "bi", "ci", "di"), ("ai", "n1i", "ci", "n2i")),
+    "MD": (("m1i", "m2i", "sd1i", "sd2i", "n1i", "n2i"),),
+    "SMD": (("m1i", "m2i", "sd1i", "sd2i", "n1i", "n2i"),),
+    "ROM": (("m1i", "m2i", "sd1i", "sd2i", "n1i", "n2i"),),
+    "COR": (("ri", "ni"),),
+    "ZCOR": (("ri", "ni"),),
+    "PCOR": (("ti", "ni", "mi"),),
+    "GEN": (("estimate", "se"), ("estimate", "ci_lb", "ci_ub"), ("estimate", "pval")),
+    "PROP": (("xi", "ni"),),
+    "NONE": (("direction",),),
+}
+
+CONCEPT_COLUMNS = {"context": "context", "component": "component", "mechanism": "mechanism", "enables": "mechanism", "outcome": "outcome"}
+
+
+def _rows(frame: pd.DataFrame):
+    file = frame.attrs.get("file", "?")
+    for line, (_, row) in zip(frame.attrs.get("lines", []), frame.iterrows(), strict=False):
+        yield file, line, row
+
+
+def _present(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isnan(value)
+    return value not in ("", None)
+
+
+def check_references(frames: dict[str, pd.DataFrame], config: dict[str, Any]) -> list[Problem]:
+    problems = []
+    studies = set(frames["studies"]["study_id"]) - {""}
+    outcomes = {o["id"] for o in config.get("outcomes", [])}
+    themes = {t["id"] for t in config.get("implementation_themes", [])}
+    kinds = dict(zip(frames["vocabulary"]["concept_id"], frames["vocabulary"]["kind"], strict=True))
+    for name in ("effects", "cmo", "implementation", "economics", "moderators", "rob"):
+        for file, line, row in _rows(frames[name]):
+            sid = row["study_id"]
+            if sid and sid not in studies:
+                problems.append(Problem(file, line, "study_id", sid, "a study_id listed in studies.csv"))
+    for name in ("effects", "economics"):
+        for file, line, row in _rows(frames[name]):
+            if row["outcome"] and row["outcome"] not in outcomes:
+                problems.append(Problem(file, line, "outcome", row["outcome"], "an outcome id from review.yaml: " + ", ".join(sorted(outcomes))))
+    for file, line, row in _rows(frames["implementation"]):
+        if row["theme"] and row["theme"] not in themes:
+            problems.append(Problem(file, line, "theme", row["theme"], "a theme id from review.yaml implementation_themes: " + ", ".join(sorted(themes))))
+    for file, line, row in _rows(frames["cmo"]):
+        for column, kind in CONCEPT_COLUMNS.items():
+            value = row[column]
+            if not value:
+                continue
+            if value not in kinds:
+                problems.append(Problem(file, line, column, value, "a concept_id listed in vocabulary.csv"))
+            elif kinds[value] != kind:
+                problems.append(Problem(file, line, column, value, f"a concept of kind '{kind}' (vocabulary.csv has it as '{kinds[value]}')"))
+        if not row["context"] and not row["component"] and not row["outcome"] and not row["enables"]:
+            problems.append(Problem(file, line, "mechanism", row["mechanism"], "a configuration: at least one of context, component, enables or outcome besides the mechanism"))
+    for i, prop in enumerate(config.get("initial_theory", []) or []):
+        for column, kind in CONCEPT_COLUMNS.items():
+            value = prop.get(column)
+            if value and kinds.get(value) != kind:
+                problems.append(Problem("review.yaml", 0, f"initial_theory.{i}.{column}", value, f"a concept_id of kind '{kind}' from vocabulary.csv"))
+    return problems
+
+
+def check_effects(frame: pd.DataFrame, config: dict[str, Any]) -> list[Problem]:
+    problems = []
+    for file, line, row in _rows(frame):
+        measure = row["measure"]
+        alternatives = MEASURE_INPUTS.get(measure)
+        if alternatives is None:
+            continue  # reported as a bad enum already
+        if not any(all(_present(row[c]) for c in alt) for alt in alternatives):
+            options = " or ".join("+".join(alt) for alt in alternatives)
+            missing = [c for c in alternatives[0] if not _present(row[c])]
+            problems.append(Problem(file, line, missing[0] if missing else "measure", measure, f"the inputs measure {measure} needs: {options}"))
+        problems += _check_counts(file, line, row)
+        problems += _check_ranges(file, line, row)
+    return problems
+
+
+def _check_counts(file: str, line: int, row: pd.Series) -> list[Problem]:
+    problems = []
+    for column in ("ai", "bi", "ci", "di", "n1i", "n2i", "ni", "xi", "mi"):
+        value = row[column]
+        if _present(value) and value < 0:
+            problems.append(Problem(file, line, column, value, "a count >= 0"))
+    for events, total in (("ai", "n1i"), ("ci", "n2i"), ("xi", "ni")):
+        if _present(row[events]) and _present(row[total]) and row[events] > row[total]:
+            problems.append(Problem(file, line, events, row[events], f"at most {total} = {row[total]:g} (events cannot exceed the group size)"))
+    for a, b, n in (("ai", "bi", "n1i"), ("ci", "di", "n2i")):
+        if all(_present(row[c]) for c in (a, b, n)) and row[a] + row[b] != row[n]:
+            problems.append(Problem(file, line, n, row[n], f"{a} + {b} = {row[a] + row[b]:g}"))
+    for column in ("n1i", "n2i", "ni"):
+        if _present(row[column]) and row[column] == 0:
+            problems.append(Problem(file, line, column, row[column], "a sample size > 0"))
+    return problems
+
+
+def _check_ranges(file: str, line: int, row: pd.Series) -> list[Problem]:
+    problems = []
+    for column in ("sd1i", "sd2i", "se"):
+        if _present(row[column]) and row[column] <= 0:
+            problems.append(Problem(file, line, column, row[column], "a value > 0"))
+    if _present(row["ri"]) and not -1 < row["ri"] < 1:
+        problems.append(Problem(file, line, "ri", row["ri"], "a correlation between -1 and 1 (exclusive)"))
+    if _present(row["pval"]) and not 0 < row["pval"] <= 1:
+        problems.append(Problem(file, line, "pval", row["pval"], "a p-value in (0, 1]"))
+    lb, ub, est = row["ci_lb"], row["ci_ub"], row["estimate"]
+    if _present(lb) != _present(ub):
+        problems.append(Problem(file, line, "ci_ub" if _present(lb) else "ci_lb", "", "both confidence limits, or neither"))
+    elif _present(lb) and _present(ub):
+        if lb >= ub:
+            problems.append(Problem(file, line, "ci_lb", lb, f"a lower limit below the upper limit {ub:g}"))
+        elif _present(est) and not lb <= est <= ub:
+            problems.append(Problem(file, line, "estimate", est, f"an estimate inside its confidence interval [{lb:g}, {ub:g}]"))
+    if row["measure"] == "PCOR" and _present(row["mi"]) and _present(row["ni"]) and row["ni"] - row["mi"] - 1 <= 0:
+        problems.append(Problem(file, line, "ni", row["ni"], f"a sample size larger than mi + 1 = {row['mi'] + 1:g}"))
+    return problems
+
+
+def check_moderators(frame: pd.DataFrame, config: dict[str, Any], present_file: bool) -> list[Problem]:
+    declared = config.get("moderators", []) or []
+    problems = []
+    if declared and not present_file:
+        return [Problem("moderators.csv", 0, "-", None, "a file moderators.csv with the moderators declared in review.yaml: " + ", ".join(m["name"] for m in declared))]
+    seen: dict[str, int] = {}
+    for file, line, row in _rows(frame):
+        sid = row["study_id"]
+        if sid in seen:
+            problems.append(Problem(file, line, "study_id", sid, f"one row per study (already on line {seen[sid]})"))
+        seen[sid] = line
+        for m in declared:
+            levels = m.get("levels")
+            value = row.get(m["name"], "")
+            if m["type"] == "categorical" and levels and value and value not in levels:
+                problems.append(Problem(file, line, m["name"], value, "one of " + ", ".join(levels)))
+    return problems
+
+
+def check_prisma(frame: pd.DataFrame) -> list[Problem]:
+    from emmie.prisma import check_arithmetic
+
+    problems = []
+    seen: dict[str, int] = {}
+    for file, line, row in _rows(frame):
+        if row["box"] in seen:
+            problems.append(Problem(file, line, "box", row["box"], f"each box once (already on line {seen[row['box']]})"))
+        seen[row["box"]] = line
+    return problems + list(check_arithmetic(frame))
+
+
+def check_review(config: dict[str, Any], frames: dict[str, pd.DataFrame]) -> list[Problem]:
+    problems = check_references(frames, config)
+    problems += check_effects(frames["effects"], config)
+    problems += check_moderators(frames["moderators"], config, frames["moderators"].attrs.get("present", False))
+    problems += check_prisma(frames["prisma"])
+    return problems

@@ -1,0 +1,97 @@
+"""Atomic writes: results appear whole or not at all."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+# Cells starting with these are run as formulas by spreadsheet programs
+# (OWASP "CSV injection"); exported CSVs prefix them with a quote.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return None if not np.isfinite(obj) else float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, (set, frozenset)):
+        return sorted(obj)
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, pd.DataFrame):
+        return json.loads(obj.to_json(orient="records"))
+    raise TypeError(f"cannot write {type(obj).__name__} as JSON")
+
+
+def _clean_floats(obj: Any) -> Any:
+    """NaN and infinity are not JSON: write them as null."""
+    if isinstance(obj, float):
+        return obj if np.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _clean_floats(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean_floats(v) for v in obj]
+    return obj
+
+
+def to_json(obj: Any) -> str:
+    return json.dumps(_clean_floats(obj), default=_json_default, indent=2, sort_keys=True, allow_nan=False) + "\n"
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> None:
+    atomic_write_text(path, to_json(obj))
+
+
+def neutralise_formula(value: Any) -> Any:
+    """Prefix a text cell that a spreadsheet would run as a formula with a quote."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        try:
+            float(value)  # a plain negative number is not a formula
+            return value
+        except ValueError:
+            return "'" + value
+    return value
+
+
+def write_csv(path: str | os.PathLike, frame: pd.DataFrame) -> None:
+    """Write a results table as CSV, safe to open in a spreadsheet."""
+    safe = frame.copy()
+    for col in safe.columns:
+        if safe[col].dtype == object:
+            safe[col] = safe[col].map(neutralise_formula)
+    buf = io.StringIO()
+    safe.to_csv(buf, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
+    atomic_write_text(path, buf.getvalue())

@@ -1,0 +1,110 @@
+"""Glue between the command line and the stage functions of each dimension.
+
+Each stage reads the review (and, where it needs them, earlier stages' JSON) and
+writes into its own results folder; this module only routes and reads JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from emmie.ingest.review import Review
+
+STAGE_JSON = {
+    "effect": "effect/effect.json",
+    "mechanisms": "mechanisms/mechanisms.json",
+    "moderators": "moderators/moderators_effect.json",
+    "implementation": "implementation/implementation.json",
+    "economics": "economics/economics.json",
+    "rob": "appraisal/rob.json",
+    "prisma": "appraisal/prisma.json",
+}
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def read_summaries(results: Path) -> dict[str, dict[str, Any]]:
+    """Every stage's JSON under ``results/<review>/`` that exists, by stage name."""
+    return {name: read_json(results / rel) for name, rel in STAGE_JSON.items() if (results / rel).is_file()}
+
+
+def run_stage(stage: str, review: Review, out: Path, *, results: Path | None = None) -> dict[str, Any]:
+    out.mkdir(parents=True, exist_ok=True)
+    if stage == "effect":
+        from emmie.effect import stage as effect_stage
+
+        return effect_stage.run(review, out)
+    if stage == "mechanisms":
+        from emmie.mechanisms import stage as mechanisms_stage
+
+        return mechanisms_stage.run(review, out)
+    if stage == "moderators":
+        from emmie.moderators import stage as moderators_stage
+
+        sizes = pd.read_csv(_need(results, "effect/effect_sizes.csv"), keep_default_na=True)
+        return moderators_stage.run(review, out, effect_sizes=sizes)
+    if stage == "implementation":
+        from emmie.implementation import stage as implementation_stage
+
+        return implementation_stage.run(review, out)
+    if stage == "economics":
+        from emmie.economics import stage as economics_stage
+
+        effect = read_json(_need(results, STAGE_JSON["effect"]))
+        return economics_stage.run(review, out, effect_summary=effect)
+    if stage == "appraisal":
+        from emmie.prisma import stage as prisma_stage
+        from emmie.rob import stage as rob_stage
+
+        return {"rob": rob_stage.run(review, out), "prisma": prisma_stage.run(review, out)}
+    raise ValueError(stage)
+
+
+def _need(results: Path | None, rel: str) -> Path:
+    if results is None:
+        raise ValueError("this stage needs --results")
+    return results / rel
+
+
+def rate(review: Review, results: Path, out: Path) -> dict[str, Any]:
+    from emmie.rating import stage as rating_stage
+
+    return rating_stage.run(review, read_summaries(results), out)
+
+
+def print_status(config_path: Path) -> int:
+    """After a run: where each review's reports are, or why it failed."""
+    import yaml
+
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    results = Path(config.get("results_dir", "results"))
+    reports = Path(config.get("reports_dir", "reports"))
+    failed = 0
+    print(f"Toolkit page: {reports / 'index.html'}")
+    for review in config["reviews"]:
+        path = results / review / "validation.json"
+        if not path.is_file():
+            failed += 1
+            print(f"  {review}: not run (see {results / 'logs' / review})", file=sys.stderr)
+            continue
+        record = read_json(path)
+        index = reports / review / "index.html"
+        if record["ok"] and index.is_file():
+            print(f"  {review}: {index}")
+        elif record["ok"]:
+            failed += 1
+            print(f"  {review}: valid, but the report was not made (see {results / 'logs' / review})", file=sys.stderr)
+        else:
+            failed += 1
+            print(f"  {record['review']}: FAILED validation ({len(record['problems'])} problems), not reported:", file=sys.stderr)
+            for problem in record["problems"]:
+                print(f"    {problem}", file=sys.stderr)
+    return 1 if failed else 0
