@@ -35,7 +35,9 @@ class Problem:
 def _show(value: object) -> str:
     if value is None:
         return "nothing"
-    text = str(value)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = f"{value:g}" if isinstance(value, float) else str(value)
     if len(text) > 80:
         text = text[:77] + "..."
     return repr(text)

@@ -77,7 +77,8 @@ def _need(results: Path | None, rel: str) -> Path:
 def rate(review: Review, results: Path, out: Path) -> dict[str, Any]:
     from emmie.rating import stage as rating_stage
 
-    return rating_stage.run(review, read_summaries(results), out)
+    rating = rating_stage.run(review, read_summaries(results), out)
+    return rating
 
 
 def print_status(config_path: Path) -> int:

@@ -148,6 +148,7 @@ def to_frame(raw: RawTable, table: Table, extra: dict[str, str]) -> tuple[pd.Dat
         columns[name] = Column(name, "float" if kind == "continuous" else "text", False, "moderator")
     out: dict[str, list[Any]] = {name: [] for name in columns}
     index = {h: i for i, h in enumerate(raw.header)}
+    invalid: set[tuple[int, str]] = set()
     for row, line in zip(raw.rows, raw.lines, strict=True):
         if len(row) > len(raw.header):
             problems.append(Problem(raw.file, line, "-", f"{len(row)} cells", f"at most {len(raw.header)} cells, as many as the header"))
@@ -155,14 +156,16 @@ def to_frame(raw: RawTable, table: Table, extra: dict[str, str]) -> tuple[pd.Dat
             i = index.get(name)
             text = row[i] if i is not None and i < len(row) else ""
             value, problem = parse_cell(column, text)
-            if problem:
+            if problem and i is not None:  # a missing column is reported once, from the header
                 problems.append(Problem(raw.file, line, name, text, problem))
+                invalid.add((line, name))
             out[name].append(value)
     frame = pd.DataFrame({name: pd.Series(values, dtype=float if columns[name].type in NUMERIC_TYPES else object)
                           for name, values in out.items()})
     frame.attrs["lines"] = list(raw.lines)
     frame.attrs["file"] = raw.file
     frame.attrs["present"] = True
+    frame.attrs["invalid"] = invalid
     return frame, problems
 
 
@@ -174,6 +177,8 @@ def empty_frame(table: Table, extra: dict[str, str]) -> pd.DataFrame:
     frame.attrs["lines"] = []
     frame.attrs["file"] = f"{table.name}.csv"
     frame.attrs["present"] = False
+    frame.attrs["invalid"] = set()
+    frame.attrs["unreadable"] = True
     return frame
 
 
@@ -213,8 +218,13 @@ def load_config(folder: Path) -> tuple[dict[str, Any] | None, list[Problem]]:
         return None, [Problem("review.yaml", 0, "-", type(config).__name__, "a mapping of keys such as id, title, outcomes")]
     validator = jsonschema.Draft202012Validator(review_schema())
     for error in sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path))):
-        where = ".".join(str(p) for p in error.absolute_path) or "-"
-        problems.append(Problem("review.yaml", 0, where, _short(error.instance), _expected(error)))
+        where = ".".join(str(p) for p in error.absolute_path)
+        if error.validator == "required":
+            for key in error.validator_value:
+                if isinstance(error.instance, dict) and key not in error.instance:
+                    problems.append(Problem("review.yaml", 0, f"{where}.{key}" if where else key, None, f"a key '{key}' (see data/README.md)"))
+            continue
+        problems.append(Problem("review.yaml", 0, where or "-", _short(error.instance), _expected(error)))
     if not problems and config["id"] != folder.name:
         problems.append(Problem("review.yaml", 0, "id", config["id"], f"the folder name '{folder.name}'"))
     return (config if not problems else None), problems
@@ -227,8 +237,6 @@ def _short(value: Any) -> Any:
 
 
 def _expected(error: jsonschema.ValidationError) -> str:
-    if error.validator == "required":
-        return "the keys " + ", ".join(error.validator_value) if isinstance(error.validator_value, list) else str(error.message)
     if error.validator == "enum":
         return "one of " + ", ".join(map(str, error.validator_value))
     if error.validator == "additionalProperties":
@@ -265,7 +273,8 @@ def load_review(folder: str | Path) -> Review:
             frames[table.name].attrs["present"] = True
             continue
         digests[table.name] = raw.digest
-        header_problems = check_header(raw, table, tuple(extra))
+        # With review.yaml unreadable the declared moderators are unknown: don't flag their columns.
+        header_problems = check_header(raw, table, tuple(extra) if config is not None or not table.extra_columns else tuple(raw.header))
         problems += header_problems
         frame, cell_problems = to_frame(raw, table, {k: v for k, v in extra.items() if k in raw.header})
         problems += cell_problems

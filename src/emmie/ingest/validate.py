@@ -45,7 +45,10 @@ def _present(value: Any) -> bool:
 
 
 def check_references(frames: dict[str, pd.DataFrame], config: dict[str, Any]) -> list[Problem]:
+    """References between files; none against a file that could not be read (already reported)."""
     problems = []
+    if frames["studies"].attrs.get("unreadable"):
+        return problems
     studies = set(frames["studies"]["study_id"]) - {""}
     outcomes = {o["id"] for o in config.get("outcomes", [])}
     themes = {t["id"] for t in config.get("implementation_themes", [])}
@@ -62,6 +65,8 @@ def check_references(frames: dict[str, pd.DataFrame], config: dict[str, Any]) ->
     for file, line, row in _rows(frames["implementation"]):
         if row["theme"] and row["theme"] not in themes:
             problems.append(Problem(file, line, "theme", row["theme"], "a theme id from review.yaml implementation_themes: " + ", ".join(sorted(themes))))
+    if frames["vocabulary"].attrs.get("unreadable"):
+        return problems
     for file, line, row in _rows(frames["cmo"]):
         for column, kind in CONCEPT_COLUMNS.items():
             value = row[column]
@@ -83,15 +88,16 @@ def check_references(frames: dict[str, pd.DataFrame], config: dict[str, Any]) ->
 
 def check_effects(frame: pd.DataFrame, config: dict[str, Any]) -> list[Problem]:
     problems = []
+    invalid = frame.attrs.get("invalid", set())
     for file, line, row in _rows(frame):
         measure = row["measure"]
         alternatives = MEASURE_INPUTS.get(measure)
-        if alternatives is None:
-            continue  # reported as a bad enum already
+        if alternatives is None or any((line, c) in invalid for alt in alternatives for c in alt):
+            continue  # the bad cell is reported already
         if not any(all(_present(row[c]) for c in alt) for alt in alternatives):
             options = " or ".join("+".join(alt) for alt in alternatives)
             missing = [c for c in alternatives[0] if not _present(row[c])]
-            problems.append(Problem(file, line, missing[0] if missing else "measure", measure, f"the inputs measure {measure} needs: {options}"))
+            problems.append(Problem(file, line, missing[0] if missing else "measure", "", f"a value: measure {measure} needs {options}"))
         problems += _check_counts(file, line, row)
         problems += _check_ranges(file, line, row)
     return problems
@@ -165,7 +171,9 @@ def check_prisma(frame: pd.DataFrame) -> list[Problem]:
         if row["box"] in seen:
             problems.append(Problem(file, line, "box", row["box"], f"each box once (already on line {seen[row['box']]})"))
         seen[row["box"]] = line
-    return problems + list(check_arithmetic(frame))
+    if problems or frame.attrs.get("invalid"):
+        return problems  # the sums are meaningless until each box has one valid count
+    return list(check_arithmetic(frame))
 
 
 def check_review(config: dict[str, Any], frames: dict[str, pd.DataFrame]) -> list[Problem]:

@@ -1,0 +1,47 @@
+"""The bad-input corpus: every case ends in its exact message (or a documented valid result).
+
+Each folder under tests/fixtures/bad/ holds the files that differ from the tiny
+review (and a DELETE list); expected.txt is the exact message, with the review
+folder written as <review>.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import BAD, assemble_case
+
+from emmie.cli import main
+
+CASES = sorted(p for p in BAD.iterdir() if p.is_dir())
+
+
+def test_corpus_is_large_enough():
+    assert sum(1 for c in CASES if not c.name.startswith("ok_")) >= 40
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_bad_input_gives_exact_message(case: Path, tmp_path: Path, capsys):
+    folder = assemble_case(case, tmp_path)
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    status = main(["validate", str(folder)])
+    err = capsys.readouterr().err
+    expected = (case / "expected.txt").read_text()
+    if expected == "valid\n":
+        assert status == 0, err
+    else:
+        assert status == 1
+        assert err.replace(str(folder), "<review>") == expected
+    after = {p.name: p.read_bytes() for p in folder.iterdir()}
+    assert after == before, "validation must never modify the data"
+
+
+def test_command_line_prints_message_not_traceback(tmp_path: Path):
+    folder = assemble_case(BAD / "latin1_text", tmp_path)
+    proc = subprocess.run([sys.executable, "-m", "emmie", "validate", str(folder)], capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert "studies.csv:5:-: got 'byte 0xf8'" in proc.stderr
