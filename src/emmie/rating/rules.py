@@ -1,0 +1,195 @@
+"""EMMIE-Q: rules that propose a quality level (0-4) per dimension from the coded data and stage results.
+
+Each rule is a documented function returning a :class:`Proposal` with the level, the
+reasons in words and the facts it used; the rubric (descriptors, their sources and the
+prose of each rule) is data, in ``emmie_q.yaml``. A reviewer can override any level in
+``review.yaml`` ``emmie_overrides`` (level + justification); both are reported.
+
+References
+----------
+Johnson, S. D., Tilley, N. & Bowers, K. J. (2015). Introducing EMMIE: an evidence rating
+scale to encourage mixed-method crime prevention synthesis reviews. Journal of Experimental
+Criminology 11(3), 459-473. doi:10.1007/s11292-015-9238-7
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from emmie.ingest.review import Review
+from emmie.ingest.schema import COMPARATIVE_DESIGNS
+
+DIMENSIONS = ("effect", "mechanisms", "moderators", "implementation", "economics")
+ROB_LOW = ("low",)
+ROB_MODERATE = ("some_concerns", "moderate")
+ROB_HIGH = ("serious", "high", "critical")
+
+
+@dataclass(frozen=True)
+class Proposal:
+    dimension: str
+    level: int
+    reasons: list[str]
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+@cache
+def rubric() -> dict[str, Any]:
+    """The EMMIE-Q rubric (``emmie_q.yaml``)."""
+    return yaml.safe_load(resources.files("emmie.rating").joinpath("emmie_q.yaml").read_text(encoding="utf-8"))
+
+
+def descriptor(dimension: str, level: int) -> dict[str, Any]:
+    return dict(rubric()["dimensions"][dimension]["levels"][level])
+
+
+def effect_rule(studies: pd.DataFrame, effects: pd.DataFrame, effect: dict[str, Any]) -> Proposal:
+    """Effect: comparative designs, their risk of bias, whether a meta-analysis was possible, k and I^2."""
+    with_effects = set(effects["study_id"]) if len(effects) else set()
+    comp = studies.loc[studies["design"].isin(COMPARATIVE_DESIGNS) & studies["study_id"].isin(with_effects)]
+    rob = comp["rob_overall"].value_counts().to_dict()
+    n_comp = int(len(comp))
+    n_low = sum(rob.get(j, 0) for j in ROB_LOW)
+    n_mod = sum(rob.get(j, 0) for j in ROB_MODERATE)
+    n_high = sum(rob.get(j, 0) for j in ROB_HIGH)
+    outcomes = effect.get("outcomes", []) or []
+    pooled = [o for o in outcomes if o.get("pooled")]
+    i2 = [((o.get("frequentist") or {}).get("z") or {}).get("i2") for o in pooled]
+    i2 = [float(x) for x in i2 if x is not None]
+    k_max = max((int(o.get("k") or 0) for o in pooled), default=0)
+    facts = {
+        "comparative_studies": n_comp,
+        "designs": {d: int((comp["design"] == d).sum()) for d in COMPARATIVE_DESIGNS},
+        "designs_with_effects": effect.get("designs", {}),
+        "rob_comparative": {"low": n_low, "moderate": n_mod, "high": n_high, "unclear": n_comp - n_low - n_mod - n_high},
+        "outcomes": len(outcomes),
+        "outcomes_pooled": [o.get("outcome") for o in pooled],
+        "k_max": k_max,
+        "i2_max": max(i2) if i2 else None,
+        "reasons_not_pooled": {o.get("outcome"): o.get("reason_not_pooled") for o in outcomes if not o.get("pooled")},
+    }
+    if n_comp == 0:
+        return Proposal("effect", 0, ["no randomised or quasi-experimental study with effect data"], facts)
+    if not pooled:
+        return Proposal("effect", 1, [f"{n_comp} comparative stud{'y' if n_comp == 1 else 'ies'} but no outcome could be pooled"], facts)
+    i2_max = max(i2) if i2 else 0.0
+    reasons = [f"meta-analysis possible for {len(pooled)} outcome(s), largest k = {k_max}",
+               f"risk of bias of comparative studies: {n_low} low, {n_mod} moderate, {n_high} high",
+               f"largest I^2 = {i2_max:.0f}%"]
+    if n_high * 2 >= n_comp or i2_max >= 75:
+        return Proposal("effect", 2, [*reasons, "most comparative studies at high risk of bias or I^2 >= 75%"], facts)
+    if k_max >= 5 and n_low * 2 > n_comp and i2_max < 50:
+        return Proposal("effect", 4, [*reasons, "k >= 5, most studies at low risk of bias and I^2 < 50%"], facts)
+    return Proposal("effect", 3, [*reasons, "most comparative studies at low or moderate risk of bias and I^2 < 75%"], facts)
+
+
+def mechanisms_rule(mechanisms: dict[str, Any]) -> Proposal:
+    """Mechanisms: are they only asserted, described, observed, or tested (CMO ``evidence``)?"""
+    evidence = {k: int(v) for k, v in (mechanisms.get("evidence") or {}).items()}
+    facts = {"evidence": evidence, "configurations": len(mechanisms.get("configurations") or []),
+             "demi_regularities": len(mechanisms.get("demi_regularities") or [])}
+    for level, kind in ((4, "tested"), (3, "observed"), (2, "described"), (1, "asserted")):
+        if evidence.get(kind, 0) > 0:
+            return Proposal("mechanisms", level, [f"{evidence[kind]} CMO coding(s) with mechanisms {kind}; the strongest evidence is '{kind}'"], facts)
+    return Proposal("mechanisms", 0, ["no CMO codings"], facts)
+
+
+def moderators_rule(review: Review, mechanisms: dict[str, Any], moderators: dict[str, Any]) -> Proposal:
+    """Moderators: none / mentioned / contexts coded / moderator data analysed."""
+    contexts = int((review.cmo["context"] != "").sum()) if len(review.cmo) else 0
+    declared = [m.get("name") for m in review.config.get("moderators", []) or []]
+    analyses = moderators.get("analyses") or []
+    not_possible = moderators.get("not_possible") or []
+    moderating = mechanisms.get("moderating_contexts") or []
+    facts = {"contexts_coded": contexts, "moderators_declared": declared, "analyses": len(analyses),
+             "not_possible": len(not_possible), "moderating_contexts": len(moderating)}
+    if analyses and moderating:
+        return Proposal("moderators", 4, [f"{len(analyses)} effect-size moderator analyses and {len(moderating)} moderating contexts in the CMO graph"], facts)
+    if analyses or moderating:
+        what = f"{len(analyses)} effect-size moderator analyses" if analyses else f"{len(moderating)} moderating contexts in the CMO graph"
+        return Proposal("moderators", 3, [what], facts)
+    if contexts:
+        return Proposal("moderators", 2, [f"{contexts} CMO coding(s) name a context, none analysed as a moderator"], facts)
+    if declared or not_possible:
+        return Proposal("moderators", 1, ["moderators named but no context coded and no analysis possible"], facts)
+    return Proposal("moderators", 0, ["no contexts coded and no moderators declared"], facts)
+
+
+def implementation_rule(implementation: dict[str, Any]) -> Proposal:
+    """Implementation: none / remarks / barriers-enablers from several studies / systematic by level and rigour."""
+    counts = implementation.get("counts") or {}
+    by_level = counts.get("by_level") or {}
+    n_studies = int(counts.get("studies", 0))
+    levels_both = [lv for lv, c in by_level.items() if c.get("barrier", 0) + c.get("enabler", 0) > 0]
+    facts = {k: counts.get(k, 0) for k in ("items", "barriers", "enablers", "studies", "studies_adequate_rigour", "themes_with_evidence")}
+    facts["levels_with_evidence"] = levels_both
+    both = counts.get("barriers", 0) > 0 and counts.get("enablers", 0) > 0
+    if not counts.get("items"):
+        return Proposal("implementation", 0, ["no implementation barriers or enablers coded"], facts)
+    if n_studies < 2:
+        return Proposal("implementation", 1, ["implementation remarks from a single study"], facts)
+    if both and len(levels_both) >= 3 and counts.get("studies_adequate_rigour", 0) >= 3:
+        return Proposal("implementation", 4, [f"barriers and enablers at {len(levels_both)} levels from {counts['studies_adequate_rigour']} studies of adequate rigour"], facts)
+    if both and len(levels_both) >= 2:
+        return Proposal("implementation", 3, [f"barriers and enablers from {n_studies} studies at {len(levels_both)} levels"], facts)
+    return Proposal("implementation", 2, [f"implementation observations from {n_studies} studies"], facts)
+
+
+def economics_rule(economics: dict[str, Any]) -> Proposal:
+    """Economics: none / direct costs / direct + indirect / marginal / full CEA-CBA (item kinds as proxies)."""
+    counts = economics.get("counts") or {}
+    ce = economics.get("cost_effectiveness") or []
+    items = economics.get("items") or []
+    per_unit_tied = [i for i in items if i.get("kind") == "cost" and i.get("outcome") and i.get("per_unit") is not None
+                     and i.get("per_unit_basis") in ("per_child", "per_family", "unit of n_units")]
+    facts = {"counts": counts, "cost_effectiveness": len(ce), "per_participant_costs_tied_to_outcome": len(per_unit_tied),
+             "finding": economics.get("finding"), "reasons": economics.get("reasons", [])}
+    if ce:
+        return Proposal("economics", 4, [f"{len(ce)} cost-effectiveness figure(s) from a cost and a pooled effect on the same outcome"], facts)
+    if per_unit_tied:
+        return Proposal("economics", 3, ["per-participant cost tied to an outcome, but no cost-effectiveness figure could be formed"], facts)
+    if (counts.get("cost", 0) or counts.get("funding", 0)) and (counts.get("outcome_value", 0) or counts.get("saving", 0)):
+        return Proposal("economics", 2, ["costs and outcome valuations or savings reported"], facts)
+    if sum(counts.values()):
+        return Proposal("economics", 1, ["costs or funding amounts only"], facts)
+    return Proposal("economics", 0, ["no economic items coded"], facts)
+
+
+def propose_levels(review: Review, summaries: dict[str, dict[str, Any]]) -> dict[str, Proposal]:
+    """Propose an EMMIE-Q level per dimension. ``summaries`` maps stage name to its JSON dict (missing = empty)."""
+    s = {k: (summaries.get(k) or {}) for k in ("effect", "mechanisms", "moderators", "implementation", "economics")}
+    return {
+        "effect": effect_rule(review.studies, review.effects, s["effect"]),
+        "mechanisms": mechanisms_rule(s["mechanisms"]),
+        "moderators": moderators_rule(review, s["mechanisms"], s["moderators"]),
+        "implementation": implementation_rule(s["implementation"]),
+        "economics": economics_rule(s["economics"]),
+    }
+
+
+def apply_overrides(proposals: dict[str, Proposal], overrides: dict[str, dict[str, Any]] | None) -> dict[str, dict[str, Any]]:
+    """Proposed and final level side by side; ``overrides`` is ``review.yaml`` ``emmie_overrides``."""
+    out = {}
+    for dim in DIMENSIONS:
+        p = proposals[dim]
+        o = (overrides or {}).get(dim)
+        final = int(o["level"]) if o else p.level
+        out[dim] = {
+            "proposed": p.level,
+            "final": final,
+            "overridden": bool(o),
+            "justification": o.get("justification") if o else None,
+            "reviewer": o.get("reviewer") if o else None,
+            "reasons": list(p.reasons),
+            "facts": p.facts,
+            "descriptor": descriptor(dim, final),
+            "proposed_descriptor": descriptor(dim, p.level),
+            "rule": rubric()["dimensions"][dim]["rule"],
+        }
+    return out

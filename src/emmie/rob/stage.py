@@ -1,0 +1,40 @@
+"""The risk-of-bias stage: judgements, summary shares and the two robvis-style figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from emmie.ingest.review import Review
+from emmie.io import atomic_write_text, write_json
+from emmie.rob.plots import rob_table, summary_data, summary_plot, traffic_light_data, traffic_light_plot
+
+
+def run(review: Review, outdir: str | Path) -> dict[str, Any]:
+    """Write ``rob.json``, ``rob_traffic.svg`` and ``rob_summary.svg`` into ``outdir``.
+
+    Returns the JSON dict: ``review``, ``source`` (``rob.csv`` or ``studies.rob_overall`` when
+    rob.csv has no rows), ``tools``, ``domains``, ``studies``, ``judgements`` (long rows),
+    ``summary`` (domain, judgement, n, weight, percent) and ``figures`` (empty when there is
+    nothing to plot).
+    """
+    outdir = Path(outdir)
+    table = rob_table(review.rob, review.studies)
+    grid = traffic_light_data(table)
+    figures: dict[str, str] = {}
+    if len(table):
+        atomic_write_text(outdir / "rob_traffic.svg", traffic_light_plot(table))
+        atomic_write_text(outdir / "rob_summary.svg", summary_plot(table))
+        figures = {"traffic_light": "rob_traffic.svg", "summary": "rob_summary.svg"}
+    result = {
+        "review": review.id,
+        "source": "rob.csv" if len(review.rob) else "studies.rob_overall",
+        "tools": sorted(set(table["tool"])),
+        "domains": list(grid.columns),
+        "studies": list(grid.index),
+        "judgements": table.to_dict(orient="records"),
+        "summary": summary_data(table).to_dict(orient="records"),
+        "figures": figures,
+    }
+    write_json(outdir / "rob.json", result)
+    return result
