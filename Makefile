@@ -15,8 +15,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 report: $(STAMP)
-	$(BIN)/snakemake --cores $(CORES) --keep-going --quiet rules || true
-	@$(BIN)/python -m emmie status config/config.yaml
+	@$(BIN)/snakemake --cores $(CORES) --keep-going --quiet rules; rc=$$?; \
+	  $(BIN)/python -m emmie status config/config.yaml && exit $$rc
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

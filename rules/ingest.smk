@@ -1,6 +1,7 @@
-# Validation runs first; a review whose data are invalid is recorded as failed and
-# not analysed, while the other reviews go on.
-checkpoint validate:
+# Validation runs first. A review whose data are invalid is recorded as failed: its
+# later steps only pass the validation messages on to its report, and the other
+# reviews go on.
+rule validate:
     input:
         review_files,
     output:

@@ -13,16 +13,10 @@ rule report:
         f"{EMMIE} report {DATA}/{{wildcards.review}} {RESULTS}/{{wildcards.review}} {REPORTS}/{{wildcards.review}} > {{log}} 2>&1"
 
 
-def toolkit_inputs(wildcards):
-    inputs = [f"{RESULTS}/{r}/validation.json" for r in REVIEWS]
-    for review in valid_reviews():
-        inputs.append(f"{RESULTS}/{review}/emmie.json")
-    return inputs
-
-
 rule toolkit:
     input:
-        toolkit_inputs,
+        [f"{RESULTS}/{r}/validation.json" for r in REVIEWS],
+        [f"{RESULTS}/{r}/emmie.json" for r in REVIEWS],
     output:
         report(f"{REPORTS}/index.html", category="Reports", labels={"review": "all", "output": "toolkit page"}),
     params:

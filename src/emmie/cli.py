@@ -21,6 +21,14 @@ def _load(data: str):
     return load_review(data)
 
 
+def _load_valid(data: str):
+    """The review, or None when its data are invalid (the validate step has reported why)."""
+    try:
+        return _load(data)
+    except DataError:
+        return None
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from emmie.io import write_json
 
@@ -54,7 +62,10 @@ def cmd_codebook(args: argparse.Namespace) -> int:
 def cmd_stage(args: argparse.Namespace) -> int:
     from emmie import pipeline
 
-    review = _load(args.data)
+    review = _load_valid(args.data)
+    if review is None:
+        pipeline.skip_stage(Path(args.out))
+        return 0
     pipeline.run_stage(args.stage, review, Path(args.out), results=Path(args.results) if args.results else None)
     return 0
 
@@ -62,7 +73,10 @@ def cmd_stage(args: argparse.Namespace) -> int:
 def cmd_rate(args: argparse.Namespace) -> int:
     from emmie import pipeline
 
-    review = _load(args.data)
+    review = _load_valid(args.data)
+    if review is None:
+        pipeline.skip_rating(Path(args.results), Path(args.out))
+        return 0
     pipeline.rate(review, Path(args.results), Path(args.out))
     return 0
 
@@ -70,7 +84,10 @@ def cmd_rate(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from emmie.report import render
 
-    review = _load(args.data)
+    review = _load_valid(args.data)
+    if review is None:
+        render.render_failed(Path(args.data).name, Path(args.results), Path(args.out))
+        return 0
     render.render_review(review, Path(args.results), Path(args.out))
     return 0
 

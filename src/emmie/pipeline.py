@@ -74,6 +74,21 @@ def _need(results: Path | None, rel: str) -> Path:
     return results / rel
 
 
+def skip_stage(out: Path) -> None:
+    """A stage of a review that failed validation: an empty folder that says so."""
+    from emmie.io import write_json
+
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "skipped.json", {"skipped": True, "reason": "the review's coded data did not validate"})
+
+
+def skip_rating(results: Path, out: Path) -> None:
+    from emmie.io import write_json
+
+    validation = read_json(results / "validation.json")
+    write_json(out, {"review": validation["review"], "skipped": True, "problems": validation["problems"]})
+
+
 def rate(review: Review, results: Path, out: Path) -> dict[str, Any]:
     from emmie.rating import stage as rating_stage
 

@@ -1,0 +1,519 @@
+"""Turn a review's results (stage JSON, SVGs, emmie.json) into what the templates show.
+
+Pure functions of already-read data, apart from reading the SVG files a stage
+named; the wording of the plain-language text lives here.
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from emmie.ingest.review import Review
+from emmie.report.html import read_svg
+
+DIMENSIONS = (
+    ("effect", "Effect", "Does it work?", "effect"),
+    ("mechanisms", "Mechanisms", "How does it work?", "mechanisms"),
+    ("moderators", "Moderators", "Where and for whom does it work best?", "moderators"),
+    ("implementation", "Implementation", "How to do it", "implementation"),
+    ("economics", "Economics", "What does it cost?", "economics"),
+)
+EXP_MEASURES = {"OR", "RR", "ROM"}
+SOFTWARE = ("numpy", "scipy", "pandas", "statsmodels", "pymc", "arviz", "networkx", "matplotlib", "jinja2", "snakemake")
+
+
+def _f(x: Any) -> float | None:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def fmt(x: Any, digits: int = 2) -> str:
+    v = _f(x)
+    return "–" if v is None else f"{v:.{digits}f}"
+
+
+# --------------------------------------------------------------------------- studies
+
+
+def study_index(review: Review) -> dict[str, dict[str, str]]:
+    out = {}
+    for _, s in review.studies.iterrows():
+        year = "" if s["year"] != s["year"] else str(int(s["year"]))
+        first = str(s["citation"]).split(",")[0].split("(")[0].strip()
+        short = f"{first} ({year})" if year and year not in first else first
+        out[s["study_id"]] = {"short": short[:60], "citation": s["citation"]}
+    return out
+
+
+def references(review: Review) -> list[dict[str, Any]]:
+    rows = []
+    for _, s in review.studies.sort_values(["citation", "study_id"]).iterrows():
+        sid = s["study_id"]
+        url = s["url"]
+        link = url if url.startswith("http") else f"https://doi.org/{url}"
+        coded = {}
+        for name, key in (("effects", "effect_id"), ("cmo", "cmo_id"), ("implementation", "impl_id"), ("economics", "econ_id")):
+            frame = getattr(review, name)
+            coded[name] = list(frame.loc[frame["study_id"] == sid, key])
+        rows.append({
+            "study_id": sid, "citation": s["citation"], "url": url, "link": link, "design": s["design"].replace("_", " "),
+            "rob": s["rob_overall"].replace("_", " "), "relevance": s["relevance"], "rigour": s["rigour"],
+            "verified": s["verified"], "source": s["source"], "rows": coded,
+        })
+    return rows
+
+
+# --------------------------------------------------------------------------- Effect
+
+
+def effect_section(review: Review, effect: dict[str, Any], folder: Path) -> dict[str, Any]:
+    outcomes = []
+    for o in effect.get("outcomes", []):
+        figures = []
+        for key, alt, caption in (
+            ("forest", f"Forest plot for {o.get('label')}", "Forest plot: each study's estimate with its 95% CI, the pooled estimate (diamond) and the 95% prediction interval."),
+            ("funnel", f"Contour-enhanced funnel plot for {o.get('label')}", "Contour-enhanced funnel plot (shaded: p < 0.10, 0.05, 0.01)."),
+            ("bayes_forest", f"Bayesian forest plot for {o.get('label')}", "Bayesian forest plot: observed estimates and shrunken study effects, with the pooled effect and predictive interval."),
+            ("prior_posterior", f"Prior and posterior distributions for {o.get('label')}", "Prior (dashed) and posterior densities: how much the data moved the prior."),
+        ):
+            name = (o.get("figures") or {}).get(key)
+            if name:
+                figures.append({"svg": read_svg(folder / name), "alt": alt, "caption": caption})
+        freq = o.get("frequentist") or None
+        lines = interpretation_lines(o.get("interpretation"), o.get("bayes"))
+        sens = o.get("sensitivity") or (o.get("bayes") or {}).get("sensitivity")
+        outcomes.append({
+            **{k: o.get(k) for k in ("outcome", "label", "measure", "desirable", "k", "n_results", "pooled", "reason_not_pooled")},
+            "frequentist": {t: freq.get(t) for t in ("z", "knha") if freq and freq.get(t)} if freq else None,
+            "fit_warnings": list(dict.fromkeys((freq or {}).get("z", {}).get("warnings", []) + (freq or {}).get("knha", {}).get("warnings", []))) if freq else [],
+            "transformed": transformed_text(o),
+            "scale_note": f"estimates on the log scale of the {o.get('measure')}" if o.get("measure") in EXP_MEASURES else "",
+            "interpretation": bool(lines),
+            "interpretation_lines": lines,
+            "sensitivity": table_from_records(sens) if sens else None,
+            "figures": figures,
+            "studies": o.get("studies") or [],
+        })
+    swim = effect.get("swim") or {}
+    domains = []
+    for d in swim.get("domains", []):
+        st = d.get("sign_test") or {}
+        sign = f"{st.get('n_benefit', 0)} benefit vs {st.get('n_harm', 0)} harm, p = {fmt(st.get('pval'), 3)}" if st.get("pval") is not None else ""
+        domains.append({"domain": d.get("domain"), "sign_test": sign, "rows": [swim_row(r) for r in d.get("rows", [])]})
+    swim_figures = [{"svg": read_svg(folder / name), "alt": "Effect-direction plot of the results that could not be pooled",
+                     "caption": "Effect direction by study (▲ benefit, ▼ harm, ◆ no change or mixed, ○ unclear)."} for name in swim.get("figures", [])]
+    return {
+        "outcomes": outcomes,
+        "warnings": effect.get("warnings", []),
+        "swim": bool(domains),
+        "swim_domains": domains,
+        "swim_figures": swim_figures,
+        "swim_intro": swim.get("intro") or "Results that could not be combined in a meta-analysis are shown side by side, with the direction of each result and a sign test per outcome domain (SWiM; Campbell et al. 2020).",
+    }
+
+
+SYMBOL = {"benefit": "▲", "harm": "▼", "no_change": "◆", "mixed": "◆", "unclear": "○"}
+
+
+def swim_row(r: dict[str, Any]) -> dict[str, Any]:
+    direction = r.get("direction") or "unclear"
+    return {
+        "effect_id": r.get("effect_id"), "study_id": r.get("study_id"), "outcome_label": r.get("outcome_label") or r.get("outcome"),
+        "design": (r.get("design") or "").replace("_", " "), "rob": (r.get("rob") or r.get("rob_overall") or "").replace("_", " "),
+        "direction": direction.replace("_", " "), "direction_symbol": SYMBOL.get(direction, "○"),
+        "result_text": r.get("result_text") or r.get("result") or "", "reason": r.get("reason") or "",
+    }
+
+
+def transformed_text(o: dict[str, Any]) -> str:
+    if o.get("measure") not in EXP_MEASURES or not o.get("frequentist"):
+        return ""
+    f = o["frequentist"].get("knha") or o["frequentist"].get("z")
+    if not f or _f(f.get("estimate")) is None:
+        return ""
+    e = lambda x: fmt(math.exp(x), 2) if _f(x) is not None else "–"  # noqa: E731
+    return f"{o['measure']} {e(f['estimate'])} (95% CI {e(f['ci_lb'])} to {e(f['ci_ub'])}; prediction interval {e(f.get('pi_lb'))} to {e(f.get('pi_ub'))})"
+
+
+def interpretation_lines(interp: dict[str, Any] | None, bayes: dict[str, Any] | None) -> list[str]:
+    if not interp:
+        return []
+    lines = []
+    for key in ("summary", "benefit", "p_benefit_text", "mid", "p_mid_text", "interval", "interval_text", "verdict", "absence", "conclusion"):
+        value = interp.get(key)
+        if isinstance(value, str) and value and value not in lines:
+            lines.append(value)
+    if not lines:
+        lines = [v for v in interp.values() if isinstance(v, str)]
+    return lines
+
+
+def table_from_records(records: Any) -> dict[str, Any] | None:
+    if isinstance(records, dict) and "columns" in records and "rows" in records:
+        return records
+    if isinstance(records, list) and records and isinstance(records[0], dict):
+        columns = list(records[0].keys())
+        return {"columns": [c.replace("_", " ") for c in columns], "rows": [[r.get(c) for c in columns] for r in records]}
+    return None
+
+
+# --------------------------------------------------------------------------- Mechanisms and Moderators
+
+
+def label_of(review: Review, concept: str | None) -> str:
+    return review.concept_label(concept) if concept else ""
+
+
+def mechanisms_section(review: Review, mech: dict[str, Any], folder: Path) -> dict[str, Any]:
+    configs = []
+    for c in mech.get("configurations", [])[:25]:
+        nodes = c.get("path") or c.get("nodes") or []
+        text = " → ".join(label_of(review, n) for n in nodes) if nodes else c.get("text", "")
+        links = []
+        for link in c.get("links", []):
+            src, dst = link.get("source"), link.get("target")
+            links.append({"text": f"{label_of(review, src)} → {label_of(review, dst)}", "studies": link.get("supporting_studies") or link.get("studies") or []})
+        configs.append({"text": text, "n_studies": c.get("n_studies", len(c.get("studies", []))), "strength": c.get("strength"), "links": links})
+    theory = []
+    for t in mech.get("theory", []):
+        detail_bits = []
+        for key, label in (("supporting_studies", "supported by"), ("contradicting_studies", "contradicted by"), ("refining_studies", "refined by"), ("untested_links", "untested links")):
+            vals = t.get(key)
+            if vals:
+                detail_bits.append(f"{label}: {', '.join(map(str, vals))}")
+        theory.append({"id": t.get("id"), "statement": t.get("statement", ""), "status": t.get("status") or t.get("verdict", ""), "detail": "; ".join(detail_bits) or t.get("detail", "")})
+    lists = [
+        {"title": "Demi-regularities: mechanisms seen in two or more contexts", "items": [_describe(review, d) for d in mech.get("demi_regularities", [])], "empty": "No mechanism was seen to fire in two or more distinct contexts."},
+        {"title": "Contested links (supported and contradicted)", "items": [_describe(review, d) for d in mech.get("contested", [])], "empty": "No link is both supported and contradicted."},
+        {"title": "Links resting on a single study", "items": [_describe(review, d) for d in mech.get("single_study", [])], "empty": "Every link rests on two or more studies."},
+        {"title": "Gaps", "items": _gaps(review, mech.get("gaps", {})), "empty": "Every mechanism links to an outcome and every outcome to a mechanism."},
+        {"title": "Links the evidence adds beyond the initial theory", "items": [_describe(review, d) for d in mech.get("beyond_theory", [])], "empty": "The evidence adds no link that the initial theory lacks."},
+    ]
+    frag = folder / "cmo_interactive.html"
+    from markupsafe import Markup
+
+    ev = mech.get("evidence", {})
+    intro = (f"{mech.get('n_codings', len(review.cmo))} context-mechanism-outcome codings from {mech.get('n_studies', review.cmo['study_id'].nunique())} studies. "
+             f"How the studies know: {', '.join(f'{v} {k}' for k, v in sorted(ev.items()))}." if ev else "")
+    return {
+        "svg": read_svg(folder / "cmo.svg"),
+        "alt": "Layered graph of contexts and intervention components, mechanisms and outcomes",
+        "interactive": Markup(frag.read_text(encoding="utf-8")) if frag.is_file() else None,
+        "configurations": configs,
+        "theory": theory,
+        "lists": lists,
+        "intro": intro,
+    }
+
+
+def _describe(review: Review, d: Any) -> str:
+    if isinstance(d, str):
+        return label_of(review, d) if d in set(review.vocabulary["concept_id"]) else d
+    if not isinstance(d, dict):
+        return str(d)
+    if "mechanism" in d and "contexts" in d:
+        return f"{label_of(review, d['mechanism'])}: in {len(d['contexts'])} contexts ({', '.join(label_of(review, c) for c in d['contexts'])})"
+    src, dst = d.get("source"), d.get("target")
+    studies = d.get("studies") or sorted(set(d.get("supporting_studies", [])) | set(d.get("contradicting_studies", [])) | set(d.get("refining_studies", [])))
+    text = f"{label_of(review, src)} → {label_of(review, dst)}" if src else str(d)
+    return f"{text} ({', '.join(studies)})" if studies else text
+
+
+def _gaps(review: Review, gaps: dict[str, Any]) -> list[str]:
+    items = []
+    for key, text in (("mechanisms_without_outcome", "Mechanism with no evidence linking it to an outcome"), ("outcomes_without_mechanism", "Outcome with no mechanism")):
+        for c in gaps.get(key, []):
+            items.append(f"{text}: {label_of(review, c)}")
+    return items
+
+
+def moderators_section(review: Review, mech: dict[str, Any], mods: dict[str, Any], folder: Path) -> dict[str, Any]:
+    contexts = []
+    for r in mech.get("moderating_contexts", []):
+        studies = r.get("studies") or sorted(set(r.get("enabling_studies", [])) | set(r.get("blocking_studies", [])))
+        contexts.append({"context": label_of(review, r.get("context")), "mechanism": label_of(review, r.get("mechanism")),
+                         "role": r.get("role") or r.get("effect", ""), "n": r.get("n_studies", len(studies)), "studies": studies})
+    analyses = []
+    for a in mods.get("analyses", []):
+        table = table_from_records(a.get("table") or a.get("levels") or a.get("coefficients"))
+        svg = read_svg(folder / a["figure"]) if a.get("figure") else None
+        analyses.append({
+            "title": a.get("title") or f"{a.get('moderator')} on {a.get('outcome')}",
+            "columns": table["columns"] if table else [], "rows": table["rows"] if table else [],
+            "test": a.get("test_text") or a.get("summary") or "", "svg": svg,
+            "alt": f"Bubble plot of effect size against {a.get('moderator')}", "caption": a.get("caption") or "",
+        })
+    not_possible = [f"{n.get('moderator')} ({n.get('outcome')}): {n.get('reason')}" for n in mods.get("not_possible", [])]
+    return {"contexts": contexts, "analyses": analyses, "not_possible": not_possible,
+            "none_statement": mods.get("statement") or "The effect data support no moderator analysis: too few comparable results."}
+
+
+# --------------------------------------------------------------------------- Implementation, Economics, appraisal
+
+
+def implementation_section(review: Review, impl: dict[str, Any], folder: Path) -> dict[str, Any]:
+    quality = {s["study_id"]: f"rigour {s['rigour']}, relevance {s['relevance']}, risk of bias {s['rob_overall'].replace('_', ' ')}" for _, s in review.studies.iterrows()}
+    themes = []
+    labels = {t["id"]: t["label"] for t in review.config.get("implementation_themes", [])}
+    frame = review.implementation
+    for theme_id in [t["id"] for t in review.config.get("implementation_themes", [])]:
+        rows = frame[frame["theme"] == theme_id]
+        if rows.empty:
+            continue
+        themes.append({"label": labels[theme_id], "rows": [
+            {"impl_id": r["impl_id"], "type": r["type"], "level": r["level"], "study_id": r["study_id"], "excerpt": r["excerpt"], "quality": quality.get(r["study_id"], "")}
+            for _, r in rows.sort_values(["type", "level", "study_id", "impl_id"]).iterrows()]})
+    n_b = int((frame["type"] == "barrier").sum())
+    n_e = int((frame["type"] == "enabler").sum())
+    intro = (f"{n_b} barriers and {n_e} enablers coded from {frame['study_id'].nunique()} studies, across {len(themes)} themes."
+             if len(frame) else "No implementation evidence was coded.")
+    return {"intro": impl.get("intro") or intro, "svg": read_svg(folder / "implementation_matrix.svg"),
+            "alt": "Matrix of implementation themes by level, with counts of barriers and enablers", "themes": themes}
+
+
+def economics_section(review: Review, econ: dict[str, Any], folder: Path) -> dict[str, Any]:
+    rows = []
+    for r in econ.get("items", []):
+        rows.append({
+            "econ_id": r.get("econ_id"), "study_id": r.get("study_id"), "item": r.get("item"), "kind": r.get("kind"),
+            "reported": f"{r.get('currency')} {fmt(r.get('amount'), 0)} ({int(r['price_year']) if r.get('price_year') else ''} prices)",
+            "converted": fmt(r.get("converted"), 0) if r.get("converted") is not None else (r.get("conversion_note") or "–"),
+            "unit": (r.get("unit") or "").replace("_", " ") + (f" of {fmt(r.get('n_units'), 0)}" if r.get("n_units") else ""),
+        })
+    figures = [{"svg": read_svg(folder / f), "alt": "Cost-effectiveness plane", "caption": ""} for f in econ.get("figures", [])]
+    base = econ.get("base") or econ.get("base_currency") or ""
+    if isinstance(base, dict):
+        base = f"{base.get('currency')} {base.get('year')} prices"
+    return {"finding": econ.get("finding") or "", "reasons": econ.get("reasons", []), "rows": rows, "base": base, "figures": figures}
+
+
+def appraisal_section(folder: Path, prisma: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "prisma_svg": read_svg(folder / "prisma.svg"),
+        "prisma_note": prisma.get("note") or "PRISMA 2020 flow; boxes without a reported count say so.",
+        "rob_traffic": read_svg(folder / "rob_traffic.svg"),
+        "rob_summary": read_svg(folder / "rob_summary.svg"),
+    }
+
+
+# --------------------------------------------------------------------------- the summary and the rating
+
+
+def dimension_rows(rating: dict[str, Any], says: dict[str, str], key_figures: dict[str, str]) -> list[dict[str, Any]]:
+    rows = []
+    dims = rating.get("dimensions", rating)
+    for key, name, gloss, anchor in DIMENSIONS:
+        d = dims.get(key, {})
+        rows.append({
+            "key": key, "name": name, "gloss": gloss, "anchor": anchor, "says": says.get(key, ""),
+            "proposed": d.get("proposed", 0), "final": d.get("final", d.get("proposed", 0)), "overridden": bool(d.get("overridden")),
+            "justification": d.get("justification") or "", "reasons": d.get("reasons", []), "facts": d.get("facts", {}),
+            "descriptor": descriptor_text(d.get("descriptor")), "key_figure": key_figures.get(key, ""),
+        })
+    return rows
+
+
+def descriptor_text(descriptor: Any) -> str:
+    if isinstance(descriptor, dict):
+        text = descriptor.get("descriptor", "")
+        if descriptor.get("verified") is False:
+            text += " (paraphrase not yet verified against Johnson, Tilley & Bowers 2015)"
+        return text
+    return str(descriptor or "")
+
+
+def effect_says(effect: dict[str, Any]) -> tuple[str, str]:
+    pooled = [o for o in effect.get("outcomes", []) if o.get("pooled")]
+    if pooled:
+        o = pooled[0]
+        f = (o.get("frequentist") or {}).get("z") or {}
+        est = transformed_text(o) or f"estimate {fmt(f.get('estimate'), 2)} (95% CI {fmt(f.get('ci_lb'), 2)} to {fmt(f.get('ci_ub'), 2)})"
+        text = f"{o['label']}: pooled over {o['k']} studies, {est}."
+        interp = o.get("interpretation") or {}
+        if isinstance(interp.get("p_benefit"), (int, float)):
+            text += f" Probability of any benefit: {interp['p_benefit']:.0%}."
+        return text, f"k = {o['k']}, I² = {fmt(f.get('i2'), 0)}%"
+    n = sum(o.get("n_results", 0) for o in effect.get("outcomes", []))
+    counts: dict[str, int] = {}
+    for d in (effect.get("swim") or {}).get("domains", []):
+        for r in d.get("rows", []):
+            counts[r.get("direction") or "unclear"] = counts.get(r.get("direction") or "unclear", 0) + 1
+    dirs = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(counts.items()))
+    return (f"No result could be pooled in a meta-analysis. {n} coded results" + (f" ({dirs})" if dirs else "") + "; see the effect-direction table.", "no meta-analysis possible")
+
+
+def plain_summary(review: Review, says: dict[str, str], rating_rows: list[dict[str, Any]]) -> list[str]:
+    n = len(review.studies)
+    comparative = int(review.studies["design"].isin(["rct", "quasi_experimental"]).sum())
+    lines = [f"We looked at {n} studies and reports, {comparative} of which compared families or areas receiving {review.config.get('short_title') or review.config['intervention']} with others that did not."]
+    for row in rating_rows:
+        lines.append(f"{row['name']} ({row['gloss'].lower().rstrip('?')}): {row['says']} Quality of this evidence: {row['final']} out of 4.")
+    low = [r["name"] for r in rating_rows if r["final"] <= 1]
+    if low:
+        lines.append("Where the evidence is thin (" + ", ".join(low) + "), that is itself the finding: a lack of evidence is not evidence that the intervention does not work.")
+    return lines
+
+
+def methods_paragraphs(review: Review, effect: dict[str, Any], mech: dict[str, Any], mods: dict[str, Any]) -> list[str]:
+    paras = [
+        f"Coded data were validated against the codebook (data/README.md) before any analysis. Effect sizes were computed from the coded raw inputs with metafor's formulas ({', '.join(sorted({str(o.get('measure')) for o in effect.get('outcomes', []) if o.get('measure')})) or 'no measure'}), adding 1/2 to every cell of a 2x2 table with a zero cell.",
+        "Outcomes with at least two poolable results were combined in a random-effects meta-analysis with the restricted maximum-likelihood (REML) estimator of tau² (Viechtbauer 2005), with Wald-type z tests and with the Knapp-Hartung adjustment (Knapp & Hartung 2003), which is preferred with few studies. I² and H² follow metafor's definitions; the prediction interval uses the normal quantile under z and t with k-1 df under Knapp-Hartung; Q-profile confidence intervals for tau² and I² follow Viechtbauer (2007). With ten or more studies, funnel-plot asymmetry was examined with Egger's regression test and trim-and-fill.",
+        "Every outcome with at least one poolable result also had a Bayesian random-effects analysis (normal-normal hierarchical model, posterior computed by numerical integration over tau as in Röver 2020), with weakly informative priors stated below and a prior-sensitivity table; probabilities of benefit are posterior probabilities.",
+        "Results that could not be pooled were synthesised without meta-analysis following the SWiM guideline (Campbell et al. 2020): an effect-direction table per outcome domain and a sign test on benefit versus harm.",
+        f"Context-mechanism-outcome codings were built into a directed graph (networkx); the strength of a link sums, over distinct studies, the product of weights for the study's rigour and relevance ({review.config.get('cmo_weights') or 'high 1.0, moderate 0.6, low 0.3'}); contradicting studies count negatively.",
+        "EMMIE-Q levels were proposed by written rules from the coded data (src/emmie/rating/emmie_q.yaml) and may be overridden by the reviewers with a justification, shown beside the proposal.",
+    ]
+    priors = sorted({str((o.get("bayes") or {}).get("prior_text") or "") for o in effect.get("outcomes", []) if o.get("bayes")} - {""})
+    if priors:
+        paras.append("Priors: " + "; ".join(priors) + ".")
+    return paras
+
+
+def software_versions() -> list[tuple[str, str]]:
+    rows = [("python", platform.python_version())]
+    for name in SOFTWARE:
+        try:
+            rows.append((name, metadata.version(name)))
+        except metadata.PackageNotFoundError:
+            continue
+    return rows
+
+
+def mech_says(review: Review, mech: dict[str, Any]) -> tuple[str, str]:
+    configs = mech.get("configurations", [])
+    if not configs:
+        return "No context-mechanism-outcome configuration was coded.", ""
+    top = configs[0]
+    nodes = top.get("path") or top.get("nodes") or []
+    ev = mech.get("evidence", {})
+    tested = ev.get("tested", 0) + ev.get("observed", 0)
+    return (f"Best-supported configuration: {' → '.join(label_of(review, n) for n in nodes)} ({top.get('n_studies', '?')} studies). "
+            f"{tested} of {sum(ev.values()) if ev else 0} codings rest on observed or tested evidence, the rest on theory or description.",
+            f"{len(configs)} configurations")
+
+
+def mods_says(review: Review, mech: dict[str, Any], mods: dict[str, Any]) -> tuple[str, str]:
+    ctx = mech.get("moderating_contexts", [])
+    parts = []
+    if ctx:
+        top = max(ctx, key=lambda r: r.get("n_studies", 0))
+        parts.append(f"Most-cited condition: {label_of(review, top.get('context'))} for {label_of(review, top.get('mechanism'))} ({top.get('n_studies', '?')} studies).")
+    analyses = mods.get("analyses", [])
+    if analyses:
+        parts.append(f"{len(analyses)} moderator analyses of the effect sizes.")
+    else:
+        parts.append("The effect data support no moderator analysis.")
+    return " ".join(parts), f"{len(ctx)} context-mechanism links"
+
+
+def impl_says(review: Review) -> tuple[str, str]:
+    frame = review.implementation
+    if frame.empty:
+        return "No implementation evidence was coded.", ""
+    top = frame["theme"].value_counts()
+    labels = {t["id"]: t["label"] for t in review.config.get("implementation_themes", [])}
+    themes = ", ".join(labels.get(t, t) for t in list(top.index[:3]))
+    return (f"{int((frame['type'] == 'barrier').sum())} barriers and {int((frame['type'] == 'enabler').sum())} enablers; most often about {themes}.",
+            f"{frame['study_id'].nunique()} studies")
+
+
+def build(review: Review, results: Path, summaries: dict[str, dict[str, Any]], rating: dict[str, Any]) -> dict[str, Any]:
+    effect = summaries.get("effect", {})
+    mech = summaries.get("mechanisms", {})
+    mods = summaries.get("moderators", {})
+    impl = summaries.get("implementation", {})
+    econ = summaries.get("economics", {})
+    says, figs = {}, {}
+    says["effect"], figs["effect"] = effect_says(effect)
+    says["mechanisms"], figs["mechanisms"] = mech_says(review, mech)
+    says["moderators"], figs["moderators"] = mods_says(review, mech, mods)
+    says["implementation"], figs["implementation"] = impl_says(review)
+    says["economics"], figs["economics"] = econ.get("finding") or "No economic evidence was coded.", ""
+    dims = dimension_rows(rating, says, figs)
+    mech_ctx = mechanisms_section(review, mech, results / "mechanisms")
+    ctx = {
+        "page_title": review.config["title"],
+        "review": {k: review.config.get(k) for k in ("id", "title", "question", "intervention", "comparison", "population", "published_review")},
+        "plain_summary": plain_summary(review, says, dims),
+        "dimensions": dims,
+        "effect": effect_section(review, effect, results / "effect"),
+        "mech": mech_ctx,
+        "moderators": moderators_section(review, mech, mods, results / "moderators"),
+        "implementation": implementation_section(review, impl, results / "implementation"),
+        "economics": economics_section(review, econ, results / "economics"),
+        "appraisal": appraisal_section(results / "appraisal", summaries.get("prisma", {})),
+        "methods": methods_paragraphs(review, effect, mech, mods),
+        "software": software_versions(),
+        "references": references(review),
+        "studies": study_index(review),
+        "scripts": "",
+    }
+    from emmie.report import pages
+
+    ctx["pages"] = pages.page_contexts(review, ctx)
+    return ctx
+
+
+# --------------------------------------------------------------------------- what changed, and the toolkit page
+
+
+def snapshot(review: Review, summaries: dict[str, Any], rating: dict[str, Any], digest: str) -> dict[str, Any]:
+    estimates = {}
+    for o in summaries.get("effect", {}).get("outcomes", []):
+        f = (o.get("frequentist") or {}).get("z") or {}
+        estimates[o["outcome"]] = {"k": o.get("k"), "estimate": f.get("estimate"), "ci_lb": f.get("ci_lb"), "ci_ub": f.get("ci_ub")}
+    dims = rating.get("dimensions", rating)
+    return {
+        "digest": digest,
+        "studies": sorted(review.studies["study_id"]),
+        "estimates": estimates,
+        "levels": {k: dims.get(k, {}).get("final") for k, *_ in DIMENSIONS},
+    }
+
+
+def changes(previous: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+    items = []
+    added = sorted(set(current["studies"]) - set(previous.get("studies", [])))
+    removed = sorted(set(previous.get("studies", [])) - set(current["studies"]))
+    if added:
+        items.append("Studies added: " + ", ".join(added))
+    if removed:
+        items.append("Studies removed: " + ", ".join(removed))
+    for outcome, now in current["estimates"].items():
+        before = previous.get("estimates", {}).get(outcome)
+        if before is None:
+            items.append(f"New analysis of {outcome} (k = {now['k']}).")
+        elif before != now:
+            items.append(f"{outcome}: k {before.get('k')} → {now.get('k')}; estimate {fmt(before.get('estimate'), 3)} → {fmt(now.get('estimate'), 3)}.")
+    for dim, level in current["levels"].items():
+        old = previous.get("levels", {}).get(dim)
+        if old != level:
+            items.append(f"EMMIE-Q {dim}: {old} → {level}.")
+    return {"previous_digest": previous.get("digest"), "items": items}
+
+
+def toolkit_row(record: dict[str, Any], rating: dict[str, Any] | None, results: Path) -> dict[str, Any]:
+    row = {"review": record["review"], "ok": record["ok"], "problems": record.get("problems", [])}
+    if rating is None:
+        return row
+    effect_path = results / "effect" / "effect.json"
+    effect = {}
+    if effect_path.is_file():
+        import json
+
+        effect = json.loads(effect_path.read_text(encoding="utf-8"))
+    says, fig = effect_says(effect)
+    dims = rating.get("dimensions", rating)
+    row.update({
+        "title": rating.get("title") or record["review"], "intervention": rating.get("intervention") or record["review"],
+        "effect": says, "levels": [(name, dims.get(key, {}).get("final")) for key, name, *_ in DIMENSIONS],
+        "href": f"{record['review']}/index.html",
+    })
+    return row

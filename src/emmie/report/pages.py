@@ -1,0 +1,78 @@
+"""What the three companion outputs show, drawn from the same context as the full report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from emmie.ingest.review import Review
+
+STRENGTH_WORDS = ((3.0, "stronger"), (1.5, "moderate"), (0.0, "weak"))
+
+
+def strength_word(strength: float | None) -> str:
+    if strength is None:
+        return "unknown"
+    for bound, word in STRENGTH_WORDS:
+        if strength >= bound:
+            return word
+    return "contested"
+
+
+def practice_rows(review: Review) -> list[dict[str, Any]]:
+    """For each mechanism: the components that trigger it, the contexts it works or fails in, its outcomes."""
+    cmo = review.cmo
+    rows = []
+    for mech in sorted(set(cmo["mechanism"])):
+        part = cmo[cmo["mechanism"] == mech]
+        def labels(column: str, stance: str | None = None, frame=part) -> list[str]:
+            sub = frame if stance is None else frame[frame["stance"] == stance]
+            return sorted({review.concept_label(v) for v in sub[column] if v})
+        rows.append({
+            "mechanism": review.concept_label(mech),
+            "components": labels("component"),
+            "works_in": labels("context", "supports"),
+            "fails_in": labels("context", "contradicts"),
+            "outcomes": labels("outcome", "supports"),
+            "n_studies": part["study_id"].nunique(),
+            "evidence": ", ".join(f"{v} {k}" for k, v in sorted(part["evidence"].value_counts().items())),
+            "studies": sorted(set(part["study_id"])),
+        })
+    rows.sort(key=lambda r: (-r["n_studies"], r["mechanism"]))
+    return rows
+
+
+def implementation_by_level(review: Review) -> list[dict[str, Any]]:
+    labels = {t["id"]: t["label"] for t in review.config.get("implementation_themes", [])}
+    out = []
+    for level in ("system", "organisation", "team", "practitioner"):
+        part = review.implementation[review.implementation["level"] == level]
+        if part.empty:
+            continue
+        out.append({
+            "level": level,
+            "enablers": [{"theme": labels.get(r["theme"], r["theme"]), "excerpt": r["excerpt"], "study_id": r["study_id"]} for _, r in part[part["type"] == "enabler"].iterrows()],
+            "barriers": [{"theme": labels.get(r["theme"], r["theme"]), "excerpt": r["excerpt"], "study_id": r["study_id"]} for _, r in part[part["type"] == "barrier"].iterrows()],
+        })
+    return out
+
+
+def page_contexts(review: Review, ctx: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    name = review.config.get("short_title") or review.config["intervention"]
+    return {
+        "index.html": {"kicker": "EMMIE evidence review: full report"},
+        "practice-guide.html": {
+            "page_title": f"{name}: practice guide",
+            "kicker": "For practitioners",
+            "practice": practice_rows(review),
+            "configurations": ctx["mech"]["configurations"][:10],
+        },
+        "implementation-summary.html": {
+            "page_title": f"{name}: implementation summary",
+            "kicker": "For leaders",
+            "by_level": implementation_by_level(review),
+        },
+        "information-sheet.html": {
+            "page_title": f"{name}: information sheet",
+            "kicker": "Information sheet",
+        },
+    }

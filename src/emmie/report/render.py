@@ -1,0 +1,120 @@
+"""Render a review's four HTML outputs and the toolkit landing page.
+
+Every output is one self-contained file: CSS, SVG figures and scripts inline,
+no request to any server when opened. All user text passes through Jinja2's
+autoescaping.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from emmie import __version__
+from emmie.ingest.review import Review
+from emmie.io import atomic_write_text, to_json
+from emmie.pipeline import read_json, read_summaries
+from emmie.report import context
+
+PAGES = {
+    "index.html": "index.html.j2",
+    "practice-guide.html": "practice-guide.html.j2",
+    "implementation-summary.html": "implementation-summary.html.j2",
+    "information-sheet.html": "information-sheet.html.j2",
+}
+# The run before the current data, and the current data's run: "what changed" compares them.
+PREVIOUS, CURRENT = ".previous-run.json", ".current-run.json"
+
+
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("emmie.report", "templates"),
+        autoescape=True,  # every template is HTML; user text is always escaped
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    return env
+
+
+def css() -> str:
+    return resources.files("emmie.report").joinpath("templates/style.css").read_text(encoding="utf-8")
+
+
+def data_digest(review: Review) -> str:
+    joined = "".join(f"{k}:{v};" for k, v in sorted(review.files.items()))
+    return hashlib.sha256(joined.encode()).hexdigest()[:12]
+
+
+def render_review(review: Review, results: Path, out: Path) -> None:
+    summaries = read_summaries(results)
+    rating = read_json(results / "emmie.json")
+    ctx = context.build(review, results, summaries, rating)
+    snapshot = context.snapshot(review, summaries, rating, data_digest(review))
+    current = _read_snapshot(out / CURRENT)
+    previous = _read_snapshot(out / PREVIOUS)
+    if current is not None and current.get("digest") != snapshot["digest"]:
+        previous = current  # the data changed since the last report
+    ctx["changes"] = context.changes(previous, snapshot) if previous is not None else None
+    env = environment()
+    base = {
+        "version": __version__,
+        "css": css(),
+        "data_path": f"data/{review.id}",
+        "data_digest": snapshot["digest"],
+        "footer_note": "",
+        "kicker": "EMMIE evidence review",
+    }
+    rendered = {}
+    for name, template in PAGES.items():
+        page_ctx = {**base, **ctx, **ctx["pages"][name]}
+        rendered[name] = env.get_template(template).render(**page_ctx)
+    # Write only once every page rendered: nothing half-written.
+    for name, html in rendered.items():
+        atomic_write_text(out / name, html)
+    if previous is not None:
+        atomic_write_text(out / PREVIOUS, to_json(previous))
+    atomic_write_text(out / CURRENT, to_json(snapshot))
+
+
+def _read_snapshot(path: Path) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # a damaged snapshot only costs the "what changed" section
+
+
+def render_failed(review_id: str, results: Path, out: Path) -> None:
+    """The four pages of a review whose data did not validate: the messages, nothing else."""
+    record = read_json(results / "validation.json")
+    env = environment()
+    html = env.get_template("failed.html.j2").render(
+        version=__version__, css=css(), page_title=f"{review_id}: not reported", kicker="emmie: validation failed",
+        data_path=f"data/{review_id}", data_digest="", footer_note="", review_id=review_id, problems=record["problems"],
+    )
+    for name in PAGES:
+        atomic_write_text(out / name, html)
+
+
+def render_toolkit(validations: list[Path], results: Path, out: Path) -> None:
+    rows = []
+    for path in validations:
+        record = read_json(path)
+        review_id = record["review"]
+        emmie_json = results / review_id / "emmie.json"
+        rating = read_json(emmie_json) if record["ok"] and emmie_json.is_file() else None
+        rows.append(context.toolkit_row(record, rating, results / review_id))
+    env = environment()
+    html = env.get_template("toolkit.html.j2").render(
+        version=__version__, css=css(), rows=rows, page_title="Evidence toolkit", kicker="emmie toolkit",
+        data_path="data", data_digest="", footer_note="",
+    )
+    atomic_write_text(out, html)

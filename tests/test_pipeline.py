@@ -1,0 +1,110 @@
+"""The whole DAG on a tiny review in a temporary folder: outputs, no-op rerun, incremental rerun,
+a failing review that does not block the others, and a read-only data folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import BAD, ROOT, TINY
+
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--cores", "2"]
+PAGES = ("index", "practice-guide", "implementation-summary", "information-sheet")
+
+
+def make_project(tmp: Path, reviews: dict[str, Path]) -> Path:
+    (tmp / "config").mkdir(parents=True)
+    (tmp / "config" / "config.yaml").write_text("reviews:\n" + "".join(f"  - {r}\n" for r in reviews))
+    for name, src in reviews.items():
+        shutil.copytree(src, tmp / "data" / name)
+    shutil.copytree(ROOT / "data" / "_reference", tmp / "data" / "_reference")
+    return tmp
+
+
+def snakemake(project: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*SNAKEMAKE, "--directory", str(project), *args], capture_output=True, text=True, cwd=project)
+
+
+def planned_jobs(project: Path) -> dict[str, int]:
+    """Rule name -> number of jobs Snakemake would run now (dry run)."""
+    proc = snakemake(project, "--dry-run", "--quiet", "rules")
+    assert proc.returncode == 0, proc.stderr
+    jobs = {}
+    for line in (proc.stdout + proc.stderr).splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit() and parts[0] not in ("total", "job"):
+            jobs[parts[0]] = int(parts[1])
+    return jobs
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    project = make_project(tmp_path_factory.mktemp("pipeline"), {"tiny": TINY})
+    for path in (project / "data").rglob("*"):  # the pipeline must never write under data/
+        path.chmod(path.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+    proc = snakemake(project)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return project
+
+
+def test_all_outputs_exist(built: Path):
+    for page in PAGES:
+        html = (built / "reports" / "tiny" / f"{page}.html").read_text(encoding="utf-8")
+        assert "<html" in html and "Tiny test review" in html or "BCG" in html
+    assert (built / "reports" / "index.html").is_file()
+    rating = json.loads((built / "results" / "tiny" / "emmie.json").read_text())
+    assert set(rating["dimensions"]) == {"effect", "mechanisms", "moderators", "implementation", "economics"}
+    assert (built / "results" / "tiny" / "mechanisms" / "cmo.graphml").is_file()
+
+
+def test_pooled_estimate_matches_metafor(built: Path):
+    # The four BCG trials, RR, REML: metafor gives these (computed with metafor 3.8-1).
+    effect = json.loads((built / "results" / "tiny" / "effect" / "effect.json").read_text())
+    (tb,) = effect["outcomes"]
+    assert tb["k"] == 4 and tb["pooled"]
+    from emmie.effect import effect_sizes, meta_analysis
+
+    es = effect_sizes("RR", ai=[4, 6, 3, 62], bi=[119, 300, 228, 13536], ci=[11, 29, 11, 248], di=[128, 274, 209, 12619])
+    fit = meta_analysis(es["yi"], es["vi"], method="REML")
+    assert tb["frequentist"]["z"]["estimate"] == pytest.approx(fit.estimate, rel=1e-12)
+
+
+def test_second_run_has_nothing_to_do(built: Path):
+    assert planned_jobs(built) == {}
+
+
+def test_adding_a_study_reruns_only_that_review(built: Path, tmp_path: Path):
+    project = make_project(tmp_path, {"tiny": TINY, "other": TINY})
+    (project / "data" / "other" / "review.yaml").write_text((TINY / "review.yaml").read_text().replace("id: tiny", "id: other"))
+    assert snakemake(project).returncode == 0
+    studies = project / "data" / "tiny" / "studies.csv"
+    studies.write_text(studies.read_text() + 'fresh2020,"Fresh (2020), a test study",2020,UK,rct,none,100,children,school,generic,low,high,high,10.1000/test,no,test,1,no,\n')
+    jobs = planned_jobs(project)
+    assert jobs.get("validate") == 1 and jobs.get("report") == 1  # one review, not two
+    assert jobs.get("effect") == 1
+
+
+def test_failing_review_does_not_block_others(tmp_path: Path):
+    project = make_project(tmp_path, {"tiny": TINY, "broken": TINY})
+    (project / "data" / "broken" / "review.yaml").write_text((TINY / "review.yaml").read_text().replace("id: tiny", "id: broken"))
+    shutil.copyfile(BAD / "negative_count" / "effects.csv", project / "data" / "broken" / "effects.csv")
+    proc = snakemake(project)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (project / "reports" / "tiny" / "index.html").is_file()
+    toolkit = (project / "reports" / "index.html").read_text(encoding="utf-8")
+    assert "did not validate" in toolkit and "effects.csv:3:ai" in toolkit
+    assert "did not validate" in (project / "reports" / "broken" / "index.html").read_text(encoding="utf-8")
+    status = subprocess.run([sys.executable, "-m", "emmie", "status", "config/config.yaml"], cwd=project, capture_output=True, text=True)
+    assert status.returncode == 1 and "broken: FAILED validation" in status.stderr
+
+
+def test_data_left_read_only_and_unchanged(built: Path):
+    for path in (built / "data" / "tiny").iterdir():
+        assert path.read_bytes() == (TINY / path.name).read_bytes()
+        assert not os.access(path, os.W_OK) or os.geteuid() == 0
