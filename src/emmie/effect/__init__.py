@@ -1,0 +1,30 @@
+"""The Effect engine: frequentist meta-analysis matching R metafor.
+
+Public API (stable; external validation scripts call exactly these names)::
+
+    effect_sizes, meta_analysis, meta_analysis_grouped, heterogeneity_ci, meta_regression,
+    leave_one_out, cumulative, egger_test, rank_test, trim_and_fill, failsafe_n
+"""
+
+from emmie.effect.bias import egger_test, failsafe_n, rank_test, trim_and_fill
+from emmie.effect.escalc import effect_sizes
+from emmie.effect.grouped import meta_analysis_grouped
+from emmie.effect.heterogeneity import heterogeneity_ci
+from emmie.effect.influence import cumulative, leave_one_out
+from emmie.effect.metareg import meta_regression
+from emmie.effect.rma import MetaAnalysis, meta_analysis
+
+__all__ = [
+    "MetaAnalysis",
+    "cumulative",
+    "effect_sizes",
+    "egger_test",
+    "failsafe_n",
+    "heterogeneity_ci",
+    "leave_one_out",
+    "meta_analysis",
+    "meta_analysis_grouped",
+    "meta_regression",
+    "rank_test",
+    "trim_and_fill",
+]
