@@ -75,12 +75,24 @@ def test_effect_levels(designs, summary, level):
     assert "k_max" in p.facts and "rob_comparative" in p.facts
 
 
-@pytest.mark.parametrize(("evidence", "level"), [
-    ({}, 0), ({"asserted": 3}, 1), ({"asserted": 1, "described": 2}, 2), ({"observed": 1}, 3), ({"tested": 1, "asserted": 9}, 4),
+@pytest.mark.parametrize(("codings", "level"), [
+    ([], 0),
+    ([("s1", "asserted", "supports"), ("s2", "asserted", "supports")], 1),
+    ([("s1", "asserted", "supports"), ("s2", "described", "supports")], 2),
+    ([("s1", "observed", "supports"), ("s2", "asserted", "supports")], 2),  # observed in one study only
+    ([("s1", "observed", "supports"), ("s2", "tested", "refines")], 3),
+    ([("s1", "tested", "supports"), ("s2", "tested", "contradicts")], 2),  # a contradicting test raises nothing
+    ([("s1", "tested", "supports"), ("s2", "tested", "supports"), ("s3", "asserted", "supports")], 4),
 ])
-def test_mechanisms_levels(evidence, level):
-    p = mechanisms_rule({"evidence": evidence, "configurations": [1, 2]})
-    assert p.level == level and p.facts["evidence"] == evidence and p.facts["configurations"] == 2
+def test_mechanisms_levels(codings, level):
+    cmo = [{"cmo_id": f"c{i}", "study_id": s, "mechanism": "m", "evidence": e, "stance": st} for i, (s, e, st) in enumerate(codings)]
+    review = make_review(cmo=cmo) if cmo else make_review()
+    evidence = {}
+    for _, e, _ in codings:
+        evidence[e] = evidence.get(e, 0) + 1
+    p = mechanisms_rule(review, {"evidence": evidence, "configurations": [1, 2]})
+    assert p.level == level and p.reasons
+    assert p.facts["evidence"] == evidence and p.facts["configurations"] == 2
 
 
 @pytest.mark.parametrize(("config", "cmo_context", "mech", "mods", "level"), [
@@ -172,6 +184,8 @@ def test_stages_end_to_end(tmp_path):
         economics=[{"econ_id": "c1", "study_id": "s0", "item": "grant", "kind": "funding", "amount": 1.0e6, "currency": "GBP",
                     "price_year": 2017.0, "unit": "total", "n_units": 10.0}],
         rob=[{"study_id": "s0", "tool": "rob2", "domain": "D1", "judgement": "low"}],
+        cmo=[{"cmo_id": "m1", "study_id": "s0", "mechanism": "m", "evidence": "observed", "stance": "supports"},
+             {"cmo_id": "m2", "study_id": "s1", "mechanism": "m", "evidence": "observed", "stance": "supports"}],
         prisma=[{"box": "identified_databases", "count": 10.0}, {"box": "duplicates_removed", "count": 2.0},
                 {"box": "records_screened", "count": 8.0}],
     )

@@ -89,14 +89,38 @@ def effect_rule(studies: pd.DataFrame, effects: pd.DataFrame, effect: dict[str, 
     return Proposal("effect", 3, [*reasons, "most comparative studies at low or moderate risk of bias and I^2 < 75%"], facts)
 
 
-def mechanisms_rule(mechanisms: dict[str, Any]) -> Proposal:
-    """Mechanisms: are they only asserted, described, observed, or tested (CMO ``evidence``)?"""
+EVIDENCE_ORDER = ("asserted", "described", "observed", "tested")
+
+
+def mechanisms_rule(review: Review, mechanisms: dict[str, Any]) -> Proposal:
+    """Mechanisms: are they only asserted, described, observed, or tested - and by how many studies?
+
+    Counts distinct studies whose codings support or refine a configuration (a contradicting
+    study tests the theory but is not evidence that the mechanism operates), by the
+    strongest kind of evidence each study gives: 4 tested in two or more studies; 3 observed
+    or tested in two or more studies; 2 described, observed or tested in at least one study;
+    1 only asserted; 0 no codings.
+    """
+    cmo = review.cmo
     evidence = {k: int(v) for k, v in (mechanisms.get("evidence") or {}).items()}
+    backing = cmo[cmo["stance"].isin(["supports", "refines"])] if len(cmo) else cmo
+    strongest: dict[str, int] = {}
+    for study, part in backing.groupby("study_id") if len(backing) else []:
+        strongest[study] = max(EVIDENCE_ORDER.index(e) for e in part["evidence"])
+    studies_by = {kind: sorted(s for s, i in strongest.items() if i >= EVIDENCE_ORDER.index(kind)) for kind in EVIDENCE_ORDER}
     facts = {"evidence": evidence, "configurations": len(mechanisms.get("configurations") or []),
-             "demi_regularities": len(mechanisms.get("demi_regularities") or [])}
-    for level, kind in ((4, "tested"), (3, "observed"), (2, "described"), (1, "asserted")):
-        if evidence.get(kind, 0) > 0:
-            return Proposal("mechanisms", level, [f"{evidence[kind]} CMO coding(s) with mechanisms {kind}; the strongest evidence is '{kind}'"], facts)
+             "demi_regularities": len(mechanisms.get("demi_regularities") or []),
+             "studies_at_least": {k: len(v) for k, v in studies_by.items()},
+             "contradicting_studies": sorted(set(cmo.loc[cmo["stance"] == "contradicts", "study_id"])) if len(cmo) else []}
+    n_tested, n_observed, n_described = len(studies_by["tested"]), len(studies_by["observed"]), len(studies_by["described"])
+    if n_tested >= 2:
+        return Proposal("mechanisms", 4, [f"mechanisms tested with data in {n_tested} supporting studies"], facts)
+    if n_observed >= 2:
+        return Proposal("mechanisms", 3, [f"mechanisms observed or tested in {n_observed} supporting studies ({n_tested} tested)"], facts)
+    if n_described >= 1:
+        return Proposal("mechanisms", 2, [f"mechanisms described (or observed) in {n_described} supporting stud{'y' if n_described == 1 else 'ies'}, observed or tested in fewer than two"], facts)
+    if len(cmo):
+        return Proposal("mechanisms", 1, ["mechanisms only asserted as theory"], facts)
     return Proposal("mechanisms", 0, ["no CMO codings"], facts)
 
 
@@ -166,7 +190,7 @@ def propose_levels(review: Review, summaries: dict[str, dict[str, Any]]) -> dict
     s = {k: (summaries.get(k) or {}) for k in ("effect", "mechanisms", "moderators", "implementation", "economics")}
     return {
         "effect": effect_rule(review.studies, review.effects, s["effect"]),
-        "mechanisms": mechanisms_rule(s["mechanisms"]),
+        "mechanisms": mechanisms_rule(review, s["mechanisms"]),
         "moderators": moderators_rule(review, s["mechanisms"], s["moderators"]),
         "implementation": implementation_rule(s["implementation"]),
         "economics": economics_rule(s["economics"]),

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from emmie.ingest.review import Review
+from markupsafe import Markup
+
 from emmie.report.html import read_svg
 
 DIMENSIONS = (
@@ -171,37 +173,50 @@ def label_of(review: Review, concept: str | None) -> str:
     return review.concept_label(concept) if concept else ""
 
 
+def _link_studies(link: dict[str, Any]) -> list[str]:
+    return sorted(set(link.get("supporting_studies", [])) | set(link.get("refining_studies", [])) | set(link.get("contradicting_studies", [])))
+
+
+def _link_text(review: Review, link: dict[str, Any]) -> str:
+    src = link.get("source_label") or label_of(review, link.get("source"))
+    dst = link.get("target_label") or label_of(review, link.get("target"))
+    return f"{src} → {dst}"
+
+
+def _link_detail(link: dict[str, Any]) -> str:
+    bits = []
+    for key, word in (("supporting_studies", "supports"), ("refining_studies", "refines"), ("contradicting_studies", "contradicts")):
+        if link.get(key):
+            bits.append(f"{', '.join(link[key])} {word}")
+    return "; ".join(bits) or "no study"
+
+
 def mechanisms_section(review: Review, mech: dict[str, Any], folder: Path) -> dict[str, Any]:
     configs = []
     for c in mech.get("configurations", [])[:25]:
-        nodes = c.get("path") or c.get("nodes") or []
-        text = " → ".join(label_of(review, n) for n in nodes) if nodes else c.get("text", "")
-        links = []
-        for link in c.get("links", []):
-            src, dst = link.get("source"), link.get("target")
-            links.append({"text": f"{label_of(review, src)} → {label_of(review, dst)}", "studies": link.get("supporting_studies") or link.get("studies") or []})
-        configs.append({"text": text, "n_studies": c.get("n_studies", len(c.get("studies", []))), "strength": c.get("strength"), "links": links})
+        labels = c.get("labels") or [label_of(review, n) for n in c.get("path", [])]
+        links = [{"text": _link_text(review, link), "studies": _link_studies(link), "detail": _link_detail(link)} for link in c.get("links", [])]
+        configs.append({"text": " → ".join(labels), "n_studies": c.get("n_studies", 0), "strength": c.get("weakest_strength"),
+                        "complete_in": c.get("complete_in", []), "links": links})
     theory = []
     for t in mech.get("theory", []):
-        detail_bits = []
-        for key, label in (("supporting_studies", "supported by"), ("contradicting_studies", "contradicted by"), ("refining_studies", "refined by"), ("untested_links", "untested links")):
-            vals = t.get(key)
-            if vals:
-                detail_bits.append(f"{label}: {', '.join(map(str, vals))}")
-        theory.append({"id": t.get("id"), "statement": t.get("statement", ""), "status": t.get("status") or t.get("verdict", ""), "detail": "; ".join(detail_bits) or t.get("detail", "")})
+        detail = "; ".join(f"{_link_text(review, link)}: {link.get('status', '').replace('_', ' ')} ({_link_detail(link)})" for link in t.get("links", []))
+        theory.append({"id": t.get("id"), "statement": t.get("statement", ""), "status": (t.get("status") or "").replace("_", " "), "detail": detail})
     lists = [
-        {"title": "Demi-regularities: mechanisms seen in two or more contexts", "items": [_describe(review, d) for d in mech.get("demi_regularities", [])], "empty": "No mechanism was seen to fire in two or more distinct contexts."},
-        {"title": "Contested links (supported and contradicted)", "items": [_describe(review, d) for d in mech.get("contested", [])], "empty": "No link is both supported and contradicted."},
-        {"title": "Links resting on a single study", "items": [_describe(review, d) for d in mech.get("single_study", [])], "empty": "Every link rests on two or more studies."},
-        {"title": "Gaps", "items": _gaps(review, mech.get("gaps", {})), "empty": "Every mechanism links to an outcome and every outcome to a mechanism."},
-        {"title": "Links the evidence adds beyond the initial theory", "items": [_describe(review, d) for d in mech.get("beyond_theory", [])], "empty": "The evidence adds no link that the initial theory lacks."},
+        {"title": "Demi-regularities: mechanisms seen in two or more contexts", "items": [_demi(d) for d in mech.get("demi_regularities", [])],
+         "empty": "No mechanism was seen to fire in two or more distinct contexts."},
+        {"title": "Contested links (supported and contradicted)", "items": [f"{_link_text(review, d)} ({_link_detail(d)})" for d in mech.get("contested", [])],
+         "empty": "No link is both supported and contradicted."},
+        {"title": "Links resting on a single study", "items": [f"{_link_text(review, d)} ({_link_detail(d)})" for d in mech.get("single_study", [])],
+         "empty": "Every link rests on two or more studies."},
+        {"title": "Gaps", "items": _gaps(mech.get("gaps", {})), "empty": "Every mechanism links to an outcome and every outcome to a mechanism."},
+        {"title": "Links the evidence adds beyond the initial theory", "items": [f"{_link_text(review, d)} ({_link_detail(d)})" for d in mech.get("beyond_theory", [])],
+         "empty": "The evidence adds no link that the initial theory lacks."},
     ]
     frag = folder / "cmo_interactive.html"
-    from markupsafe import Markup
-
     ev = mech.get("evidence", {})
     intro = (f"{mech.get('n_codings', len(review.cmo))} context-mechanism-outcome codings from {mech.get('n_studies', review.cmo['study_id'].nunique())} studies. "
-             f"How the studies know: {', '.join(f'{v} {k}' for k, v in sorted(ev.items()))}." if ev else "")
+             f"How the studies know: {', '.join(f'{v} {k}' for k, v in sorted(ev.items()))}." if ev else "No context-mechanism-outcome configuration was coded.")
     return {
         "svg": read_svg(folder / "cmo.svg"),
         "alt": "Layered graph of contexts and intervention components, mechanisms and outcomes",
@@ -213,33 +228,30 @@ def mechanisms_section(review: Review, mech: dict[str, Any], folder: Path) -> di
     }
 
 
-def _describe(review: Review, d: Any) -> str:
-    if isinstance(d, str):
-        return label_of(review, d) if d in set(review.vocabulary["concept_id"]) else d
-    if not isinstance(d, dict):
-        return str(d)
-    if "mechanism" in d and "contexts" in d:
-        return f"{label_of(review, d['mechanism'])}: in {len(d['contexts'])} contexts ({', '.join(label_of(review, c) for c in d['contexts'])})"
-    src, dst = d.get("source"), d.get("target")
-    studies = d.get("studies") or sorted(set(d.get("supporting_studies", [])) | set(d.get("contradicting_studies", [])) | set(d.get("refining_studies", [])))
-    text = f"{label_of(review, src)} → {label_of(review, dst)}" if src else str(d)
-    return f"{text} ({', '.join(studies)})" if studies else text
+def _demi(d: dict[str, Any]) -> str:
+    contexts = "; ".join(f"{c.get('label')} ({', '.join(c.get('studies', []))})" for c in d.get("contexts", []))
+    return f"{d.get('label')}: in {d.get('n_contexts', len(d.get('contexts', [])))} contexts: {contexts}"
 
 
-def _gaps(review: Review, gaps: dict[str, Any]) -> list[str]:
+def _gaps(gaps: dict[str, Any]) -> list[str]:
     items = []
-    for key, text in (("mechanisms_without_outcome", "Mechanism with no evidence linking it to an outcome"), ("outcomes_without_mechanism", "Outcome with no mechanism")):
+    for key, text in (("mechanisms_without_outcome", "Mechanism with no evidence linking it to an outcome"),
+                      ("mechanisms_without_trigger", "Mechanism with no context or component that triggers it"),
+                      ("outcomes_without_mechanism", "Outcome with no mechanism"),
+                      ("uncoded_concepts", "Concept in the vocabulary that no study codes")):
         for c in gaps.get(key, []):
-            items.append(f"{text}: {label_of(review, c)}")
+            items.append(f"{text}: {c.get('label') if isinstance(c, dict) else c}")
     return items
 
 
 def moderators_section(review: Review, mech: dict[str, Any], mods: dict[str, Any], folder: Path) -> dict[str, Any]:
     contexts = []
     for r in mech.get("moderating_contexts", []):
-        studies = r.get("studies") or sorted(set(r.get("enabling_studies", [])) | set(r.get("blocking_studies", [])))
-        contexts.append({"context": label_of(review, r.get("context")), "mechanism": label_of(review, r.get("mechanism")),
-                         "role": r.get("role") or r.get("effect", ""), "n": r.get("n_studies", len(studies)), "studies": studies})
+        studies = sorted(set(r.get("enabling_studies", [])) | set(r.get("blocking_studies", [])))
+        contexts.append({"context": r.get("context_label") or label_of(review, r.get("context")),
+                         "mechanism": r.get("mechanism_label") or label_of(review, r.get("mechanism")),
+                         "role": r.get("role", ""), "n": len(studies), "studies": studies,
+                         "n_enabling": r.get("n_enabling", 0), "n_blocking": r.get("n_blocking", 0)})
     analyses = []
     for a in mods.get("analyses", []):
         table = table_from_records(a.get("table") or a.get("levels") or a.get("coefficients"))
@@ -391,10 +403,10 @@ def mech_says(review: Review, mech: dict[str, Any]) -> tuple[str, str]:
     if not configs:
         return "No context-mechanism-outcome configuration was coded.", ""
     top = configs[0]
-    nodes = top.get("path") or top.get("nodes") or []
+    labels = top.get("labels") or [label_of(review, n) for n in top.get("path", [])]
     ev = mech.get("evidence", {})
     tested = ev.get("tested", 0) + ev.get("observed", 0)
-    return (f"Best-supported configuration: {' → '.join(label_of(review, n) for n in nodes)} ({top.get('n_studies', '?')} studies). "
+    return (f"Best-supported configuration: {' → '.join(labels)} ({top.get('n_studies', '?')} studies). "
             f"{tested} of {sum(ev.values()) if ev else 0} codings rest on observed or tested evidence, the rest on theory or description.",
             f"{len(configs)} configurations")
 
@@ -403,8 +415,9 @@ def mods_says(review: Review, mech: dict[str, Any], mods: dict[str, Any]) -> tup
     ctx = mech.get("moderating_contexts", [])
     parts = []
     if ctx:
-        top = max(ctx, key=lambda r: r.get("n_studies", 0))
-        parts.append(f"Most-cited condition: {label_of(review, top.get('context'))} for {label_of(review, top.get('mechanism'))} ({top.get('n_studies', '?')} studies).")
+        top = max(ctx, key=lambda r: (r.get("n_enabling", 0) + r.get("n_blocking", 0), r.get("strength", 0)))
+        n = top.get("n_enabling", 0) + top.get("n_blocking", 0)
+        parts.append(f"Most-cited condition: {top.get('context_label')} {top.get('role', 'conditions')} {top.get('mechanism_label')} ({n} stud{'y' if n == 1 else 'ies'}).")
     analyses = mods.get("analyses", [])
     if analyses:
         parts.append(f"{len(analyses)} moderator analyses of the effect sizes.")

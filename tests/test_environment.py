@@ -1,0 +1,27 @@
+"""environment.yml (conda) and pyproject.toml (pip) list the same runtime dependencies."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+
+import yaml
+
+from conftest import ROOT
+
+
+def _split(spec: str) -> tuple[str, str]:
+    name, bound = re.match(r"^([A-Za-z0-9_.-]+)\s*(.*)$", spec.strip()).groups()
+    return name.lower().replace("_", "-"), bound.replace(" ", "")
+
+
+def test_conda_and_pip_dependencies_agree():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pip = dict(_split(s) for s in project["dependencies"])
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda = dict(_split(s) for s in env["dependencies"] if isinstance(s, str) and not s.startswith(("python", "pip")))
+    assert conda == pip
+
+
+def test_ci_runs_make_test():
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
