@@ -3,9 +3,11 @@
 Public API (stable; external validation scripts call exactly these names)::
 
     effect_sizes, meta_analysis, meta_analysis_grouped, heterogeneity_ci, meta_regression,
-    leave_one_out, cumulative, egger_test, rank_test, trim_and_fill, failsafe_n
+    leave_one_out, cumulative, egger_test, rank_test, trim_and_fill, failsafe_n,
+    bayesian_meta_analysis
 """
 
+from emmie.effect.bayes import bayesian_meta_analysis
 from emmie.effect.bias import egger_test, failsafe_n, rank_test, trim_and_fill
 from emmie.effect.escalc import effect_sizes
 from emmie.effect.grouped import meta_analysis_grouped
@@ -16,6 +18,7 @@ from emmie.effect.rma import MetaAnalysis, meta_analysis
 
 __all__ = [
     "MetaAnalysis",
+    "bayesian_meta_analysis",
     "cumulative",
     "effect_sizes",
     "egger_test",
