@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import BAD, ROOT, TINY
+from support import BAD, ROOT, TINY
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--cores", "2"]
 PAGES = ("index", "practice-guide", "implementation-summary", "information-sheet")

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import BAD, assemble_case
+from support import BAD, assemble_case
 
 from emmie.cli import main
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from conftest import ROOT, TINY
+from support import ROOT, TINY
 
 from emmie.errors import DataError
 from emmie.ingest import load_review
