@@ -1,0 +1,475 @@
+"""The Effect stage of the pipeline: effect sizes, meta-analyses, Bayesian analyses, SWiM, figures.
+
+What happens to each coded result (``effects`` row), in order:
+
+1. Its effect size ``yi`` and sampling variance ``vi`` are computed from its raw inputs for its
+   ``measure`` (metafor's ``escalc``). A result is *poolable* when both are finite, ``vi > 0``, the
+   measure is comparative (not ``NONE``, not the single-arm ``PROP``), the measure is the outcome's
+   pooling measure (``measure`` in ``review.yaml``; ``GEN`` results are on the analysis scale and
+   join any outcome; without a declared measure the most frequent computable one is used) and it is
+   the study's first such result on the outcome (one result per study and outcome, so that no
+   study is counted twice; later rows go to the SWiM table with that reason).
+2. An outcome with k >= 2 poolable results is meta-analysed: REML with the z test and with the
+   Knapp-Hartung (``knha``) test, Q-profile intervals for the heterogeneity, leave-one-out, and
+   with k >= 10 Egger's and the rank test, trim-and-fill, the fail-safe N and a funnel plot.
+   The *headline* test is Knapp-Hartung, for every k: its coverage is close to nominal where the
+   z test's is too low, most of all with few studies (IntHout et al. 2014); both are reported.
+3. Every outcome with k >= 1 poolable results gets the Bayesian random-effects analysis (exact
+   engine) with the priors of ``review.yaml`` ``bayes`` (applied to every outcome) or the
+   measure's defaults, a prior-sensitivity table, the plain-language interpretation against the
+   outcome's MID, and the prior-vs-posterior plot, which shows how much the prior drives a
+   result from one or two studies.
+4. Every result that is not in a meta-analysis goes to the synthesis without meta-analysis
+   (:mod:`emmie.effect.swim`) with the reason it was not pooled. The stage checks that each
+   ``effects`` row is in exactly one of the two.
+
+Outputs in ``outdir``: ``effect_sizes.csv``, ``effect.json`` and the SVG figures named in
+``effect.json`` (``forest_<outcome>.svg``, ``funnel_<outcome>.svg``, ``bayes_forest_<outcome>.svg``,
+``prior_posterior_<outcome>.svg``, ``swim_direction.svg``). Same inputs, same bytes.
+
+References
+----------
+IntHout, J., Ioannidis, J. P. A., & Borm, G. F. (2014). The Hartung-Knapp-Sidik-Jonkman method for random effects
+    meta-analysis is straightforward and considerably outperforms the standard DerSimonian-Laird method. BMC
+    Medical Research Methodology, 14, 25.
+Viechtbauer, W. (2007). Confidence intervals for the amount of heterogeneity in meta-analysis. Statistics in
+    Medicine, 26, 37-52.
+Sterne, J. A. C., et al. (2011). Recommendations for examining and interpreting funnel plot asymmetry in
+    meta-analyses of randomised controlled trials. BMJ, 343, d4002 (tests only with k >= 10).
+Campbell, M., et al. (2020). Synthesis without meta-analysis (SWiM) in systematic reviews. BMJ, 368, l6890.
+Higgins, J. P. T., et al. (eds) (2023). Cochrane Handbook, version 6.4, section 6.2 (unit-of-analysis issues).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from emmie.effect import (
+    effect_sizes,
+    egger_test,
+    failsafe_n,
+    heterogeneity_ci,
+    leave_one_out,
+    meta_analysis,
+    rank_test,
+    trim_and_fill,
+)
+from emmie.effect.bayes import bayesian_meta_analysis, default_priors, interpret, prior_sensitivity
+from emmie.effect.bayes_plots import bayes_forest_plot, prior_posterior_plot
+from emmie.effect.plots import MEASURE_LABELS, RATIO_MEASURES, forest_plot, funnel_plot
+from emmie.effect.swim import effect_direction_plot, synthesise
+from emmie.errors import AnalysisError, EmmieError
+from emmie.ingest.review import Review
+from emmie.ingest.schema import MEASURES
+from emmie.io import atomic_write_text, write_csv, write_json
+
+INPUT_COLUMNS = (
+    "ai",
+    "bi",
+    "ci",
+    "di",
+    "n1i",
+    "n2i",
+    "m1i",
+    "m2i",
+    "sd1i",
+    "sd2i",
+    "ri",
+    "ni",
+    "ti",
+    "mi",
+    "xi",
+    "estimate",
+    "se",
+    "ci_lb",
+    "ci_ub",
+    "pval",
+)
+SIZE_COLUMNS = ["effect_id", "study_id", "outcome", "measure", "yi", "vi", "ci_lb", "ci_ub", "poolable", "reason"]
+NON_COMPARATIVE = ("NONE", "PROP")
+SMALL_STUDY_K = 10
+HEADLINE_TEST = "knha"
+LEVEL = 0.95
+
+
+def _row_effect_size(row: pd.Series) -> tuple[float, float, str]:
+    """(yi, vi, reason): the effect size of one row, with a reason when it cannot be used."""
+    measure = str(row["measure"])
+    if measure == "NONE":
+        return np.nan, np.nan, "measure NONE: the source gives a direction only, no usable number"
+    inputs = {c: [float(row[c])] for c in INPUT_COLUMNS if c in row.index and np.isfinite(row[c])}
+    try:
+        es = effect_sizes(measure, **inputs)
+    except EmmieError as exc:
+        return np.nan, np.nan, f"no effect size could be computed for {measure}: {exc}"
+    yi, vi = float(es["yi"].iloc[0]), float(es["vi"].iloc[0])
+    if not (np.isfinite(yi) and np.isfinite(vi)):
+        return np.nan, np.nan, f"the inputs for {measure} are incomplete (no finite effect size or variance)"
+    if vi <= 0:
+        return yi, vi, f"sampling variance {vi:g} is not > 0"
+    if measure == "PROP":
+        return yi, vi, "single-arm proportion (PROP): no comparison group to pool against"
+    return yi, vi, ""
+
+
+def pooling_measure(outcome: dict[str, Any], measures: pd.Series) -> str | None:
+    """The measure an outcome is pooled on: declared in review.yaml, else the most frequent computable one.
+
+    Ties are broken by the codebook's order of measures; ``GEN`` only when no other measure is present.
+    """
+    if outcome.get("measure"):
+        return str(outcome["measure"])
+    comparative = [m for m in measures if m not in NON_COMPARATIVE]
+    specific = [m for m in comparative if m != "GEN"]
+    pool = specific or comparative
+    if not pool:
+        return None
+    counts = pd.Series(pool).value_counts()
+    best = counts[counts == counts.max()].index
+    return min(best, key=MEASURES.index)
+
+
+def compute_effect_sizes(review: Review) -> tuple[pd.DataFrame, dict[str, str | None]]:
+    """Effect size, variance, 95% CI, poolability and reason for every ``effects`` row, in file order.
+
+    See the module docstring for the rules.
+
+    Returns
+    -------
+    (sizes, measures)
+        ``sizes`` has columns ``effect_id, study_id, outcome, measure, yi, vi, ci_lb, ci_ub, poolable, reason``
+        (``reason`` is "" for a poolable row); ``measures`` maps each outcome id to its pooling measure (None when
+        no result has a comparative effect size).
+    """
+    eff = review.effects
+    rows = []
+    for _, row in eff.iterrows():
+        yi, vi, reason = _row_effect_size(row)
+        rows.append(
+            {
+                "effect_id": row["effect_id"],
+                "study_id": row["study_id"],
+                "outcome": row["outcome"],
+                "measure": row["measure"],
+                "yi": yi,
+                "vi": vi,
+                "reason": reason,
+            }
+        )
+    sizes = pd.DataFrame(rows, columns=[c for c in SIZE_COLUMNS if c not in ("ci_lb", "ci_ub", "poolable")])
+    z = stats.norm.isf((1 - LEVEL) / 2)
+    half = z * np.sqrt(sizes["vi"].where(sizes["vi"] > 0))
+    sizes["ci_lb"] = sizes["yi"] - half
+    sizes["ci_ub"] = sizes["yi"] + half
+    sizes["poolable"] = False
+    measures: dict[str, str | None] = {}
+    for outcome in review.config["outcomes"]:
+        mask = sizes["outcome"] == outcome["id"]
+        computable = mask & (sizes["reason"] == "")
+        target = pooling_measure(outcome, sizes.loc[computable, "measure"])
+        measures[outcome["id"]] = target
+        seen: dict[str, str] = {}
+        for i in sizes.index[computable]:
+            measure = sizes.at[i, "measure"]
+            if measure != target and measure != "GEN":
+                sizes.at[i, "reason"] = f"measure {measure} differs from the outcome's pooling measure {target}"
+                continue
+            sid = sizes.at[i, "study_id"]
+            if sid in seen:
+                sizes.at[i, "reason"] = (
+                    f"study {sid} already contributes result {seen[sid]} to this outcome "
+                    "(one result per study; the first coded row is pooled)"
+                )
+                continue
+            seen[sid] = sizes.at[i, "effect_id"]
+            sizes.at[i, "poolable"] = True
+    unknown = ~sizes["outcome"].isin(list(measures))
+    sizes.loc[unknown, "reason"] = "outcome not declared in review.yaml"
+    return sizes[SIZE_COLUMNS], measures
+
+
+def _fit_dict(res: Any) -> dict[str, Any]:
+    d = res.to_dict()
+    d.pop("extra", None)
+    return d
+
+
+def _bayes_priors(review: Review, measure: str) -> tuple[dict[str, Any], str]:
+    block = review.config.get("bayes")
+    if block:
+        priors = {k: block[k] for k in ("mu_prior_mean", "mu_prior_sd", "tau_prior", "tau_scale") if k in block}
+        missing = [k for k in ("mu_prior_sd", "tau_scale") if k not in priors]
+        if missing:
+            raise AnalysisError(f"review.yaml bayes: is missing {', '.join(missing)}")
+        return priors, str(block.get("source", "review.yaml bayes block"))
+    d = default_priors(measure)
+    source = d.pop("source")
+    return d, source
+
+
+def _bayes(
+    review: Review,
+    outcome: dict[str, Any],
+    measure: str,
+    yi: np.ndarray,
+    vi: np.ndarray,
+    labels: list[str],
+    outdir: Path,
+    warnings: list[str],
+) -> tuple[dict | None, dict | None, dict[str, str]]:
+    oid = outcome["id"]
+    try:
+        priors, source = _bayes_priors(review, measure)
+    except AnalysisError as exc:
+        warnings.append(f"{oid}: no Bayesian analysis: {exc}")
+        return None, None, {}
+    mid = outcome.get("mid")
+    desirable = outcome["desirable"]
+    res = bayesian_meta_analysis(yi, vi, **priors, engine="exact", level=LEVEL, seed=int(review.config["seed"]))
+    sens = prior_sensitivity(yi, vi, measure=measure, mid=mid, desirable=desirable, priors=priors, level=LEVEL)
+    bayes = res.to_dict()
+    bayes["prior_source"] = source
+    bayes["prob_mu_below_0"] = res.prob_mu_below(0.0)
+    bayes["prob_mu_above_0"] = res.prob_mu_above(0.0)
+    bayes["prior_sensitivity"] = sens.to_dict(orient="records")
+    bayes["warnings"] = list(res.warnings)
+    warnings.extend(f"{oid} (Bayesian): {w}" for w in res.warnings)
+    interpretation = interpret(res, mid=mid, desirable=desirable, measure=measure)
+    figures = {"prior_posterior": f"prior_posterior_{oid}.svg", "bayes_forest": f"bayes_forest_{oid}.svg"}
+    atomic_write_text(outdir / figures["prior_posterior"], prior_posterior_plot(res))
+    xlabel = (
+        f"log {MEASURE_LABELS[measure].lower()}" if measure in RATIO_MEASURES else MEASURE_LABELS.get(measure, measure)
+    )
+    atomic_write_text(outdir / figures["bayes_forest"], bayes_forest_plot(res, labels, xlabel=xlabel))
+    return bayes, interpretation, figures
+
+
+def _frequentist(
+    outcome: dict[str, Any], measure: str, used: pd.DataFrame, outdir: Path, warnings: list[str]
+) -> dict[str, Any]:
+    oid = outcome["id"]
+    yi, vi = used["yi"].to_numpy(), used["vi"].to_numpy()
+    labels = list(used["study_id"])
+    k = len(used)
+    fits = {test: meta_analysis(yi, vi, method="REML", test=test, level=LEVEL) for test in ("z", "knha")}
+    for test, fit in fits.items():
+        warnings.extend(f"{oid} (REML, {test}): {w}" for w in fit.warnings)
+    out: dict[str, Any] = {"frequentist": {t: _fit_dict(f) for t, f in fits.items()}, "headline_test": HEADLINE_TEST}
+    try:
+        het = heterogeneity_ci(yi, vi, level=LEVEL, method="REML")
+        out["heterogeneity_ci"] = {name: {"estimate": v[0], "ci_lb": v[1], "ci_ub": v[2]} for name, v in het.items()}
+        out["heterogeneity_ci"]["method"] = "Q-profile (Viechtbauer 2007)"
+    except EmmieError as exc:
+        out["heterogeneity_ci"] = None
+        warnings.append(f"{oid}: no Q-profile interval: {exc}")
+    loo = leave_one_out(yi, vi, method="REML", test=HEADLINE_TEST, level=LEVEL)
+    loo.insert(1, "omitted_effect_id", list(used["effect_id"]))
+    loo.insert(2, "omitted_study_id", labels)
+    out["leave_one_out"] = loo.to_dict(orient="records")
+    headline = fits[HEADLINE_TEST]
+    out["weights"] = list(headline.weights)
+    figures = {"forest": f"forest_{oid}.svg"}
+    atomic_write_text(
+        outdir / figures["forest"],
+        forest_plot(
+            yi,
+            vi,
+            labels,
+            headline,
+            measure=measure,
+            desirable=outcome["desirable"],
+            level=LEVEL,
+            title=f"{outcome.get('label', oid)}: forest plot (k = {k})",
+        ),
+    )
+    if k >= SMALL_STUDY_K:
+        egger = egger_test(yi, vi)
+        rank = rank_test(yi, vi)
+        tf = trim_and_fill(yi, vi)
+        out["small_study"] = {
+            "egger": {"stat": egger.stat, "pval": egger.pval},
+            "rank": {"tau": rank.tau, "pval": rank.pval},
+            "trim_and_fill": {"k0": tf.k0, "side": tf.side, "estimate": tf.estimate, "tau2": tf.tau2},
+            "failsafe_n": failsafe_n(yi, vi),
+        }
+        figures["funnel"] = f"funnel_{oid}.svg"
+        atomic_write_text(
+            outdir / figures["funnel"],
+            funnel_plot(
+                yi,
+                vi,
+                fits["z"],
+                measure=measure,
+                title=f"{outcome.get('label', oid)}: contour-enhanced funnel plot (k = {k})",
+            ),
+        )
+    else:
+        out["small_study"] = None
+    out["figures"] = figures
+    return out
+
+
+def _not_pooled_reason(k: int, n_results: int, measure: str | None) -> str:
+    if n_results == 0:
+        return "no results coded for this outcome"
+    if measure is None or k == 0:
+        return "no poolable result (no comparative effect size with a variance)"
+    return f"only {k} poolable result: a meta-analysis needs at least 2"
+
+
+def run(review: Review, outdir: Path) -> dict[str, Any]:
+    """Run the Effect stage for one review and write its outputs (see the module docstring).
+
+    Parameters
+    ----------
+    review : Review
+        The loaded review.
+    outdir : Path
+        Output folder (created if needed).
+
+    Returns
+    -------
+    dict
+        The content of ``effect.json``: ``review, outcomes, swim, designs, accounting, warnings``.
+    """
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    warnings: list[str] = []
+    sizes, measures = compute_effect_sizes(review)
+    write_csv(outdir / "effect_sizes.csv", sizes)
+    text = review.effects.set_index("effect_id")
+    in_meta: set[str] = set()
+    swim_reason: dict[str, str] = {}
+    outcomes = []
+    for outcome in review.config["outcomes"]:
+        oid = outcome["id"]
+        rows = sizes[sizes["outcome"] == oid]
+        used = rows[rows["poolable"]]
+        k = len(used)
+        measure = measures[oid]
+        entry: dict[str, Any] = {
+            "outcome": oid,
+            "label": outcome.get("label", oid),
+            "measure": measure,
+            "desirable": outcome["desirable"],
+            "mid": outcome.get("mid"),
+            "domain": outcome.get("domain") or oid,
+            "primary": bool(outcome.get("primary", False)),
+            "k": k,
+            "n_results": len(rows),
+            "n_studies": int(rows["study_id"].nunique()),
+            "pooled": k >= 2,
+            "reason_not_pooled": None if k >= 2 else _not_pooled_reason(k, len(rows), measure),
+            "frequentist": None,
+            "headline_test": None,
+            "heterogeneity_ci": None,
+            "leave_one_out": None,
+            "small_study": None,
+            "bayes": None,
+            "interpretation": None,
+            "figures": {},
+        }
+        weights = [np.nan] * k
+        if k >= 2:
+            freq = _frequentist(outcome, measure, used, outdir, warnings)
+            weights = freq.pop("weights")
+            entry["figures"].update(freq.pop("figures"))
+            entry.update(freq)
+            in_meta.update(used["effect_id"])
+        if k >= 1:
+            bayes, interp, figs = _bayes(
+                review,
+                outcome,
+                measure,
+                used["yi"].to_numpy(),
+                used["vi"].to_numpy(),
+                list(used["study_id"]),
+                outdir,
+                warnings,
+            )
+            entry["bayes"], entry["interpretation"] = bayes, interp
+            entry["figures"].update(figs)
+        entry["studies"] = [
+            {
+                "effect_id": r.effect_id,
+                "study_id": r.study_id,
+                "measure": r.measure,
+                "yi": r.yi,
+                "vi": r.vi,
+                "ci_lb": r.ci_lb,
+                "ci_ub": r.ci_ub,
+                "weight": w,
+                "timepoint": str(text.at[r.effect_id, "timepoint"]),
+            }
+            for r, w in zip(used.itertuples(index=False), weights, strict=True)
+        ]
+        for r in rows.itertuples(index=False):
+            if r.effect_id in in_meta:
+                continue
+            swim_reason[r.effect_id] = r.reason or entry["reason_not_pooled"] or "not pooled"
+        outcomes.append(entry)
+    for r in sizes[~sizes["outcome"].isin([o["id"] for o in review.config["outcomes"]])].itertuples(index=False):
+        swim_reason[r.effect_id] = r.reason
+    swim = _swim(review, sizes, swim_reason, outdir, warnings)
+    all_ids = set(sizes["effect_id"])
+    if in_meta & set(swim_reason) or (in_meta | set(swim_reason)) != all_ids:
+        raise AnalysisError("internal error: not every result is accounted for exactly once (meta-analysis or SWiM)")
+    for r in sizes[
+        sizes["reason"].str.startswith("no effect size") | sizes["reason"].str.startswith("the inputs")
+    ].itertuples(index=False):
+        warnings.append(f"{r.effect_id}: {r.reason}")
+    with_effects = review.studies[review.studies["study_id"].isin(set(sizes["study_id"]))]
+    designs = {str(d): int(n) for d, n in sorted(with_effects["design"].value_counts().items())}
+    result = {
+        "review": review.id,
+        "outcomes": outcomes,
+        "swim": swim,
+        "designs": designs,
+        "accounting": {"n_results": len(sizes), "in_meta_analysis": sorted(in_meta), "in_swim": sorted(swim_reason)},
+        "warnings": warnings,
+    }
+    write_json(outdir / "effect.json", result)
+    return result
+
+
+def _swim(
+    review: Review, sizes: pd.DataFrame, reasons: dict[str, str], outdir: Path, warnings: list[str]
+) -> dict[str, Any]:
+    if not reasons:
+        return {"rule": None, "domains": [], "results": [], "figure": None}
+    eff = review.effects.set_index("effect_id")
+    config = {o["id"]: o for o in review.config["outcomes"]}
+    rows = []
+    for r in sizes[sizes["effect_id"].isin(set(reasons))].itertuples(index=False):
+        o = config.get(r.outcome, {})
+        rows.append(
+            {
+                "effect_id": r.effect_id,
+                "study_id": r.study_id,
+                "outcome": r.outcome,
+                "domain": o.get("domain") or r.outcome,
+                "desirable": o.get("desirable", "higher"),
+                "measure": r.measure,
+                "yi": r.yi,
+                "ci_lb": r.ci_lb,
+                "ci_ub": r.ci_ub,
+                "direction": str(eff.at[r.effect_id, "direction"]) if "direction" in eff.columns else "",
+                "result_text": str(eff.at[r.effect_id, "result_text"]) if "result_text" in eff.columns else "",
+                "reason": reasons[r.effect_id],
+            }
+        )
+    swim = synthesise(pd.DataFrame(rows), review.studies, level=LEVEL)
+    for r in swim.results[swim.results["conflict"]].itertuples(index=False):
+        warnings.append(
+            f"{r.effect_id}: the coded direction disagrees with the direction of its estimate "
+            f"({r.direction}); the estimate is used"
+        )
+    out = swim.to_dict()
+    out["figure"] = "swim_direction.svg"
+    atomic_write_text(outdir / out["figure"], effect_direction_plot(swim, title="Effect direction plot (SWiM)"))
+    return out

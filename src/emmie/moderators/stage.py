@@ -1,0 +1,230 @@
+"""The effect-size part of the Moderators stage: does the pooled effect vary with study characteristics?
+
+For every pooled outcome (k >= 2 poolable results in the Effect stage's ``effect_sizes``) and every
+moderator declared in ``review.yaml`` ``moderators`` (a column of the ``moderators`` table, joined to
+the effect sizes on ``study_id``), the analysis is run where the data allow it, and otherwise an
+explicit statement says why not:
+
+categorical
+    Levels with fewer than 2 studies are left out (and listed); at least 2 levels with >= 2 studies
+    each must remain. Analyses: a meta-analysis per level with the test of subgroup differences
+    (metafor's QM test of ``rma(yi, vi, mods = ~ factor(level))``, Knapp-Hartung F as headline; the
+    separate-tau^2 Q_between alongside) and the meta-regression with its permutation test.
+continuous
+    At least 5 studies with a value and at least 3 distinct values. Analyses: meta-regression
+    (Knapp-Hartung headline, z alongside), a permutation test of the moderator, and a bubble plot.
+
+Permutation tests use ``n_perm = 1000`` permutations seeded with ``review.yaml`` ``seed``. Testing many
+moderators on one outcome invites spurious findings (Higgins & Thompson 2004), so each analysis also
+carries Holm-adjusted p-values over all moderators analysed for its outcome (``multiplicity``). Outputs:
+``moderators_effect.json`` (``{"analyses": [...], "not_possible": [...]}``) and
+``bubble_<outcome>_<moderator>.svg``.
+
+References
+----------
+Thompson, S. G., & Higgins, J. P. T. (2002). How should meta-regression analyses be undertaken and interpreted?
+    Statistics in Medicine, 21, 1559-1573.
+Higgins, J. P. T., & Thompson, S. G. (2004). Controlling the risk of spurious findings from meta-regression.
+    Statistics in Medicine, 23, 1663-1682.
+Holm, S. (1979). A simple sequentially rejective multiple test procedure. Scandinavian Journal of Statistics, 6,
+    65-70.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from statsmodels.stats.multitest import multipletests
+
+from emmie.errors import EmmieError
+from emmie.ingest.review import Review
+from emmie.io import atomic_write_text, write_json
+from emmie.moderators.plots import bubble_plot
+from emmie.moderators.regression import moderator_regression
+from emmie.moderators.subgroups import subgroup_analysis
+
+N_PERM = 1000
+MIN_PER_LEVEL = 2
+MIN_LEVELS = 2
+MIN_CONTINUOUS = 5
+MIN_DISTINCT = 3
+
+
+def _values(frame: pd.DataFrame, column: str, kind: str) -> pd.Series:
+    col = frame[column]
+    if kind == "continuous":
+        return pd.to_numeric(col, errors="coerce")
+    text = col.map(lambda x: "" if x is None or (isinstance(x, float) and np.isnan(x)) else str(x).strip())
+    return text.where(text != "", None)
+
+
+def moderator_data(sizes: pd.DataFrame, moderators: pd.DataFrame, column: str, kind: str) -> pd.DataFrame:
+    """The poolable effect sizes joined to one moderator column on ``study_id`` (``value`` None/NaN if missing)."""
+    table = (
+        moderators[["study_id", column]].drop_duplicates("study_id")
+        if column in moderators.columns
+        else pd.DataFrame({"study_id": [], column: []})
+    )
+    joined = sizes.merge(table, on="study_id", how="left")
+    joined["value"] = _values(joined, column, kind) if len(joined) else []
+    return joined
+
+
+def _analyse(
+    outcome: dict[str, Any], moderator: dict[str, Any], data: pd.DataFrame, measure: str, seed: int, outdir: Path
+) -> tuple[dict[str, Any] | None, str | None]:
+    """One analysis, or the reason none is possible."""
+    name, kind = moderator["name"], moderator["type"]
+    present = data[data["value"].notna()]
+    n_missing = len(data) - len(present)
+    base = {
+        "outcome": outcome["id"],
+        "moderator": name,
+        "label": moderator.get("label", name),
+        "type": kind,
+        "n_missing": n_missing,
+        "missing_studies": sorted(data.loc[data["value"].isna(), "study_id"]),
+    }
+    if kind == "categorical":
+        counts = present["value"].value_counts()
+        kept = sorted(lv for lv, n in counts.items() if n >= MIN_PER_LEVEL)
+        if len(kept) < MIN_LEVELS:
+            shown = ", ".join(f"{lv}: {n}" for lv, n in sorted(counts.items())) or "no values"
+            return None, (
+                f"needs at least {MIN_LEVELS} levels with >= {MIN_PER_LEVEL} studies each; studies per level: {shown}"
+            )
+        declared = [str(lv) for lv in moderator.get("levels", [])]
+        order = [lv for lv in declared if lv in kept] + [lv for lv in kept if lv not in declared]
+        used = present[present["value"].isin(kept)]
+        yi, vi, x = used["yi"].to_numpy(), used["vi"].to_numpy(), list(used["value"])
+        sub = subgroup_analysis(yi, vi, x, method="REML", test="knha", levels=order)
+        reg = moderator_regression(
+            yi, vi, x, kind="categorical", levels=order, name=name, test="knha", n_perm=N_PERM, seed=seed
+        )
+        dropped = {str(lv): int(n) for lv, n in sorted(counts.items()) if lv not in kept}
+        return {
+            **base,
+            "k": len(used),
+            "levels": order,
+            "levels_dropped": dropped,
+            "studies": list(used["study_id"]),
+            "subgroups": sub.to_dict(),
+            "regression": reg.to_dict(),
+            "figure": None,
+        }, None
+    values = present["value"].astype(float)
+    if len(present) < MIN_CONTINUOUS or values.nunique() < MIN_DISTINCT:
+        return None, (
+            f"needs >= {MIN_CONTINUOUS} studies with >= {MIN_DISTINCT} distinct values; "
+            f"has {len(present)} studies with {values.nunique()} distinct values"
+        )
+    yi, vi, x = present["yi"].to_numpy(), present["vi"].to_numpy(), values.to_numpy()
+    reg = moderator_regression(yi, vi, x, kind="continuous", name=name, test="knha", n_perm=N_PERM, seed=seed)
+    figure = f"bubble_{outcome['id']}_{name}.svg"
+    atomic_write_text(
+        outdir / figure,
+        bubble_plot(
+            yi,
+            vi,
+            x,
+            reg,
+            measure=measure,
+            xlabel=moderator.get("label", name),
+            title=f"{outcome.get('label', outcome['id'])} by {moderator.get('label', name)} (k = {len(present)})",
+        ),
+    )
+    return {
+        **base,
+        "k": len(present),
+        "studies": list(present["study_id"]),
+        "regression": reg.to_dict(),
+        "figure": figure,
+    }, None
+
+
+def _add_multiplicity(analyses: list[dict[str, Any]]) -> None:
+    """Holm-adjusted omnibus p-values (Knapp-Hartung and permutation) over the analyses of each outcome."""
+    for oid in sorted({a["outcome"] for a in analyses}):
+        mine = [a for a in analyses if a["outcome"] == oid]
+        adjusted = {}
+        for key, get in (
+            ("pval_knha", lambda a: a["regression"]["knha"]["qm_pval"]),
+            ("pval_permutation", lambda a: a["regression"]["permutation"]["qm_pval"]),
+        ):
+            p = np.array([get(a) for a in mine], dtype=float)
+            adjusted[key] = multipletests(p, method="holm")[1]
+        for i, a in enumerate(mine):
+            a["multiplicity"] = {
+                "n_tests": len(mine),
+                "method": "Holm (1979)",
+                **{f"{k}_holm": float(v[i]) for k, v in adjusted.items()},
+            }
+
+
+def run(review: Review, outdir: Path, *, effect_sizes: pd.DataFrame) -> dict[str, Any]:
+    """Run the effect-size moderator analyses and write ``moderators_effect.json`` and the bubble plots.
+
+    Parameters
+    ----------
+    review : Review
+        The loaded review (``config["moderators"]``, the ``moderators`` table, ``seed``).
+    outdir : Path
+        Output folder.
+    effect_sizes : DataFrame
+        The Effect stage's ``effect_sizes.csv`` (``effect_id, study_id, outcome, measure, yi, vi, poolable``).
+
+    Returns
+    -------
+    dict
+        ``{"review", "analyses": [...], "not_possible": [{"moderator", "outcome", "reason"}], "n_perm", "seed"}``.
+    """
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    seed = int(review.config["seed"])
+    declared = review.config.get("moderators") or []
+    poolable = effect_sizes[effect_sizes["poolable"].astype(str).isin(["True", "true", "1"])]
+    analyses: list[dict[str, Any]] = []
+    not_possible: list[dict[str, Any]] = []
+    for outcome in review.config["outcomes"]:
+        oid = outcome["id"]
+        rows = poolable[poolable["outcome"] == oid]
+        for moderator in declared:
+            name = moderator["name"]
+            if len(rows) < 2:
+                not_possible.append(
+                    {
+                        "outcome": oid,
+                        "moderator": name,
+                        "reason": f"the outcome has no meta-analysis ({len(rows)} poolable result(s))",
+                    }
+                )
+                continue
+            if name not in review.moderators.columns:
+                not_possible.append(
+                    {"outcome": oid, "moderator": name, "reason": "no such column in the moderators table"}
+                )
+                continue
+            measure = outcome.get("measure") or str(rows["measure"].mode().iloc[0])
+            data = moderator_data(rows, review.moderators, name, moderator["type"])
+            try:
+                result, reason = _analyse(outcome, moderator, data, measure, seed, outdir)
+            except EmmieError as exc:
+                result, reason = None, f"the analysis failed: {exc}"
+            if result is None:
+                not_possible.append({"outcome": oid, "moderator": name, "reason": reason})
+            else:
+                analyses.append(result)
+    _add_multiplicity(analyses)
+    out = {
+        "review": review.id,
+        "analyses": analyses,
+        "not_possible": not_possible,
+        "n_perm": N_PERM,
+        "seed": seed,
+        "note": None if declared else "no moderators declared in review.yaml",
+    }
+    write_json(outdir / "moderators_effect.json", out)
+    return out

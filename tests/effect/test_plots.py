@@ -1,0 +1,183 @@
+"""Forest and funnel plots: the plotted data, and reproducible SVG."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
+from emmie.effect import meta_analysis
+from emmie.effect.plots import (
+    favours_labels,
+    forest_data,
+    forest_plot,
+    funnel_contours,
+    funnel_data,
+    funnel_plot,
+)
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "metafor"
+
+
+@pytest.fixture(scope="module")
+def bcg():
+    d = json.loads((FIXTURES / "bcg_rr.json").read_text())
+    yi, vi = np.array(d["yi"]), np.array(d["vi"])
+    return yi, vi, [f"Trial {i + 1}" for i in range(len(yi))], d
+
+
+def test_forest_data_weights_sum_to_100_and_match_metafor_weights(bcg):
+    yi, vi, labels, d = bcg
+    res = meta_analysis(yi, vi, method="REML")
+    data = forest_data(yi, vi, labels, res, measure="RR")
+    study = data[data["row"] == "study"]
+    assert study["weight"].sum() == pytest.approx(100.0, abs=1e-9)
+    w = 1 / (vi + d["fits"]["REML_z"]["tau2"])
+    np.testing.assert_allclose(study["weight"], 100 * w / w.sum(), rtol=1e-5)
+    np.testing.assert_allclose(study["weight"], res.weights, rtol=1e-9)
+
+
+def test_forest_data_study_ci_and_display_scale(bcg):
+    yi, vi, labels, _ = bcg
+    res = meta_analysis(yi, vi)
+    data = forest_data(yi, vi, labels, res, measure="RR", level=0.90)
+    study = data[data["row"] == "study"]
+    z = stats.norm.ppf(0.95)
+    np.testing.assert_allclose(study["ci_lb"], yi - z * np.sqrt(vi))
+    np.testing.assert_allclose(study["ci_ub"], yi + z * np.sqrt(vi))
+    np.testing.assert_allclose(study["est"], np.exp(yi))
+    np.testing.assert_allclose(study["lb"], np.exp(yi - z * np.sqrt(vi)))
+    assert (
+        study["text"].iloc[0] == f"{np.exp(yi[0]):.2f} [{np.exp(yi[0] - z * np.sqrt(vi[0])):.2f}, "
+        f"{np.exp(yi[0] + z * np.sqrt(vi[0])):.2f}]"
+    )
+
+
+def test_forest_data_diamond_is_pooled_ci_and_prediction_interval(bcg):
+    yi, vi, labels, d = bcg
+    res = meta_analysis(yi, vi, method="REML", test="knha")
+    data = forest_data(yi, vi, labels, res, measure="RR")
+    summ = data[data["row"] == "summary"].iloc[0]
+    ref = d["fits"]["REML_knha"]
+    assert summ["yi"] == pytest.approx(ref["estimate"], rel=1e-6)
+    assert summ["ci_lb"] == pytest.approx(ref["ci_lb"], rel=1e-6)
+    assert summ["ci_ub"] == pytest.approx(ref["ci_ub"], rel=1e-6)
+    pred = data[data["row"] == "prediction"].iloc[0]
+    assert pred["ci_lb"] == pytest.approx(ref["pi_lb"], rel=1e-6)
+    assert pred["ci_ub"] == pytest.approx(ref["pi_ub"], rel=1e-6)
+
+
+def test_forest_data_no_prediction_row_for_equal_effects(bcg):
+    yi, vi, labels, _ = bcg
+    res = meta_analysis(yi, vi, method="EE")
+    data = forest_data(yi, vi, labels, res, measure="SMD")
+    assert "prediction" not in set(data["row"])
+    study = data[data["row"] == "study"]
+    np.testing.assert_allclose(study["weight"], 100 * (1 / vi) / (1 / vi).sum())
+    np.testing.assert_allclose(study["est"], yi)  # no transformation for a difference measure
+
+
+def test_forest_data_rejects_mismatched_lengths(bcg):
+    yi, vi, labels, _ = bcg
+    with pytest.raises(ValueError):
+        forest_data(yi, vi[:-1], labels, meta_analysis(yi, vi), measure="RR")
+
+
+def test_favours_labels_follow_desirable_direction():
+    assert favours_labels("higher") == ("Favours comparison", "Favours intervention")
+    assert favours_labels("lower") == ("Favours intervention", "Favours comparison")
+    with pytest.raises(ValueError):
+        favours_labels("up")
+
+
+def test_forest_plot_svg_is_reproducible_and_titled(bcg):
+    yi, vi, labels, _ = bcg
+    res = meta_analysis(yi, vi)
+    a = forest_plot(yi, vi, labels, res, measure="RR", desirable="lower")
+    b = forest_plot(yi, vi, labels, res, measure="RR", desirable="lower")
+    assert a == b
+    assert "<title>Forest plot (Risk ratio, k = 13)</title>" in a
+    assert "Date" not in a and "dc:date" not in a
+    assert "Trial 13" in a and "Favours intervention" in a
+    # desirable lower: "Favours intervention" is the left label
+    left = re.search(r"\u2190 (Favours \w+)", a).group(1)
+    assert left == "Favours intervention"
+    assert "Risk ratio (log scale)" in a
+
+
+@pytest.mark.parametrize("k", [2, 60])
+def test_forest_plot_height_grows_with_k(k):
+    rng = np.random.default_rng(1)
+    yi, vi = rng.normal(0.2, 0.3, k), rng.uniform(0.01, 0.2, k)
+    svg = forest_plot(yi, vi, [f"S{i}" for i in range(k)], meta_analysis(yi, vi), measure="SMD")
+    height = float(re.search(r'height="([\d.]+)pt"', svg).group(1))
+    assert height >= 72 * max(3.2, 0.24 * (k + 5) + 1.4) - 1
+    assert f"S{k - 1}" in svg
+
+
+def test_funnel_contours_are_normal_quantiles():
+    c = funnel_contours(0.8, n=3)
+    assert set(c["p"]) == {0.10, 0.05, 0.01}
+    row = c[(c["p"] == 0.05) & (c["se"] == 0.8)].iloc[0]
+    assert row["ub"] == pytest.approx(1.959964 * 0.8, rel=1e-6)
+    assert row["lb"] == pytest.approx(-1.959964 * 0.8, rel=1e-6)
+    assert c[(c["p"] == 0.10) & (c["se"] == 0.8)]["ub"].iloc[0] == pytest.approx(1.644854 * 0.8, rel=1e-6)
+    assert c[(c["p"] == 0.01) & (c["se"] == 0.8)]["ub"].iloc[0] == pytest.approx(2.575829 * 0.8, rel=1e-6)
+
+
+def test_funnel_data_regions_consistent_with_contours(bcg):
+    yi, vi, _, _ = bcg
+    res = meta_analysis(yi, vi)
+    f = funnel_data(yi, vi, res)
+    np.testing.assert_allclose(f["sei"], np.sqrt(vi))
+    for _, r in f.iterrows():
+        z = abs(r["yi"]) / r["sei"]
+        if z >= 2.5758293:
+            assert r["region"] == "p<0.01"
+        elif z >= 1.959964:
+            assert r["region"] == "0.01<=p<0.05"
+        elif z >= 1.6448536:
+            assert r["region"] == "0.05<=p<0.10"
+        else:
+            assert r["region"] == "p>=0.10"
+    assert set(f["region"]) >= {"p<0.01", "p>=0.10"}
+    assert f["estimate"].iloc[0] == pytest.approx(res.estimate)
+
+
+def test_funnel_plot_svg(bcg):
+    yi, vi, _, _ = bcg
+    res = meta_analysis(yi, vi)
+    svg = funnel_plot(yi, vi, res, measure="RR")
+    assert svg == funnel_plot(yi, vi, res, measure="RR")
+    assert "<title>Contour-enhanced funnel plot (k = 13)</title>" in svg
+    assert "p &lt; 0.01" in svg and "Pooled estimate" in svg
+    plain = funnel_plot(yi, vi, res, contour=False)
+    assert "p &lt; 0.01" not in plain
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.floats(-3, 3), st.floats(0.001, 2.0)),
+        min_size=2,
+        max_size=25,
+    )
+)
+def test_forest_data_properties(pairs):
+    yi = np.array([p[0] for p in pairs])
+    vi = np.array([p[1] for p in pairs])
+    res = meta_analysis(yi, vi)
+    data = forest_data(yi, vi, [f"s{i}" for i in range(len(yi))], res, measure="OR")
+    study = data[data["row"] == "study"]
+    assert study["weight"].sum() == pytest.approx(100.0)
+    assert (study["weight"] > 0).all()
+    assert (study["lb"] <= study["est"]).all() and (study["est"] <= study["ub"]).all()
+    summ = data[data["row"] == "summary"].iloc[0]
+    assert summ["ci_lb"] <= summ["yi"] <= summ["ci_ub"]
+    assert yi.min() - 1e-9 <= summ["yi"] <= yi.max() + 1e-9

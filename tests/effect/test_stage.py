@@ -1,0 +1,376 @@
+"""The Effect stage on small reviews built in the test (no files read but metafor fixtures)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from emmie.effect import egger_test, meta_analysis
+from emmie.effect.stage import compute_effect_sizes, pooling_measure, run
+from emmie.ingest.review import Review
+from emmie.ingest.schema import TABLES_BY_NAME
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "metafor"
+NUMERIC = ("int", "float", "year")
+
+
+def table(name: str, rows: list[dict]) -> pd.DataFrame:
+    """A coded table as the loader gives it: every codebook column, text "" and numbers NaN when empty."""
+    cols = TABLES_BY_NAME[name].columns
+    frame = pd.DataFrame(rows)
+    for c in cols:
+        if c.name not in frame.columns:
+            frame[c.name] = np.nan if c.type in NUMERIC else ""
+        elif c.type in NUMERIC:
+            frame[c.name] = frame[c.name].astype(float)
+        else:
+            frame[c.name] = frame[c.name].fillna("").astype(str)
+    extra = [c for c in frame.columns if c not in {c.name for c in cols}]
+    return frame[[c.name for c in cols] + extra]
+
+
+def make_review(
+    studies: list[dict], effects: list[dict], config: dict, moderators: pd.DataFrame | None = None
+) -> Review:
+    base = {"design": "rct", "rob_overall": "low", "n": 100}
+    empty = {name: table(name, []) for name in ("vocabulary", "cmo", "implementation", "economics", "rob", "prisma")}
+    return Review(
+        path=Path("."),
+        config={"seed": 7, **config},
+        studies=table("studies", [{**base, **s} for s in studies]),
+        effects=table("effects", effects),
+        moderators=moderators if moderators is not None else pd.DataFrame({"study_id": []}),
+        **empty,
+    )
+
+
+# Landenberger & Lipsey (2005), first five studies of metafor's dat.landenberger2005.
+CBT = [(23, 29, 10, 19), (15, 22, 3, 17), (4, 6, 2, 9), (11, 2, 8, 5), (30, 52, 20, 48)]
+
+
+def mixed_review() -> Review:
+    effects = []
+    for i, (crec, cnon, trec, tnon) in enumerate(CBT):
+        effects.append(
+            {
+                "effect_id": f"e{i + 1}",
+                "study_id": f"s{i + 1}",
+                "outcome": "reoffend",
+                "measure": "OR",
+                "ai": tnon,
+                "bi": trec,
+                "ci": cnon,
+                "di": crec,
+            }
+        )
+    effects += [
+        # a second result from s1 on the same outcome: not pooled twice
+        {
+            "effect_id": "e1b",
+            "study_id": "s1",
+            "outcome": "reoffend",
+            "measure": "OR",
+            "ai": 20,
+            "bi": 9,
+            "ci": 25,
+            "di": 27,
+            "timepoint": "24 months",
+        },
+        # a risk ratio on an outcome pooled as odds ratios
+        {
+            "effect_id": "e6",
+            "study_id": "s6",
+            "outcome": "reoffend",
+            "measure": "RR",
+            "ai": 10,
+            "n1i": 50,
+            "ci": 15,
+            "n2i": 50,
+        },
+        # direction only
+        {
+            "effect_id": "e7",
+            "study_id": "s7",
+            "outcome": "reoffend",
+            "measure": "NONE",
+            "direction": "benefit",
+            "result_text": "fewer re-arrests reported",
+        },
+        # the only result on its outcome: Bayesian analysis, no meta-analysis
+        {
+            "effect_id": "e8",
+            "study_id": "s6",
+            "outcome": "wellbeing",
+            "measure": "SMD",
+            "m1i": 12,
+            "m2i": 10,
+            "sd1i": 4,
+            "sd2i": 4,
+            "n1i": 40,
+            "n2i": 40,
+        },
+        # a single-arm proportion
+        {
+            "effect_id": "e9",
+            "study_id": "s7",
+            "outcome": "safety",
+            "measure": "PROP",
+            "xi": 30,
+            "ni": 40,
+            "direction": "benefit",
+        },
+    ]
+    studies = [{"study_id": f"s{i}"} for i in range(1, 8)]
+    studies[6].update(design="before_after", rob_overall="serious", n=40)
+    config = {
+        "id": "mixed",
+        "outcomes": [
+            {
+                "id": "reoffend",
+                "label": "Reoffending",
+                "desirable": "higher",
+                "measure": "OR",
+                "mid": 0.2,
+                "domain": "offending",
+            },
+            {"id": "wellbeing", "label": "Wellbeing", "desirable": "higher", "measure": "SMD", "domain": "wellbeing"},
+            {"id": "safety", "label": "Safety", "desirable": "higher", "domain": "safety"},
+        ],
+    }
+    return make_review(studies, effects, config)
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory):
+    out = tmp_path_factory.mktemp("effect")
+    return run(mixed_review(), out), out
+
+
+def test_effect_sizes_csv_rows_and_reasons(mixed):
+    _, out = mixed
+    sizes = pd.read_csv(out / "effect_sizes.csv", keep_default_na=False, na_values=[""])
+    assert list(sizes.columns) == [
+        "effect_id",
+        "study_id",
+        "outcome",
+        "measure",
+        "yi",
+        "vi",
+        "ci_lb",
+        "ci_ub",
+        "poolable",
+        "reason",
+    ]
+    s = sizes.set_index("effect_id")
+    crec, cnon, trec, tnon = CBT[0]
+    assert s.at["e1", "yi"] == pytest.approx(np.log(tnon / trec) - np.log(cnon / crec))
+    assert s.at["e1", "vi"] == pytest.approx(1 / tnon + 1 / trec + 1 / cnon + 1 / crec)
+    assert s.at["e1", "ci_ub"] == pytest.approx(s.at["e1", "yi"] + 1.959964 * np.sqrt(s.at["e1", "vi"]), rel=1e-6)
+    assert list(s.index[s["poolable"]]) == ["e1", "e2", "e3", "e4", "e5", "e8"]
+    assert "already contributes result e1" in s.at["e1b", "reason"]
+    assert "differs from the outcome's pooling measure OR" in s.at["e6", "reason"]
+    assert "direction only" in s.at["e7", "reason"]
+    assert "single-arm" in s.at["e9", "reason"]
+    assert np.isnan(s.at["e7", "yi"])
+
+
+def test_effect_json_keys_and_pooled_outcome(mixed):
+    result, out = mixed
+    on_disk = json.loads((out / "effect.json").read_text())
+    assert on_disk["review"] == "mixed"
+    assert set(on_disk) >= {"review", "outcomes", "swim", "designs", "warnings"}
+    o = {x["outcome"]: x for x in on_disk["outcomes"]}
+    r = o["reoffend"]
+    for key in (
+        "outcome",
+        "label",
+        "measure",
+        "desirable",
+        "k",
+        "n_results",
+        "pooled",
+        "reason_not_pooled",
+        "frequentist",
+        "heterogeneity_ci",
+        "bayes",
+        "interpretation",
+        "figures",
+        "studies",
+    ):
+        assert key in r
+    assert (r["k"], r["n_results"], r["pooled"], r["reason_not_pooled"]) == (5, 8, True, None)
+    sizes, _ = compute_effect_sizes(mixed_review())
+    used = sizes[sizes["poolable"] & (sizes["outcome"] == "reoffend")]
+    for test in ("z", "knha"):
+        ref = meta_analysis(used["yi"], used["vi"], method="REML", test=test)
+        got = r["frequentist"][test]
+        assert got["estimate"] == pytest.approx(ref.estimate) and got["ci_lb"] == pytest.approx(ref.ci_lb)
+        assert got["test"] == test and got["k"] == 5
+        for field in (
+            "k",
+            "estimate",
+            "se",
+            "stat",
+            "pval",
+            "ci_lb",
+            "ci_ub",
+            "pi_lb",
+            "pi_ub",
+            "tau2",
+            "i2",
+            "h2",
+            "q",
+            "q_pval",
+            "method",
+            "test",
+            "warnings",
+        ):
+            assert field in got
+    assert r["headline_test"] == "knha"
+    assert sum(s["weight"] for s in r["studies"]) == pytest.approx(100.0)
+    assert [s["effect_id"] for s in r["studies"]] == ["e1", "e2", "e3", "e4", "e5"]
+    assert len(r["leave_one_out"]) == 5 and r["leave_one_out"][0]["omitted_effect_id"] == "e1"
+    assert r["small_study"] is None and "funnel" not in r["figures"]  # k < 10
+    assert set(r["heterogeneity_ci"]) >= {"tau2", "i2", "h2"}
+    assert r["bayes"]["mu"]["ci_lb"] < r["bayes"]["mu"]["ci_ub"]
+    assert r["interpretation"]["conclusion"] in {
+        "important_benefit",
+        "benefit",
+        "harm",
+        "evidence_of_absence",
+        "absence_of_evidence",
+    }
+    for fig in r["figures"].values():
+        assert (out / fig).read_text().startswith("<?xml")
+    assert set(r["figures"]) == {"forest", "prior_posterior", "bayes_forest"}
+
+
+def test_single_result_outcome_gets_bayes_but_no_meta_analysis(mixed):
+    result, out = mixed
+    o = {x["outcome"]: x for x in result["outcomes"]}
+    w = o["wellbeing"]
+    assert (w["k"], w["pooled"], w["frequentist"]) == (1, False, None)
+    assert "only 1 poolable result" in w["reason_not_pooled"]
+    assert w["bayes"] is not None and w["bayes"]["k"] == 1
+    assert "prior_posterior" in w["figures"] and (out / w["figures"]["prior_posterior"]).exists()
+    s = o["safety"]
+    assert (s["k"], s["pooled"], s["bayes"], s["measure"]) == (0, False, None, None)
+    assert "no poolable result" in s["reason_not_pooled"]
+
+
+def test_no_silent_gap_every_row_in_exactly_one_place(mixed):
+    result, _ = mixed
+    review = mixed_review()
+    in_meta = {s["effect_id"] for o in result["outcomes"] if o["pooled"] for s in o["studies"]}
+    in_swim = {r["effect_id"] for r in result["swim"]["results"]}
+    assert in_meta.isdisjoint(in_swim)
+    assert in_meta | in_swim == set(review.effects["effect_id"])
+    reasons = {r["effect_id"]: r["reason"] for r in result["swim"]["results"]}
+    assert all(reasons.values())
+    assert "only 1 poolable result" in reasons["e8"]
+    assert result["accounting"]["n_results"] == len(review.effects)
+
+
+def test_swim_section(mixed):
+    result, out = mixed
+    swim = result["swim"]
+    assert swim["rule"] == "direction" and swim["figure"] == "swim_direction.svg"
+    assert (out / "swim_direction.svg").exists()
+    d = {x["domain"]: x for x in swim["domains"]}
+    assert set(d) == {"offending", "wellbeing", "safety"}
+    res = {r["effect_id"]: r for r in swim["results"]}
+    assert res["e7"]["direction"] == "benefit" and res["e7"]["direction_source"] == "coded"
+    assert res["e9"]["direction_source"] == "coded"  # PROP: no comparison
+    assert res["e8"]["direction"] == "benefit"  # SMD 0.49 > 0, higher is better
+    assert res["e7"]["design"] == "before_after" and res["e7"]["result_text"] == "fewer re-arrests reported"
+
+
+def test_designs_and_warnings(mixed):
+    result, _ = mixed
+    assert result["designs"] == {"before_after": 1, "rct": 6}
+    assert isinstance(result["warnings"], list)
+
+
+def test_output_is_byte_identical_across_runs(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    run(mixed_review(), a)
+    run(mixed_review(), b)
+    files = sorted(p.name for p in a.iterdir())
+    assert files == sorted(p.name for p in b.iterdir())
+    assert {"effect.json", "effect_sizes.csv", "forest_reoffend.svg", "swim_direction.svg"} <= set(files)
+    for name in files:
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+
+
+def test_pooling_measure_rules():
+    assert pooling_measure({"measure": "RR"}, pd.Series(["OR", "OR"])) == "RR"
+    assert pooling_measure({}, pd.Series(["GEN", "OR", "RD", "RD"])) == "RD"
+    assert pooling_measure({}, pd.Series(["RD", "OR"])) == "OR"  # tie: codebook order
+    assert pooling_measure({}, pd.Series(["GEN", "GEN"])) == "GEN"
+    assert pooling_measure({}, pd.Series(["PROP"])) is None
+
+
+def landenberger_review(k: int | None = None) -> Review:
+    d = pd.read_csv(FIXTURES / "landenberger2005_or.csv")
+    if k is not None:
+        d = d.iloc[:k]
+    effects = [
+        {
+            "effect_id": f"e{i + 1}",
+            "study_id": f"s{i + 1}",
+            "outcome": "nonrecid",
+            "measure": "OR",
+            "ai": r["n.cbt.non"],
+            "bi": r["n.cbt.rec"],
+            "ci": r["n.ctrl.non"],
+            "di": r["n.ctrl.rec"],
+        }
+        for i, r in d.iterrows()
+    ]
+    design = {"rct": "rct", "match": "quasi_experimental", "nonequiv": "quasi_experimental"}
+    studies = [{"study_id": f"s{i + 1}", "design": design[r["design"]]} for i, r in d.iterrows()]
+    config = {
+        "id": "cbt",
+        "outcomes": [
+            {
+                "id": "nonrecid",
+                "label": "Non-recidivism",
+                "desirable": "higher",
+                "measure": "OR",
+                "mid": 0.1,
+                "domain": "offending",
+            }
+        ],
+    }
+    return make_review(studies, effects, config)
+
+
+def test_landenberger_matches_metafor_and_runs_small_study_checks(tmp_path):
+    ref = json.loads((FIXTURES / "landenberger2005_or.json").read_text())
+    result = run(landenberger_review(), tmp_path)
+    o = result["outcomes"][0]
+    assert o["k"] == 58
+    for test in ("z", "knha"):
+        got, want = o["frequentist"][test], ref["fits"][f"REML_{test}"]
+        for field in ("estimate", "se", "ci_lb", "ci_ub", "pi_lb", "pi_ub", "tau2", "i2", "q"):
+            assert got[field] == pytest.approx(want[field], rel=1e-4, abs=1e-8), (test, field)
+    assert o["heterogeneity_ci"]["tau2"]["ci_lb"] == pytest.approx(ref["qprofile"]["tau2"][1], rel=1e-3)
+    ss = o["small_study"]
+    assert ss["egger"]["pval"] == pytest.approx(ref["regtest"]["pval"], rel=1e-4)
+    assert ss["trim_and_fill"]["k0"] == ref["trimfill"]["k0"]
+    assert ss["failsafe_n"] == ref["fsn_rosenthal"]
+    assert o["figures"]["funnel"] == "funnel_nonrecid.svg" and (tmp_path / "funnel_nonrecid.svg").exists()
+    assert result["designs"] == {"quasi_experimental": 39, "rct": 19}
+    assert result["swim"]["results"] == []
+
+
+def test_ten_studies_is_the_small_study_threshold(tmp_path):
+    nine = run(landenberger_review(9), tmp_path / "nine")["outcomes"][0]
+    ten = run(landenberger_review(10), tmp_path / "ten")["outcomes"][0]
+    assert nine["small_study"] is None and "funnel" not in nine["figures"]
+    sizes, _ = compute_effect_sizes(landenberger_review(10))
+    assert ten["small_study"]["egger"]["stat"] == pytest.approx(egger_test(sizes["yi"], sizes["vi"]).stat)
