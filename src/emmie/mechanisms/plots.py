@@ -1,0 +1,384 @@
+"""Drawings of the CMO graph: a layered SVG for the report and print, and an
+interactive view (cytoscape.js, inlined; no request to any server).
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import networkx as nx  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch  # noqa: E402
+
+from emmie.mechanisms.layout import Layout, layered_layout  # noqa: E402
+
+#: Okabe-Ito colours (Okabe & Ito 2008), safe for the common colour-vision deficiencies.
+KIND_COLOURS: dict[str, str] = {
+    "context": "#E69F00",  # orange
+    "component": "#56B4E9",  # sky blue
+    "mechanism": "#009E73",  # bluish green
+    "outcome": "#CC79A7",  # reddish purple
+}
+LINK_COLOURS: dict[str, str] = {
+    "supported": "#4D4D4D",  # dark grey
+    "refined": "#0072B2",  # blue
+    "contested": "#D55E00",  # vermillion
+}
+KIND_NAMES = {"context": "Context", "component": "Component", "mechanism": "Mechanism", "outcome": "Outcome"}
+_PX_PER_INCH = 72.0
+VENDOR_DIR = Path(__file__).resolve().parent.parent / "report" / "vendor"
+_ELEMENT_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+
+
+def link_style(d: dict[str, Any]) -> str:
+    """``contested`` if any study contradicts the link, ``refined`` if one refines it, else ``supported``."""
+    if d["contradicting_studies"]:
+        return "contested"
+    if d["refining_studies"]:
+        return "refined"
+    return "supported"
+
+
+def _tint(colour: str, share: float = 0.3) -> str:
+    """``colour`` mixed with white (an opaque pastel, so links pass behind boxes)."""
+    rgb = [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
+    return "#" + "".join(f"{round(255 - share * (255 - c)):02X}" for c in rgb)
+
+
+def _line_width(strength: float, top: float) -> float:
+    return 0.6 + 3.0 * abs(strength) / top if top > 0 else 0.6
+
+
+def layered_svg(G: nx.DiGraph, *, title: str = "", layout: Layout | None = None) -> str:
+    """The CMO graph drawn in layers, left to right: context | component -> mechanism(s) -> outcome.
+
+    Node colour gives the kind; link width the absolute strength; contested links
+    (any contradicting study) are dashed vermillion, refined links blue. Within a
+    layer the nodes are ordered to reduce crossings (:func:`layered_layout`). The SVG
+    is byte-reproducible (fixed hash salt, no date).
+
+    References
+    ----------
+    Sugiyama, K., Tagawa, S. & Toda, M. (1981). Methods for visual understanding of
+    hierarchical system structures. *IEEE Trans. Systems, Man, and Cybernetics*, 11(2), 109-125.
+    Okabe, M. & Ito, K. (2008). Color Universal Design (CUD): how to make figures and
+    presentations that are friendly to colorblind people. https://jfly.uni-koeln.de/color/
+    """
+    fig = layered_figure(G, title=title, layout=layout)
+    buf = io.StringIO()
+    try:
+        with plt.rc_context({"svg.hashsalt": "emmie"}):
+            fig.savefig(buf, format="svg", metadata={"Date": None})
+    finally:
+        plt.close(fig)
+    return buf.getvalue()
+
+
+def layered_figure(G: nx.DiGraph, *, title: str = "", layout: Layout | None = None) -> Figure:
+    """The matplotlib figure behind :func:`layered_svg` (the caller closes it)."""
+    lay = layout or layered_layout(G)
+    width, height = max(lay.width, 6.0), max(lay.height, 2.0)
+    fig = plt.figure(figsize=(width, height))
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(0, width)
+    ax.set_ylim(height, 0)
+    ax.set_axis_off()
+    if G.number_of_nodes() == 0 or not lay.boxes:
+        ax.text(width / 2, height / 2, "No concepts coded.", ha="center", va="center", fontsize=10)
+    else:
+        _draw(ax, G, lay)
+    if title:
+        ax.text(0.2, 0.18, title, fontsize=11, fontweight="bold", va="center", ha="left")
+    return fig
+
+
+def _draw(ax: Any, G: nx.DiGraph, lay: Layout) -> None:
+    boxes = lay.boxes
+    top = max((abs(d["strength"]) for _, _, d in G.edges(data=True)), default=0.0)
+    n_layers = len(lay.layers)
+    for li in range(n_layers):
+        kinds = {G.nodes[n]["kind"] for n in lay.layers[li]}
+        if li == 0:
+            heading = "Context / component"
+        elif li == n_layers - 1 and kinds <= {"outcome"}:
+            heading = "Outcome"
+        else:
+            heading = "Mechanism" if n_layers <= 3 else f"Mechanism ({li})"
+        if lay.layers[li]:
+            ax.text(
+                boxes[lay.layers[li][0]].x,
+                1.0,
+                heading,
+                ha="center",
+                va="center",
+                fontsize=9,
+                fontweight="bold",
+                color="#333333",
+            )
+    for u, v in sorted(G.edges):
+        d = G.edges[u, v]
+        a, b = boxes[u], boxes[v]
+        style = link_style(d)
+        if b.layer > a.layer:
+            start, end, rad = (a.x + a.width / 2, a.y), (b.x - b.width / 2, b.y), 0.0
+        else:  # a link back or within a layer (a cycle of mechanisms): arc beside the boxes
+            start, end, rad = (a.x + a.width / 2, a.y), (b.x + b.width / 2, b.y), -0.5
+        ax.add_patch(
+            FancyArrowPatch(
+                start,
+                end,
+                arrowstyle="-|>",
+                mutation_scale=8,
+                connectionstyle=f"arc3,rad={rad}",
+                linewidth=_line_width(float(d["strength"]), top),
+                linestyle="--" if style == "contested" else "-",
+                color=LINK_COLOURS[style],
+                alpha=0.75,
+                shrinkA=0,
+                shrinkB=1,
+                zorder=1,
+            )
+        )
+    for n in sorted(boxes):
+        bx = boxes[n]
+        kind = G.nodes[n]["kind"]
+        ax.add_patch(
+            FancyBboxPatch(
+                (bx.x - bx.width / 2, bx.top),
+                bx.width,
+                bx.height,
+                boxstyle="round,pad=0,rounding_size=0.05",
+                facecolor=_tint(KIND_COLOURS[kind]),
+                edgecolor=KIND_COLOURS[kind],
+                linewidth=1.0 if G.nodes[n]["studies"] else 0.6,
+                linestyle="-" if G.nodes[n]["studies"] else ":",
+                zorder=2,
+            )
+        )
+        ax.text(bx.x, bx.y, "\n".join(bx.lines), ha="center", va="center", fontsize=8, linespacing=1.1, zorder=3)
+    handles = [
+        Patch(facecolor=_tint(KIND_COLOURS[k]), edgecolor=KIND_COLOURS[k], label=KIND_NAMES[k]) for k in KIND_COLOURS
+    ]
+    handles += [
+        Line2D([], [], color=LINK_COLOURS["supported"], lw=1.5, label="supported link"),
+        Line2D([], [], color=LINK_COLOURS["refined"], lw=1.5, label="refined link"),
+        Line2D([], [], color=LINK_COLOURS["contested"], lw=1.5, ls="--", label="contested (a study contradicts)"),
+        Line2D([], [], color="#999999", lw=3.6, label="width: strength"),
+    ]
+    ax.legend(
+        handles=handles,
+        loc="upper left",
+        bbox_to_anchor=(0.2, 0.32),
+        bbox_transform=ax.transData,
+        ncol=4,
+        fontsize=7,
+        frameon=False,
+        handlelength=2.2,
+        borderaxespad=0.3,
+    )
+
+
+@lru_cache(maxsize=1)
+def cytoscape_js() -> str:
+    """The text of cytoscape.min.js vendored in ``emmie/report/vendor`` (see its README for the version).
+
+    A report that shows several interactive graphs inlines this once and calls
+    :func:`interactive_html` with ``include_library=False``.
+    """
+    return (VENDOR_DIR / "cytoscape.min.js").read_text(encoding="utf-8")
+
+
+def script_json(obj: Any) -> str:
+    """JSON safe to place inside an HTML ``<script>`` element.
+
+    ``<``, ``>`` and ``&`` are written as ``\\u003c`` etc., so no ``</script>`` or ``<!--``
+    in user text can end or confuse the element; U+2028/2029 are escaped for old
+    JavaScript parsers.
+    """
+    text = json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(ch, esc)
+    return text
+
+
+def _elements(G: nx.DiGraph, lay: Layout) -> dict[str, Any]:
+    codings = G.graph.get("codings", {})
+    studies = G.graph.get("studies", {})
+    top = max((abs(d["strength"]) for _, _, d in G.edges(data=True)), default=0.0)
+    nodes = []
+    for n in sorted(G.nodes):
+        d, bx = G.nodes[n], lay.boxes[n]
+        nodes.append(
+            {
+                "data": {
+                    "id": n,
+                    "label": "\n".join(bx.lines),
+                    "full_label": d["label"],
+                    "kind": d["kind"],
+                    "description": d.get("description", ""),
+                    "studies": list(d["studies"]),
+                    "colour": KIND_COLOURS[d["kind"]],
+                    "h": round(bx.height * _PX_PER_INCH, 2),
+                    "w": round(bx.width * _PX_PER_INCH, 2),
+                },
+                "position": {"x": round(bx.x * _PX_PER_INCH, 2), "y": round(bx.y * _PX_PER_INCH, 2)},
+            }
+        )
+    edges = []
+    for i, (u, v) in enumerate(sorted(G.edges)):
+        d = G.edges[u, v]
+        style = link_style(d)
+        edges.append(
+            {
+                "data": {
+                    "id": f"e{i}",
+                    "source": u,
+                    "target": v,
+                    "relation": d["relation"],
+                    "strength": d["strength"],
+                    "supporting": list(d["supporting_studies"]),
+                    "contradicting": list(d["contradicting_studies"]),
+                    "refining": list(d["refining_studies"]),
+                    "codings": [dict(codings[c], cmo_id=c) for c in d["cmo_ids"] if c in codings],
+                    "style": style,
+                    "colour": LINK_COLOURS[style],
+                    "width": round(_line_width(float(d["strength"]), top) * 1.4, 2),
+                }
+            }
+        )
+    return {"nodes": nodes, "edges": edges, "studies": studies}
+
+
+# The viewer: cytoscape with a preset layout; clicking shows details in the side panel,
+# built with textContent only (no user text ever becomes HTML).
+_VIEWER_JS = """
+(function () {
+  var root = document.getElementById(%(id)s);
+  var data = JSON.parse(document.getElementById(%(data_id)s).textContent);
+  var panel = root.querySelector(".emmie-cmo-panel");
+  function el(tag, text, css) {
+    var e = document.createElement(tag);
+    if (text !== undefined && text !== null) { e.textContent = String(text); }
+    if (css) { e.style.cssText = css; }
+    return e;
+  }
+  function studyList(title, ids) {
+    if (!ids || !ids.length) { return null; }
+    var box = el("div");
+    box.appendChild(el("strong", title + " (" + ids.length + "): "));
+    box.appendChild(document.createTextNode(ids.join(", ")));
+    return box;
+  }
+  function show(parts) {
+    while (panel.firstChild) { panel.removeChild(panel.firstChild); }
+    parts.forEach(function (p) { if (p) { panel.appendChild(p); } });
+  }
+  var cy = cytoscape({
+    container: root.querySelector(".emmie-cmo-canvas"),
+    elements: data.nodes.concat(data.edges),
+    layout: { name: "preset", fit: true, padding: 20 },
+    wheelSensitivity: 0.3,
+    style: [
+      { selector: "node", style: {
+          "shape": "round-rectangle", "width": "data(w)", "height": "data(h)",
+          "background-color": "data(colour)", "background-opacity": 0.25,
+          "border-width": 1.5, "border-color": "data(colour)",
+          "label": "data(label)", "text-wrap": "wrap", "text-valign": "center", "text-halign": "center",
+          "font-size": 10, "font-family": "sans-serif", "color": "#111" } },
+      { selector: "edge", style: {
+          "width": "data(width)", "line-color": "data(colour)", "target-arrow-color": "data(colour)",
+          "target-arrow-shape": "triangle", "curve-style": "bezier", "opacity": 0.8 } },
+      { selector: "edge[style = 'contested']", style: { "line-style": "dashed" } },
+      { selector: ":selected", style: { "border-width": 3, "line-color": "#000", "target-arrow-color": "#000" } }
+    ]
+  });
+  cy.on("tap", "node", function (evt) {
+    var d = evt.target.data();
+    show([el("h4", d.full_label, "margin:0 0 4px"), el("div", d.kind + " \\u00b7 " + d.id, "color:#555"),
+          d.description ? el("p", d.description) : null,
+          studyList("Studies", d.studies)]);
+  });
+  cy.on("tap", "edge", function (evt) {
+    var d = evt.target.data();
+    var src = cy.getElementById(d.source).data("full_label"), tgt = cy.getElementById(d.target).data("full_label");
+    var parts = [el("h4", src + " \\u2192 " + tgt, "margin:0 0 4px"),
+                 el("div", d.relation + " \\u00b7 strength " + d.strength, "color:#555"),
+                 studyList("Supporting", d.supporting), studyList("Contradicting", d.contradicting),
+                 studyList("Refining", d.refining)];
+    d.codings.forEach(function (c) {
+      var q = el("blockquote", c.excerpt || "(no excerpt)", "margin:6px 0;padding-left:6px;border-left:3px solid #ccc");
+      var who = el("div", c.study_id + " \\u00b7 " + c.stance + " \\u00b7 " + c.evidence +
+                   (c.source ? " \\u00b7 " + c.source : "") + (c.source_page ? ", " + c.source_page : ""),
+                   "font-size:90%%;color:#555");
+      parts.push(q, who);
+    });
+    show(parts);
+  });
+})();
+"""
+
+
+def interactive_html(
+    G: nx.DiGraph, *, element_id: str, include_library: bool = True, layout: Layout | None = None, height_px: int = 640
+) -> str:
+    """An HTML fragment with an interactive view of the CMO graph.
+
+    Pan and zoom the graph; click a node or a link to see its studies and, for a
+    link, the excerpts of the codings behind it in the side panel. Nodes sit at the
+    positions of :func:`layered_layout`, so the view is deterministic and matches the
+    SVG. The fragment makes no request to any server: cytoscape.js is inlined (or,
+    with ``include_library=False``, must be inlined once by the page from
+    :func:`cytoscape_js`). All user text is passed as JSON escaped for ``<script>``
+    and shown with ``textContent`` only.
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+        The CMO graph.
+    element_id : str
+        HTML id of the container (letters, digits, ``-``, ``_``; starting with a letter).
+    include_library : bool
+        Inline cytoscape.js in the fragment.
+
+    References
+    ----------
+    Franz, M., Lopes, C. T., Huck, G., Dong, Y., Sumer, O. & Bader, G. D. (2016).
+    Cytoscape.js: a graph theory library for visualisation and analysis.
+    *Bioinformatics*, 32(2), 309-311.
+    """
+    if not _ELEMENT_ID.match(element_id):
+        raise ValueError(f"element_id {element_id!r}: use letters, digits, '-' and '_', starting with a letter")
+    lay = layout or layered_layout(G)
+    data_id = f"{element_id}-data"
+    parts = [
+        f'<div class="emmie-cmo" id="{html.escape(element_id)}" '
+        'style="display:flex;gap:8px;align-items:stretch;font-family:sans-serif">',
+        f'<div class="emmie-cmo-canvas" style="flex:3;height:{int(height_px)}px;border:1px solid #ccc" '
+        'role="img" aria-label="Interactive context-mechanism-outcome graph"></div>',
+        f'<aside class="emmie-cmo-panel" style="flex:1;height:{int(height_px)}px;overflow:auto;'
+        'border:1px solid #ccc;padding:8px;font-size:13px">'
+        "Click a node or a link to see its studies and excerpts. Scroll to zoom, drag to pan.</aside>",
+        "</div>",
+    ]
+    if include_library:
+        library = cytoscape_js()
+        if "</script" in library.lower():  # never true for the vendored build; guards an update
+            raise ValueError("cytoscape.min.js contains '</script' and cannot be inlined")
+        parts.append(f"<script>{library}</script>")
+    parts.append(
+        f'<script type="application/json" id="{html.escape(data_id)}">{script_json(_elements(G, lay))}</script>'
+    )
+    parts.append("<script>" + _VIEWER_JS % {"id": json.dumps(element_id), "data_id": json.dumps(data_id)} + "</script>")
+    return "\n".join(parts) + "\n"
