@@ -111,8 +111,8 @@ def test_moderators_levels(config, cmo_context, mech, mods, level):
 
 
 def impl_summary(rows):
-    st = studies([("qualitative", "not_assessed")] * 4)
-    st["rigour"] = ["high", "moderate", "high", "low"]
+    st = studies([("qualitative", "not_assessed")] * 11)
+    st["rigour"] = ["high", "moderate", "high", "low", "moderate", "high", "low", "low", "low", "low", "low"]
     frame = pd.DataFrame([{"impl_id": f"i{i}", "study_id": s, "type": t, "theme": "th", "level": lv, "excerpt": "x"}
                           for i, (s, t, lv) in enumerate(rows)])
     if frame.empty:
@@ -120,13 +120,19 @@ def impl_summary(rows):
     return implementation.synthesise(frame, st, [{"id": "th", "label": "Th"}]).to_dict()
 
 
+SYSTEMATIC = [("s0", "barrier", "team"), ("s1", "enabler", "team"), ("s2", "barrier", "system"), ("s4", "enabler", "system"),
+              ("s5", "barrier", "practitioner"), ("s0", "enabler", "practitioner")]
+
+
 @pytest.mark.parametrize(("rows", "level"), [
     ([], 0),
     ([("s0", "barrier", "team"), ("s0", "enabler", "system")], 1),
     ([("s0", "barrier", "team"), ("s1", "barrier", "team")], 2),
+    ([("s0", "barrier", "team"), ("s3", "enabler", "system")], 2),  # s3 low rigour: one adequate study
     ([("s0", "barrier", "team"), ("s1", "enabler", "system")], 3),
-    ([("s0", "barrier", "team"), ("s1", "enabler", "system"), ("s2", "barrier", "practitioner")], 4),
-    ([("s0", "barrier", "team"), ("s1", "enabler", "system"), ("s3", "barrier", "practitioner")], 3),  # s3 low rigour
+    ([("s0", "barrier", "team"), ("s1", "enabler", "system"), ("s2", "barrier", "practitioner")], 3),  # not systematic
+    (SYSTEMATIC, 4),  # five adequate studies, both kinds at three levels
+    (SYSTEMATIC + [(f"s{i}", "barrier", "team") for i in (3, 6, 7, 8, 9, 10)], 3),  # low-rigour studies are the majority
 ])
 def test_implementation_levels(rows, level):
     p = implementation_rule(impl_summary(rows))

@@ -146,23 +146,32 @@ def moderators_rule(review: Review, mechanisms: dict[str, Any], moderators: dict
 
 
 def implementation_rule(implementation: dict[str, Any]) -> Proposal:
-    """Implementation: none / remarks / barriers-enablers from several studies / systematic by level and rigour."""
+    """Implementation: none / remarks / barriers-enablers from several studies / systematic by level and rigour.
+
+    4 needs a systematic account: barriers AND enablers at three or more levels, from five or more studies of
+    adequate rigour that are the majority of the studies; 3 barriers and enablers from two or more studies at two or
+    more levels, two of them of adequate rigour; 2 observations from two or more studies; 1 a single study.
+    """
     counts = implementation.get("counts") or {}
     by_level = counts.get("by_level") or {}
     n_studies = int(counts.get("studies", 0))
-    levels_both = [lv for lv, c in by_level.items() if c.get("barrier", 0) + c.get("enabler", 0) > 0]
+    adequate = int(counts.get("studies_adequate_rigour", 0))
+    levels_any = [lv for lv, c in by_level.items() if c.get("barrier", 0) + c.get("enabler", 0) > 0]
+    levels_both = [lv for lv, c in by_level.items() if c.get("barrier", 0) > 0 and c.get("enabler", 0) > 0]
     facts = {k: counts.get(k, 0) for k in ("items", "barriers", "enablers", "studies", "studies_adequate_rigour", "themes_with_evidence")}
-    facts["levels_with_evidence"] = levels_both
+    facts["levels_with_evidence"] = levels_any
+    facts["levels_with_barriers_and_enablers"] = levels_both
     both = counts.get("barriers", 0) > 0 and counts.get("enablers", 0) > 0
     if not counts.get("items"):
         return Proposal("implementation", 0, ["no implementation barriers or enablers coded"], facts)
     if n_studies < 2:
         return Proposal("implementation", 1, ["implementation remarks from a single study"], facts)
-    if both and len(levels_both) >= 3 and counts.get("studies_adequate_rigour", 0) >= 3:
-        return Proposal("implementation", 4, [f"barriers and enablers at {len(levels_both)} levels from {counts['studies_adequate_rigour']} studies of adequate rigour"], facts)
-    if both and len(levels_both) >= 2:
-        return Proposal("implementation", 3, [f"barriers and enablers from {n_studies} studies at {len(levels_both)} levels"], facts)
-    return Proposal("implementation", 2, [f"implementation observations from {n_studies} studies"], facts)
+    if len(levels_both) >= 3 and adequate >= 5 and 2 * adequate > n_studies:
+        return Proposal("implementation", 4, [f"barriers and enablers at {len(levels_both)} levels, from {adequate} of {n_studies} studies of adequate rigour"], facts)
+    if both and len(levels_any) >= 2 and adequate >= 2:
+        return Proposal("implementation", 3, [f"barriers and enablers from {n_studies} studies ({adequate} of adequate rigour) at {len(levels_any)} levels",
+                                              "not yet systematic: fewer than five studies of adequate rigour, or fewer than three levels with both barriers and enablers"], facts)
+    return Proposal("implementation", 2, [f"implementation observations from {n_studies} studies ({adequate} of adequate rigour)"], facts)
 
 
 def economics_rule(economics: dict[str, Any]) -> Proposal:

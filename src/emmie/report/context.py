@@ -36,6 +36,13 @@ def _f(x: Any) -> float | None:
     return v if math.isfinite(v) else None
 
 
+def fmt_p(p: Any) -> str:
+    v = _f(p)
+    if v is None:
+        return "–"
+    return "< 0.0001" if v < 0.0001 else f"{v:.4f}"
+
+
 def fmt(x: Any, digits: int = 2) -> str:
     v = _f(x)
     return "–" if v is None else f"{v:.{digits}f}"
@@ -90,7 +97,7 @@ def effect_section(review: Review, effect: dict[str, Any], folder: Path) -> dict
                 figures.append({"svg": read_svg(folder / name), "alt": alt, "caption": caption})
         freq = o.get("frequentist") or None
         lines = interpretation_lines(o.get("interpretation"), o.get("bayes"))
-        sens = o.get("sensitivity") or (o.get("bayes") or {}).get("sensitivity")
+        sens = _sensitivity_rows((o.get("bayes") or {}).get("prior_sensitivity"))
         outcomes.append({
             **{k: o.get(k) for k in ("outcome", "label", "measure", "desirable", "k", "n_results", "pooled", "reason_not_pooled")},
             "frequentist": {t: freq.get(t) for t in ("z", "knha") if freq and freq.get(t)} if freq else None,
@@ -104,21 +111,43 @@ def effect_section(review: Review, effect: dict[str, Any], folder: Path) -> dict
             "studies": o.get("studies") or [],
         })
     swim = effect.get("swim") or {}
+    labels = {o.get("outcome"): o.get("label") for o in effect.get("outcomes", [])}
     domains = []
     for d in swim.get("domains", []):
         st = d.get("sign_test") or {}
-        sign = f"{st.get('n_benefit', 0)} benefit vs {st.get('n_harm', 0)} harm, p = {fmt(st.get('pval'), 3)}" if st.get("pval") is not None else ""
-        domains.append({"domain": d.get("domain"), "sign_test": sign, "rows": [swim_row(r) for r in d.get("rows", [])]})
-    swim_figures = [{"svg": read_svg(folder / name), "alt": "Effect-direction plot of the results that could not be pooled",
-                     "caption": "Effect direction by study (▲ benefit, ▼ harm, ◆ no change or mixed, ○ unclear)."} for name in swim.get("figures", [])]
+        sign = (f"studies with a benefit {st.get('n_benefit', 0)}, with harm {st.get('n_harm', 0)}, "
+                f"{st.get('n_excluded', 0)} mixed, no change or unclear; two-sided p = {fmt(st.get('pval'), 3)}") if st.get("pval") is not None else ""
+        rows = [swim_row({**r, "outcome_label": labels.get(r.get("outcome"))}) for r in swim.get("results", []) if r.get("domain") == d.get("domain")]
+        studies = [{**sd, "direction_symbol": SYMBOL.get(sd.get("direction") or "unclear", "○"),
+                    "direction": (sd.get("direction") or "unclear").replace("_", " "), "design": (sd.get("design") or "").replace("_", " "),
+                    "rob": (sd.get("rob_overall") or "").replace("_", " ")} for sd in d.get("studies", [])]
+        domains.append({"domain": d.get("domain"), "sign_test": sign, "rows": rows, "studies": studies})
+    swim_figures = [{"svg": read_svg(folder / name), "alt": "Effect-direction plot of the results that could not be pooled, by outcome domain and study",
+                     "caption": "Effect direction by study and outcome domain (▲ benefit, ▼ harm, ◆ no change or mixed, ○ unclear)."}
+                    for name in ([swim["figure"]] if swim.get("figure") else [])]
+    analysed = [o for o in outcomes if o["pooled"] or o["interpretation"] or o["figures"]]
+    not_analysed = [{"outcome": o["outcome"], "label": o["label"], "n_results": o["n_results"], "reason": o["reason_not_pooled"]}
+                    for o in outcomes if o not in analysed]
     return {
-        "outcomes": outcomes,
+        "outcomes": analysed,
+        "not_analysed": not_analysed,
         "warnings": effect.get("warnings", []),
         "swim": bool(domains),
         "swim_domains": domains,
         "swim_figures": swim_figures,
         "swim_intro": swim.get("intro") or "Results that could not be combined in a meta-analysis are shown side by side, with the direction of each result and a sign test per outcome domain (SWiM; Campbell et al. 2020).",
     }
+
+
+SENSITIVITY_COLUMNS = (("prior", "tau prior"), ("mu_median", "median effect"), ("mu_ci_lb", "95% CrI lower"), ("mu_ci_ub", "95% CrI upper"),
+                       ("tau_median", "median tau"), ("p_benefit", "P(any benefit)"), ("p_benefit_mid", "P(benefit >= MID)"))
+
+
+def _sensitivity_rows(records: list[dict[str, Any]] | None) -> dict[str, Any] | None:
+    if not records:
+        return None
+    columns = [(k, label) for k, label in SENSITIVITY_COLUMNS if any(r.get(k) is not None for r in records)]
+    return {"columns": [label for _, label in columns], "rows": [[r.get(k) for k, _ in columns] for r in records]}
 
 
 SYMBOL = {"benefit": "▲", "harm": "▼", "no_change": "◆", "mixed": "◆", "unclear": "○"}
@@ -145,16 +174,10 @@ def transformed_text(o: dict[str, Any]) -> str:
 
 
 def interpretation_lines(interp: dict[str, Any] | None, bayes: dict[str, Any] | None) -> list[str]:
+    """The plain-language statements of the Bayesian analysis, then its caveats."""
     if not interp:
         return []
-    lines = []
-    for key in ("summary", "benefit", "p_benefit_text", "mid", "p_mid_text", "interval", "interval_text", "verdict", "absence", "conclusion"):
-        value = interp.get(key)
-        if isinstance(value, str) and value and value not in lines:
-            lines.append(value)
-    if not lines:
-        lines = [v for v in interp.values() if isinstance(v, str)]
-    return lines
+    return [str(x) for x in (interp.get("statements") or [])] + [str(x) for x in (interp.get("caveats") or [])]
 
 
 def table_from_records(records: Any) -> dict[str, Any] | None:
@@ -364,7 +387,8 @@ def effect_says(effect: dict[str, Any]) -> tuple[str, str]:
 def plain_summary(review: Review, says: dict[str, str], rating_rows: list[dict[str, Any]]) -> list[str]:
     n = len(review.studies)
     comparative = int(review.studies["design"].isin(["rct", "quasi_experimental"]).sum())
-    lines = [f"We looked at {n} studies and reports, {comparative} of which compared families or areas receiving {review.config.get('short_title') or review.config['intervention']} with others that did not."]
+    name = review.config.get("short_title") or review.config["intervention"]
+    lines = [f"We looked at {n} studies and reports; {comparative} of them compared people or places receiving {name} with a comparison group that did not."]
     for row in rating_rows:
         lines.append(f"{row['name']} ({row['gloss'].lower().rstrip('?')}): {row['says']} Quality of this evidence: {row['final']} out of 4.")
     low = [r["name"] for r in rating_rows if r["final"] <= 1]

@@ -40,6 +40,7 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.filters["pval"] = context.fmt_p
     return env
 
 
