@@ -121,7 +121,9 @@ def effect_section(review: Review, effect: dict[str, Any], folder: Path) -> dict
         studies = [{**sd, "direction_symbol": SYMBOL.get(sd.get("direction") or "unclear", "○"),
                     "direction": (sd.get("direction") or "unclear").replace("_", " "), "design": (sd.get("design") or "").replace("_", " "),
                     "rob": (sd.get("rob_overall") or "").replace("_", " ")} for sd in d.get("studies", [])]
-        domains.append({"domain": d.get("domain"), "sign_test": sign, "rows": rows, "studies": studies})
+        comparative = [r for r in swim.get("results", []) if r.get("domain") == d.get("domain") and r.get("design") in COMPARATIVE]
+        note = f"Results from comparative studies only: {direction_counts(comparative)}." if comparative else "No comparative study reports on this domain."
+        domains.append({"domain": d.get("domain"), "sign_test": sign, "rows": rows, "studies": studies, "note": note})
     swim_figures = [{"svg": read_svg(folder / name), "alt": "Effect-direction plot of the results that could not be pooled, by outcome domain and study",
                      "caption": "Effect direction by study and outcome domain (▲ benefit, ▼ harm, ◆ no change or mixed, ○ unclear)."}
                     for name in ([swim["figure"]] if swim.get("figure") else [])]
@@ -206,6 +208,12 @@ def _link_text(review: Review, link: dict[str, Any]) -> str:
     return f"{src} → {dst}"
 
 
+def _link_parts(link: dict[str, Any]) -> list[dict[str, Any]]:
+    """Who supports, refines and contradicts a link, for rendering with links to the references."""
+    return [{"word": word, "studies": link[key]} for key, word in
+            (("supporting_studies", "supports"), ("refining_studies", "refines"), ("contradicting_studies", "contradicts")) if link.get(key)]
+
+
 def _link_detail(link: dict[str, Any]) -> str:
     bits = []
     for key, word in (("supporting_studies", "supports"), ("refining_studies", "refines"), ("contradicting_studies", "contradicts")):
@@ -218,13 +226,13 @@ def mechanisms_section(review: Review, mech: dict[str, Any], folder: Path) -> di
     configs = []
     for c in mech.get("configurations", [])[:25]:
         labels = c.get("labels") or [label_of(review, n) for n in c.get("path", [])]
-        links = [{"text": _link_text(review, link), "studies": _link_studies(link), "detail": _link_detail(link)} for link in c.get("links", [])]
+        links = [{"text": _link_text(review, link), "studies": _link_studies(link), "parts": _link_parts(link)} for link in c.get("links", [])]
         configs.append({"text": " → ".join(labels), "n_studies": c.get("n_studies", 0), "strength": c.get("weakest_strength"),
                         "complete_in": c.get("complete_in", []), "links": links})
     theory = []
     for t in mech.get("theory", []):
-        detail = "; ".join(f"{_link_text(review, link)}: {link.get('status', '').replace('_', ' ')} ({_link_detail(link)})" for link in t.get("links", []))
-        theory.append({"id": t.get("id"), "statement": t.get("statement", ""), "status": (t.get("status") or "").replace("_", " "), "detail": detail})
+        links = [{"text": _link_text(review, link), "status": (link.get("status") or "").replace("_", " "), "parts": _link_parts(link)} for link in t.get("links", [])]
+        theory.append({"id": t.get("id"), "statement": t.get("statement", ""), "status": (t.get("status") or "").replace("_", " "), "links": links})
     lists = [
         {"title": "Demi-regularities: mechanisms seen in two or more contexts", "items": [_demi(d) for d in mech.get("demi_regularities", [])],
          "empty": "No mechanism was seen to fire in two or more distinct contexts."},
@@ -376,12 +384,24 @@ def effect_says(effect: dict[str, Any]) -> tuple[str, str]:
             text += f" Probability of any benefit: {interp['p_benefit']:.0%}."
         return text, f"k = {o['k']}, I² = {fmt(f.get('i2'), 0)}%"
     n = sum(o.get("n_results", 0) for o in effect.get("outcomes", []))
+    results = (effect.get("swim") or {}).get("results", [])
+    text = f"No result could be pooled in a meta-analysis. {n} coded results, synthesised by direction of effect."
+    for label, designs in (("comparative studies", COMPARATIVE), ("other studies", None)):
+        part = [r for r in results if (r.get("design") in COMPARATIVE) == (designs is not None)]
+        if part:
+            text += f" From {label} ({len({r.get('study_id') for r in part})}): {direction_counts(part)}."
+    return text, "no meta-analysis possible"
+
+
+COMPARATIVE = ("rct", "quasi_experimental")
+
+
+def direction_counts(results: list[dict[str, Any]]) -> str:
     counts: dict[str, int] = {}
-    for d in (effect.get("swim") or {}).get("domains", []):
-        for r in d.get("rows", []):
-            counts[r.get("direction") or "unclear"] = counts.get(r.get("direction") or "unclear", 0) + 1
-    dirs = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(counts.items()))
-    return (f"No result could be pooled in a meta-analysis. {n} coded results" + (f" ({dirs})" if dirs else "") + "; see the effect-direction table.", "no meta-analysis possible")
+    for r in results:
+        key = (r.get("direction") or "unclear").replace("_", " ")
+        counts[key] = counts.get(key, 0) + 1
+    return ", ".join(f"{v} {k}" for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def plain_summary(review: Review, says: dict[str, str], rating_rows: list[dict[str, Any]]) -> list[str]:
