@@ -111,6 +111,22 @@ def cmd_meta(argv: list[str]) -> int:
     return meta_main(argv)
 
 
+def cmd_template(argv: list[str]) -> int:
+    from emmie.workbook.cli import main_template
+
+    return main_template(argv)
+
+
+def cmd_import(argv: list[str]) -> int:
+    from emmie.workbook.cli import main_import
+
+    return main_import(argv)
+
+
+# Commands with their own argument parsers: the rest of the line is theirs.
+PASSTHROUGH = {"meta": cmd_meta, "template": cmd_template, "import": cmd_import}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="emmie", description="EMMIE systematic-review pipeline")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -153,14 +169,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_status)
 
     sub.add_parser("meta", help="meta-analysis of a CSV at the shell (emmie meta FILE --yi COL --vi COL)", add_help=False)
+    sub.add_parser("template", help="write an extraction workbook (emmie template data/<review> FILE.xlsx)", add_help=False)
+    sub.add_parser("import", help="validate a filled workbook and merge it (emmie import FILE.xlsx data/<review> [--replace])", add_help=False)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        if argv and argv[0] == "meta":
-            return cmd_meta(argv[1:])
+        if argv and argv[0] in PASSTHROUGH:
+            return PASSTHROUGH[argv[0]](argv[1:])
         args = build_parser().parse_args(argv)
         return int(args.func(args) or 0)
     except EmmieError as exc:

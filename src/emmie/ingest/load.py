@@ -251,7 +251,7 @@ def _expected(error: jsonschema.ValidationError) -> str:
 def load_review(folder: str | Path) -> Review:
     from emmie.ingest.validate import check_review
 
-    folder = Path(folder)
+    folder = Path(folder).resolve()  # "." must still have the folder's name
     if not folder.is_dir():
         raise DataError(Problem(str(folder), 0, "-", str(folder), "a review folder (data/<review>/)"))
     config, problems = load_config(folder)

@@ -12,9 +12,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from emmie.ingest.review import Review
 from markupsafe import Markup
 
+from emmie.ingest.review import Review
 from emmie.report.html import read_svg
 
 DIMENSIONS = (
@@ -278,7 +278,7 @@ def _gaps(gaps: dict[str, Any]) -> list[str]:
 def moderators_section(review: Review, mech: dict[str, Any], mods: dict[str, Any], folder: Path) -> dict[str, Any]:
     contexts = []
     for r in mech.get("moderating_contexts", []):
-        studies = sorted(set(r.get("enabling_studies", [])) | set(r.get("blocking_studies", [])))
+        studies = sorted(set(r.get("enabling_studies", [])) | set(r.get("blocking_studies", [])) | set(r.get("refining_studies", [])))
         contexts.append({"context": r.get("context_label") or label_of(review, r.get("context")),
                          "mechanism": r.get("mechanism_label") or label_of(review, r.get("mechanism")),
                          "role": r.get("role", ""), "n": len(studies), "studies": studies,
@@ -295,7 +295,16 @@ def moderators_section(review: Review, mech: dict[str, Any], mods: dict[str, Any
         })
     not_possible = [f"{n.get('moderator')} ({n.get('outcome')}): {n.get('reason')}" for n in mods.get("not_possible", [])]
     return {"contexts": contexts, "analyses": analyses, "not_possible": not_possible,
-            "none_statement": mods.get("statement") or "The effect data support no moderator analysis: too few comparable results."}
+            "none_statement": _no_moderator_statement(mods)}
+
+
+def _no_moderator_statement(mods: dict[str, Any]) -> str:
+    base = "The effect data support no moderator analysis"
+    if mods.get("note"):
+        return f"{base}: {mods['note']}."
+    if mods.get("not_possible"):
+        return f"{base}; see the reasons above."
+    return f"{base}: no outcome has enough comparable results."
 
 
 # --------------------------------------------------------------------------- Implementation, Economics, appraisal
@@ -459,8 +468,8 @@ def mods_says(review: Review, mech: dict[str, Any], mods: dict[str, Any]) -> tup
     ctx = mech.get("moderating_contexts", [])
     parts = []
     if ctx:
-        top = max(ctx, key=lambda r: (r.get("n_enabling", 0) + r.get("n_blocking", 0), r.get("strength", 0)))
-        n = top.get("n_enabling", 0) + top.get("n_blocking", 0)
+        top = max(ctx, key=lambda r: (r.get("n_enabling", 0) + r.get("n_blocking", 0) + r.get("n_refining", 0), r.get("strength", 0)))
+        n = top.get("n_enabling", 0) + top.get("n_blocking", 0) + top.get("n_refining", 0)
         parts.append(f"Most-cited condition: {top.get('context_label')} {top.get('role', 'conditions')} {top.get('mechanism_label')} ({n} stud{'y' if n == 1 else 'ies'}).")
     analyses = mods.get("analyses", [])
     if analyses:
