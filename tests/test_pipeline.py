@@ -88,6 +88,16 @@ def test_adding_a_study_reruns_only_that_review(built: Path, tmp_path: Path):
     jobs = planned_jobs(project)
     assert jobs.get("validate") == 1 and jobs.get("report") == 1  # one review, not two
     assert jobs.get("effect") == 1
+    assert snakemake(project).returncode == 0
+    html = (project / "reports" / "tiny" / "index.html").read_text(encoding="utf-8")
+    assert 'id="changes"' in html and "Studies added: fresh2020" in html
+    assert 'id="changes"' not in (project / "reports" / "other" / "index.html").read_text(encoding="utf-8")
+
+
+def test_snakemake_report_works(built: Path, tmp_path: Path):
+    proc = snakemake(built, "--report", str(tmp_path / "workflow.html"))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (tmp_path / "workflow.html").stat().st_size > 10_000
 
 
 def test_failing_review_does_not_block_others(tmp_path: Path):
