@@ -374,3 +374,36 @@ def test_ten_studies_is_the_small_study_threshold(tmp_path):
     assert nine["small_study"] is None and "funnel" not in nine["figures"]
     sizes, _ = compute_effect_sizes(landenberger_review(10))
     assert ten["small_study"]["egger"]["stat"] == pytest.approx(egger_test(sizes["yi"], sizes["vi"]).stat)
+
+
+# --- documented results for inputs that are valid but degenerate (the bad-input corpus's "correct result" cases)
+
+def test_review_with_no_poolable_outcome_is_synthesised_by_direction(tmp_path):
+    effects = [
+        {"effect_id": f"d{i}", "study_id": f"s{i}", "outcome": "care", "measure": "NONE", "direction": d, "result_text": "as reported"}
+        for i, d in enumerate(["no_change", "benefit", "harm"], start=1)
+    ]
+    review = make_review([{"study_id": f"s{i}"} for i in (1, 2, 3)], effects,
+                         {"id": "none", "outcomes": [{"id": "care", "label": "Care", "desirable": "lower", "domain": "care"}]})
+    out = run(review, tmp_path)
+    (care,) = out["outcomes"]
+    assert care["k"] == 0 and not care["pooled"] and care["frequentist"] is None and care["bayes"] is None
+    assert care["reason_not_pooled"]
+    assert sorted(r["effect_id"] for r in out["swim"]["results"]) == ["d1", "d2", "d3"]
+    (domain,) = out["swim"]["domains"]
+    assert domain["sign_test"]["n_benefit"] == 1 and domain["sign_test"]["n_harm"] == 1
+    assert domain["sign_test"]["pval"] == pytest.approx(1.0)
+
+
+def test_identical_effects_give_tau2_zero_and_the_common_value(tmp_path):
+    # Four identical 2x2 tables: every yi equal, so tau^2 = 0 and the estimate is that yi (metafor does the same).
+    effects = [{"effect_id": f"e{i}", "study_id": f"s{i}", "outcome": "o", "measure": "OR", "ai": 10, "bi": 20, "ci": 15, "di": 15}
+               for i in (1, 2, 3, 4)]
+    review = make_review([{"study_id": f"s{i}"} for i in (1, 2, 3, 4)], effects,
+                         {"id": "same", "outcomes": [{"id": "o", "label": "O", "desirable": "lower", "measure": "OR"}]})
+    out = run(review, tmp_path)
+    (o,) = out["outcomes"]
+    z = o["frequentist"]["z"]
+    assert o["pooled"] and z["tau2"] == 0 and z["estimate"] == pytest.approx(np.log(10 * 15 / (20 * 15)))
+    assert z["q"] == pytest.approx(0, abs=1e-12) and z["i2"] == 0
+    assert any("boundary" in w or "tau" in w for w in z["warnings"])
