@@ -47,7 +47,7 @@ def run(review: Review, outdir: str | Path, *, effect_summary: dict[str, Any] | 
 
     Reference tables: ``deflators`` / ``rates`` arguments, else ``review.yaml``
     ``economics.deflators`` / ``economics.exchange_rates`` (relative to the review folder),
-    else ``data/_reference/``.
+    else ``_reference/`` beside the review folder (``data/_reference/``), else the copy shipped with emmie.
 
     JSON keys: ``review``, ``base_currency``, ``base_year``, ``items``, ``counts``,
     ``cost_effectiveness``, ``finding``, ``reasons``, ``reference`` (tables used), ``figure``.
@@ -55,8 +55,13 @@ def run(review: Review, outdir: str | Path, *, effect_summary: dict[str, Any] | 
     outdir = Path(outdir)
     conf = review.config.get("economics") or {}
     folder = Path(review.path)
+    shared = folder.parent / "_reference"
     deflators = deflators or (folder / conf["deflators"] if conf.get("deflators") else None)
     rates = rates or (folder / conf["exchange_rates"] if conf.get("exchange_rates") else None)
+    if deflators is None and (shared / "deflators.csv").is_file():
+        deflators = shared / "deflators.csv"
+    if rates is None and (shared / "exchange_rates.csv").is_file():
+        rates = shared / "exchange_rates.csv"
     d, r = load_reference(deflators, rates)
     currency, year = _base(review)
     result = synthesise(review.economics, base_currency=currency, base_year=year, deflators=d, rates=r,
@@ -65,7 +70,9 @@ def run(review: Review, outdir: str | Path, *, effect_summary: dict[str, Any] | 
     if any(i["converted"] is not None for i in result["items"]):
         figure = "economics_items.svg"
         atomic_write_text(outdir / figure, items_plot(result))
-    out = {"review": review.id, **result, "reference": {"deflators": d.attrs["file"], "exchange_rates": r.attrs["file"]},
+    # File names only: results must not depend on where the project was cloned.
+    out = {"review": review.id, **result,
+           "reference": {"deflators": Path(d.attrs["file"]).name, "exchange_rates": Path(r.attrs["file"]).name},
            "figure": figure}
     write_json(outdir / "economics.json", out)
     return out
