@@ -426,18 +426,67 @@ def plain_summary(review: Review, says: dict[str, str], rating_rows: list[dict[s
     return lines
 
 
-def methods_paragraphs(review: Review, effect: dict[str, Any], mech: dict[str, Any], mods: dict[str, Any]) -> list[str]:
+def methods_paragraphs(review: Review, effect: dict[str, Any], mech: dict[str, Any], mods: dict[str, Any],
+                       econ: dict[str, Any] | None = None) -> list[str]:
+    """What was run, in words, in the manner of metafor's ``reporter()``: built from the results, not a template."""
+    outcomes = effect.get("outcomes", [])
+    pooled = [o for o in outcomes if o.get("pooled")]
+    bayes = [o for o in outcomes if o.get("bayes")]
+    measures = sorted({str(o.get("measure")) for o in outcomes if o.get("measure")})
     paras = [
-        f"Coded data were validated against the codebook (data/README.md) before any analysis. Effect sizes were computed from the coded raw inputs with metafor's formulas ({', '.join(sorted({str(o.get('measure')) for o in effect.get('outcomes', []) if o.get('measure')})) or 'no measure'}), adding 1/2 to every cell of a 2x2 table with a zero cell.",
-        "Outcomes with at least two poolable results were combined in a random-effects meta-analysis with the restricted maximum-likelihood (REML) estimator of tau² (Viechtbauer 2005), with Wald-type z tests and with the Knapp-Hartung adjustment (Knapp & Hartung 2003), which is preferred with few studies. I² and H² follow metafor's definitions; the prediction interval uses the normal quantile under z and t with k-1 df under Knapp-Hartung; Q-profile confidence intervals for tau² and I² follow Viechtbauer (2007). With ten or more studies, funnel-plot asymmetry was examined with Egger's regression test and trim-and-fill.",
-        "Every outcome with at least one poolable result also had a Bayesian random-effects analysis (normal-normal hierarchical model, posterior computed by numerical integration over tau as in Röver 2020), with weakly informative priors stated below and a prior-sensitivity table; probabilities of benefit are posterior probabilities.",
-        "Results that could not be pooled were synthesised without meta-analysis following the SWiM guideline (Campbell et al. 2020): an effect-direction table per outcome domain and a sign test on benefit versus harm.",
-        f"Context-mechanism-outcome codings were built into a directed graph (networkx); the strength of a link sums, over distinct studies, the product of weights for the study's rigour and relevance ({review.config.get('cmo_weights') or 'high 1.0, moderate 0.6, low 0.3'}); contradicting studies count negatively.",
-        "EMMIE-Q levels were proposed by written rules from the coded data (src/emmie/rating/emmie_q.yaml) and may be overridden by the reviewers with a justification, shown beside the proposal.",
+        f"The coded data ({len(review.studies)} studies, {len(review.effects)} extracted results, {len(review.cmo)} context-mechanism-outcome "
+        f"codings, {len(review.implementation)} implementation and {len(review.economics)} economics items) were validated against the "
+        "codebook before any analysis. Effect sizes were computed from the coded raw inputs with metafor's formulas"
+        + (f" ({', '.join(measures)})" if measures else "") + ", adding 1/2 to every cell of a 2x2 table with a zero cell; "
+        "a study contributes at most one result to each meta-analysis.",
     ]
-    priors = sorted({str((o.get("bayes") or {}).get("prior_text") or "") for o in effect.get("outcomes", []) if o.get("bayes")} - {""})
-    if priors:
-        paras.append("Priors: " + "; ".join(priors) + ".")
+    for o in pooled:
+        f = (o.get("frequentist") or {}).get("z") or {}
+        het = o.get("heterogeneity_ci") or {}
+        tau = het.get("tau2") or {}
+        text = (f"{o['label']}: {o['k']} results were pooled on the {o.get('measure')} scale in a random-effects model; tau² was estimated by "
+                f"restricted maximum likelihood (REML; Viechtbauer 2005) as {fmt(f.get('tau2'), 4)}"
+                + (f" (95% Q-profile CI {fmt(tau.get('ci_lb'), 4)} to {fmt(tau.get('ci_ub'), 4)}; Viechtbauer 2007)" if tau else "")
+                + f", I² = {fmt(f.get('i2'), 1)}%, Q({o['k'] - 1}) = {fmt(f.get('q'), 2)}, p {fmt_p(f.get('q_pval'))}. "
+                "Tests and confidence intervals are given both as Wald-type z and with the Knapp-Hartung adjustment "
+                f"(Knapp & Hartung 2003), the headline being {'Knapp-Hartung' if o.get('headline_test') == 'knha' else 'z'}; "
+                "the prediction interval uses the normal quantile under z and t with k-1 df under Knapp-Hartung.")
+        if o.get("small_study"):
+            text += " Funnel-plot asymmetry was examined with Egger's regression test, the rank correlation test and trim-and-fill (L0 estimator), and Rosenthal's fail-safe N was computed."
+        if o.get("leave_one_out"):
+            text += " Leave-one-out analyses show the influence of each study."
+        paras.append(text)
+    if bayes:
+        priors = sorted({str(o["bayes"].get("prior_source") or "") for o in bayes} - {""})
+        paras.append(
+            f"{len(bayes)} outcome(s) with at least one poolable result had a Bayesian random-effects analysis: y_i ~ N(theta_i, v_i), "
+            "theta_i ~ N(mu, tau²), with the posterior computed by numerical integration over tau (exact to 1e-4; the approach of "
+            "Röver 2020, bayesmeta) and a prior-sensitivity table over alternative heterogeneity priors. Priors: "
+            + "; ".join(priors) + ". Probabilities of benefit are posterior probabilities that the average effect lies in the desirable direction.")
+    swim = effect.get("swim") or {}
+    if swim.get("results"):
+        rule = "the sign of the point estimate, or the direction the source reports" if swim.get("rule") == "direction" else "whether the confidence interval excludes no effect"
+        paras.append(f"{len(swim['results'])} results that could not be pooled were synthesised without meta-analysis following the SWiM guideline "
+                     f"(Campbell et al. 2020): each result's direction was classed by {rule}; a study's direction per outcome domain is the "
+                     f"direction of at least {int(100 * (swim.get('study_threshold') or 0.7))}% of its results, else mixed; a two-sided sign test "
+                     "compares studies showing benefit with those showing harm (Boon & Thomson 2021).")
+    if mods.get("analyses"):
+        paras.append(f"{len(mods['analyses'])} moderator analyses of the effect sizes used meta-regression (REML) with Knapp-Hartung tests and "
+                     f"permutation tests of the moderator ({mods.get('n_perm')} permutations, seed {mods.get('seed')}; metafor's permutest), "
+                     "and for categorical moderators a test of subgroup differences; p-values are also given Holm-adjusted across the moderators of an outcome.")
+    weights = review.config.get("cmo_weights") or {}
+    weight_text = "; ".join(f"{kind} " + ", ".join(f"{lvl} {w:g}" for lvl, w in levels.items())
+                            for kind, levels in weights.items() if isinstance(levels, dict)) or "rigour and relevance: high 1.0, moderate 0.6, low 0.3"
+    paras.append(
+        f"The {len(review.cmo)} context-mechanism-outcome codings were built into a directed graph (networkx) of contexts, intervention components, "
+        "mechanisms and outcomes. The strength of a link sums, over distinct studies, the product of the weights of the study's rigour and relevance "
+        f"({weight_text}), a contradicting study counting negatively. Configurations are ranked by their weakest link; "
+        "the initial programme theory is classed proposition by proposition as confirmed, refined, partly supported, contradicted or untested.")
+    if econ and econ.get("base_currency") and econ.get("items"):
+        paras.append(f"Costs were converted to {econ['base_currency']} at {econ.get('base_year')} prices, first inflating within the source currency "
+                     "with a GDP deflator, then converting at that year's exchange rate (Shemilt et al. 2010), using the reference tables in data/_reference.")
+    paras.append("EMMIE-Q levels were proposed by the written rules in src/emmie/rating/emmie_q.yaml from the facts shown beside each level, and may "
+                 "be overridden by the reviewers with a justification; the report shows both.")
     return paras
 
 
@@ -515,7 +564,7 @@ def build(review: Review, results: Path, summaries: dict[str, dict[str, Any]], r
         "implementation": implementation_section(review, impl, results / "implementation"),
         "economics": economics_section(review, econ, results / "economics"),
         "appraisal": appraisal_section(results / "appraisal", summaries.get("prisma", {})),
-        "methods": methods_paragraphs(review, effect, mech, mods),
+        "methods": methods_paragraphs(review, effect, mech, mods, econ),
         "software": software_versions(),
         "references": references(review),
         "studies": study_index(review),
