@@ -555,6 +555,7 @@ def build(review: Review, results: Path, summaries: dict[str, dict[str, Any]], r
     mech_ctx = mechanisms_section(review, mech, results / "mechanisms")
     ctx = {
         "page_title": review.config["title"],
+        "short_name": review.config.get("short_title") or review.config["intervention"],
         "review": {k: review.config.get(k) for k in ("id", "title", "question", "intervention", "comparison", "population", "published_review")},
         "plain_summary": plain_summary(review, says, dims),
         "dimensions": dims,
