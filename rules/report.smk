@@ -17,6 +17,7 @@ rule toolkit:
     input:
         [f"{RESULTS}/{r}/validation.json" for r in REVIEWS],
         [f"{RESULTS}/{r}/emmie.json" for r in REVIEWS],
+        [f"{DATA}/{r}/review.yaml" for r in REVIEWS],
     output:
         report(f"{REPORTS}/index.html", category="Reports", labels={"review": "all", "output": "toolkit page"}),
     params:
@@ -24,4 +25,4 @@ rule toolkit:
     log:
         f"{RESULTS}/logs/toolkit.log",
     shell:
-        f"{EMMIE} toolkit {{output}} --results {RESULTS} {{params.validations}} > {{log}} 2>&1"
+        f"{EMMIE} toolkit {{output}} --results {RESULTS} --data {DATA} {{params.validations}} > {{log}} 2>&1"

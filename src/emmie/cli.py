@@ -95,7 +95,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_toolkit(args: argparse.Namespace) -> int:
     from emmie.report import render
 
-    render.render_toolkit([Path(p) for p in args.validations], Path(args.results), Path(args.out))
+    render.render_toolkit([Path(p) for p in args.validations], Path(args.results), Path(args.out), Path(args.data))
     return 0
 
 
@@ -161,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("toolkit", help="render the toolkit landing page over all reviews")
     p.add_argument("out")
     p.add_argument("--results", default="results")
+    p.add_argument("--data", default="data")
     p.add_argument("validations", nargs="+")
     p.set_defaults(func=cmd_toolkit)
 

@@ -36,6 +36,15 @@ def _f(x: Any) -> float | None:
     return v if math.isfinite(v) else None
 
 
+def fmt_prob(p: float) -> str:
+    """A probability in words that never rounds to certainty."""
+    if p > 0.99:
+        return "more than 99%"
+    if p < 0.01:
+        return "less than 1%"
+    return f"{p:.0%}"
+
+
 def fmt_p(p: Any) -> str:
     v = _f(p)
     if v is None:
@@ -390,7 +399,7 @@ def effect_says(effect: dict[str, Any]) -> tuple[str, str]:
         text = f"{o['label']}: pooled over {o['k']} studies, {est}."
         interp = o.get("interpretation") or {}
         if isinstance(interp.get("p_benefit"), (int, float)):
-            text += f" Probability of any benefit: {interp['p_benefit']:.0%}."
+            text += f" Probability of any benefit: {fmt_prob(interp['p_benefit'])}."
         return text, f"k = {o['k']}, I² = {fmt(f.get('i2'), 0)}%"
     n = sum(o.get("n_results", 0) for o in effect.get("outcomes", []))
     results = (effect.get("swim") or {}).get("results", [])
@@ -615,7 +624,7 @@ def changes(previous: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]
     return {"previous_digest": previous.get("digest"), "items": items}
 
 
-def toolkit_row(record: dict[str, Any], rating: dict[str, Any] | None, results: Path) -> dict[str, Any]:
+def toolkit_row(record: dict[str, Any], rating: dict[str, Any] | None, results: Path, config: dict[str, Any] | None = None) -> dict[str, Any]:
     row = {"review": record["review"], "ok": record["ok"], "problems": record.get("problems", [])}
     if rating is None:
         return row
@@ -628,7 +637,8 @@ def toolkit_row(record: dict[str, Any], rating: dict[str, Any] | None, results: 
     says, fig = effect_says(effect)
     dims = rating.get("dimensions", rating)
     row.update({
-        "title": rating.get("title") or record["review"], "intervention": rating.get("intervention") or record["review"],
+        "title": (config or {}).get("title") or record["review"],
+        "intervention": (config or {}).get("short_title") or (config or {}).get("intervention") or record["review"],
         "effect": says, "levels": [(name, dims.get(key, {}).get("final")) for key, name, *_ in DIMENSIONS],
         "href": f"{record['review']}/index.html",
     })

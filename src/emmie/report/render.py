@@ -84,6 +84,12 @@ def render_review(review: Review, results: Path, out: Path) -> None:
     atomic_write_text(out / CURRENT, to_json(snapshot))
 
 
+def _read_config(path: Path) -> dict[str, Any]:
+    import yaml
+
+    return yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
 def _read_snapshot(path: Path) -> dict[str, Any] | None:
     if not path.is_file():
         return None
@@ -105,14 +111,15 @@ def render_failed(review_id: str, results: Path, out: Path) -> None:
         atomic_write_text(out / name, html)
 
 
-def render_toolkit(validations: list[Path], results: Path, out: Path) -> None:
+def render_toolkit(validations: list[Path], results: Path, out: Path, data: Path = Path("data")) -> None:
     rows = []
     for path in validations:
         record = read_json(path)
         review_id = record["review"]
         emmie_json = results / review_id / "emmie.json"
         rating = read_json(emmie_json) if record["ok"] and emmie_json.is_file() else None
-        rows.append(context.toolkit_row(record, rating, results / review_id))
+        config = _read_config(data / review_id / "review.yaml") if record["ok"] else {}
+        rows.append(context.toolkit_row(record, rating, results / review_id, config))
     env = environment()
     html = env.get_template("toolkit.html.j2").render(
         version=__version__, css=css(), rows=rows, page_title="Evidence toolkit", kicker="emmie toolkit",
