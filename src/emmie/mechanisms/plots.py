@@ -364,10 +364,10 @@ def interactive_html(
     data_id = f"{element_id}-data"
     parts = [
         f'<div class="emmie-cmo" id="{html.escape(element_id)}" '
-        'style="display:flex;gap:8px;align-items:stretch;font-family:sans-serif">',
-        f'<div class="emmie-cmo-canvas" style="flex:3;height:{int(height_px)}px;border:1px solid #ccc" '
+        'style="display:flex;flex-wrap:wrap;gap:8px;align-items:stretch;font-family:sans-serif">',
+        f'<div class="emmie-cmo-canvas" style="flex:3 1 24rem;min-width:0;height:{int(height_px)}px;border:1px solid #ccc" '
         'role="img" aria-label="Interactive context-mechanism-outcome graph"></div>',
-        f'<aside class="emmie-cmo-panel" style="flex:1;height:{int(height_px)}px;overflow:auto;'
+        f'<aside class="emmie-cmo-panel" style="flex:1 1 14rem;max-height:{int(height_px)}px;overflow:auto;'
         'border:1px solid #ccc;padding:8px;font-size:13px">'
         "Click a node or a link to see its studies and excerpts. Scroll to zoom, drag to pan.</aside>",
         "</div>",

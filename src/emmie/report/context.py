@@ -36,6 +36,15 @@ def _f(x: Any) -> float | None:
     return v if math.isfinite(v) else None
 
 
+def plural(n: int, word: str, many: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
+def sentence(text: str) -> str:
+    text = text.strip()
+    return text if not text or text.endswith((".", "!", "?")) else text + "."
+
+
 def fmt_prob(p: float) -> str:
     """A probability in words that never rounds to certainty."""
     if p > 0.99:
@@ -333,7 +342,8 @@ def implementation_section(review: Review, impl: dict[str, Any], folder: Path) -
             for _, r in rows.sort_values(["type", "level", "study_id", "impl_id"]).iterrows()]})
     n_b = int((frame["type"] == "barrier").sum())
     n_e = int((frame["type"] == "enabler").sum())
-    intro = (f"{n_b} barriers and {n_e} enablers coded from {frame['study_id'].nunique()} studies, across {len(themes)} themes."
+    intro = (f"{plural(n_b, 'barrier')} and {plural(n_e, 'enabler')} coded from {plural(frame['study_id'].nunique(), 'study', 'studies')}, "
+             f"across {plural(len(themes), 'theme')}."
              if len(frame) else "No implementation evidence was coded.")
     return {"intro": impl.get("intro") or intro, "svg": read_svg(folder / "implementation_matrix.svg"),
             "alt": "Matrix of implementation themes by level, with counts of barriers and enablers", "themes": themes}
@@ -428,7 +438,7 @@ def plain_summary(review: Review, says: dict[str, str], rating_rows: list[dict[s
     name = review.config.get("short_title") or review.config["intervention"]
     lines = [f"We looked at {n} studies and reports; {comparative} of them compared people or places receiving {name} with a comparison group that did not."]
     for row in rating_rows:
-        lines.append(f"{row['name']} ({row['gloss'].lower().rstrip('?')}): {row['says']} Quality of this evidence: {row['final']} out of 4.")
+        lines.append(f"{row['name']} ({row['gloss'].lower().rstrip('?')}): {sentence(row['says'])} Quality of this evidence: {row['final']} out of 4.")
     low = [r["name"] for r in rating_rows if r["final"] <= 1]
     if low:
         lines.append("Where the evidence is thin (" + ", ".join(low) + "), that is itself the finding: a lack of evidence is not evidence that the intervention does not work.")
@@ -544,8 +554,8 @@ def impl_says(review: Review) -> tuple[str, str]:
     top = frame["theme"].value_counts()
     labels = {t["id"]: t["label"] for t in review.config.get("implementation_themes", [])}
     themes = ", ".join(labels.get(t, t) for t in list(top.index[:3]))
-    return (f"{int((frame['type'] == 'barrier').sum())} barriers and {int((frame['type'] == 'enabler').sum())} enablers; most often about {themes}.",
-            f"{frame['study_id'].nunique()} studies")
+    return (f"{plural(int((frame['type'] == 'barrier').sum()), 'barrier')} and {plural(int((frame['type'] == 'enabler').sum()), 'enabler')}; most often about {themes}.",
+            plural(frame["study_id"].nunique(), "study", "studies"))
 
 
 def build(review: Review, results: Path, summaries: dict[str, dict[str, Any]], rating: dict[str, Any]) -> dict[str, Any]:
@@ -559,7 +569,7 @@ def build(review: Review, results: Path, summaries: dict[str, dict[str, Any]], r
     says["mechanisms"], figs["mechanisms"] = mech_says(review, mech)
     says["moderators"], figs["moderators"] = mods_says(review, mech, mods)
     says["implementation"], figs["implementation"] = impl_says(review)
-    says["economics"], figs["economics"] = econ.get("finding") or "No economic evidence was coded.", ""
+    says["economics"], figs["economics"] = sentence((econ.get("finding") or "No economic evidence was coded.").capitalize()), ""
     dims = dimension_rows(rating, says, figs)
     mech_ctx = mechanisms_section(review, mech, results / "mechanisms")
     ctx = {
