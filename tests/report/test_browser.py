@@ -121,3 +121,22 @@ def test_interactive_graph_stacks_on_a_phone(browser: Chromium, project: Path):
     )
     canvas, panel, viewport = widths
     assert canvas >= 0.8 * viewport and panel >= 0.8 * viewport, widths
+
+
+def printed_pages(browser: Chromium, project: Path, name: str) -> int:
+    import base64
+    import re
+
+    browser.open(page_url(project, name))
+    pdf = base64.b64decode(browser.send("Page.printToPDF", {"paperWidth": 8.27, "paperHeight": 11.69, "printBackground": True})["data"])
+    return len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+
+
+def test_information_sheet_prints_on_at_most_two_pages(browser: Chromium, project: Path):
+    assert 1 <= printed_pages(browser, project, "information-sheet") <= 2  # A4
+
+
+def test_full_report_prints(browser: Chromium, project: Path):
+    # The print stylesheet hides the interactive view and the navigation; the report still prints whole.
+    assert printed_pages(browser, project, "index") >= 3
+    assert browser.problems() == []
