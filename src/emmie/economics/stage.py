@@ -7,9 +7,9 @@ from typing import Any
 
 from emmie.economics.convert import load_reference
 from emmie.economics.synthesis import synthesise
+from emmie.figures import OKABE_ITO, new_figure, to_svg
 from emmie.ingest.review import Review
 from emmie.io import atomic_write_text, write_json
-from emmie.rob.figure import OKABE_ITO, new_figure, to_svg
 
 KIND_COLOURS = {"cost": OKABE_ITO["vermillion"], "funding": OKABE_ITO["orange"],
                 "outcome_value": OKABE_ITO["blue"], "saving": OKABE_ITO["bluish_green"]}

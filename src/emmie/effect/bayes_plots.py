@@ -7,7 +7,6 @@ state is touched.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 
 import matplotlib
@@ -16,6 +15,7 @@ from matplotlib.figure import Figure
 from scipy import stats
 
 from ..errors import AnalysisError
+from ..figures import to_svg
 from .bayes import BayesResult, tau_prior_pdf
 
 # Okabe & Ito (2008), "Color Universal Design".
@@ -31,9 +31,7 @@ _RC = {"svg.hashsalt": "emmie", "svg.fonttype": "path", "font.size": 9}
 
 
 def _to_svg(fig: Figure) -> str:
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg", metadata={"Date": None}, bbox_inches="tight")
-    return buf.getvalue()
+    return to_svg(fig, rc=_RC)
 
 
 def prior_posterior_plot(result: BayesResult) -> str:

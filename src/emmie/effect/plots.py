@@ -16,9 +16,7 @@ Sterne, J. A. C., & Egger, M. (2001). Funnel plots for detecting bias in meta-an
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Sequence
-from html import escape
 from typing import Any
 
 import matplotlib
@@ -33,18 +31,9 @@ from matplotlib.ticker import FixedLocator, FuncFormatter  # noqa: E402
 from matplotlib.transforms import blended_transform_factory  # noqa: E402
 from scipy import stats  # noqa: E402
 
+from emmie.figures import OKABE_ITO, SVG_RC, to_svg  # noqa: E402
+
 # Okabe & Ito (2008) colour-blind-safe palette.
-OKABE_ITO = {
-    "black": "#000000",
-    "orange": "#E69F00",
-    "sky_blue": "#56B4E9",
-    "green": "#009E73",
-    "yellow": "#F0E442",
-    "blue": "#0072B2",
-    "vermillion": "#D55E00",
-    "purple": "#CC79A7",
-    "grey": "#999999",
-}
 
 RATIO_MEASURES = ("OR", "RR", "ROM")
 
@@ -64,10 +53,7 @@ MEASURE_LABELS = {
 
 TEST_LABELS = {"z": "z", "knha": "Knapp-Hartung", "t": "t"}
 
-SVG_RC = {
-    "svg.hashsalt": "emmie",
-    "svg.fonttype": "none",
-    "font.family": "DejaVu Sans",
+PLOT_RC = {
     "font.size": 8.0,
     "axes.spines.top": False,
     "axes.spines.right": False,
@@ -75,31 +61,13 @@ SVG_RC = {
 
 
 def figure_to_svg(fig: Figure, title: str) -> str:
-    """Render a matplotlib figure as reproducible SVG text with a ``<title>`` element.
-
-    Parameters
-    ----------
-    fig : matplotlib.figure.Figure
-        The figure to render.
-    title : str
-        Accessible title, written as the SVG's first child ``<title>``.
-
-    Returns
-    -------
-    str
-        The SVG document. Two calls with the same figure give identical bytes.
-    """
-    buf = io.StringIO()
-    with matplotlib.rc_context(SVG_RC):
-        fig.savefig(buf, format="svg", metadata={"Date": None, "Title": title})
-    svg = buf.getvalue()
-    head_end = svg.index(">", svg.index("<svg")) + 1
-    return svg[:head_end] + f"\n <title>{escape(title)}</title>" + svg[head_end:]
+    """Reproducible SVG with a ``<title>``, in the plots' house style (see :func:`emmie.figures.to_svg`)."""
+    return to_svg(fig, title=title, tight=False, rc=PLOT_RC)
 
 
 def new_figure(width: float, height: float) -> Figure:
     """A figure not registered with pyplot (no global state), styled for SVG output."""
-    with matplotlib.rc_context(SVG_RC):
+    with matplotlib.rc_context({**SVG_RC, **PLOT_RC}):
         return Figure(figsize=(width, height))
 
 

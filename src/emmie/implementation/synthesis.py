@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from emmie.figures import OKABE_ITO, new_figure, to_svg
 from emmie.ingest.schema import IMPL_LEVELS, IMPL_TYPES
-from emmie.rob.figure import OKABE_ITO, new_figure, to_svg
 
 ADEQUATE_RIGOUR = ("high", "moderate")
 

@@ -5,7 +5,6 @@ interactive view (cytoscape.js, inlined; no request to any server).
 from __future__ import annotations
 
 import html
-import io
 import json
 import re
 from functools import lru_cache
@@ -22,6 +21,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch  # noqa: E402
 
+from emmie.figures import to_svg  # noqa: E402
 from emmie.mechanisms.layout import Layout, layered_layout  # noqa: E402
 
 #: Okabe-Ito colours (Okabe & Ito 2008), safe for the common colour-vision deficiencies.
@@ -77,13 +77,10 @@ def layered_svg(G: nx.DiGraph, *, title: str = "", layout: Layout | None = None)
     presentations that are friendly to colorblind people. https://jfly.uni-koeln.de/color/
     """
     fig = layered_figure(G, title=title, layout=layout)
-    buf = io.StringIO()
     try:
-        with plt.rc_context({"svg.hashsalt": "emmie"}):
-            fig.savefig(buf, format="svg", metadata={"Date": None})
+        return to_svg(fig, title=title or None, tight=False, rc={"svg.fonttype": "path"})
     finally:
         plt.close(fig)
-    return buf.getvalue()
 
 
 def layered_figure(G: nx.DiGraph, *, title: str = "", layout: Layout | None = None) -> Figure:

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from emmie.errors import Problem
+from emmie.figures import OKABE_ITO, new_figure, to_svg
 from emmie.ingest.schema import PRISMA_BOXES
-from emmie.rob.figure import OKABE_ITO, new_figure, to_svg
 
 FILE = "prisma.csv"
 

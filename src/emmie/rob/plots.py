@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from emmie.errors import EmmieError
-from emmie.rob.figure import OKABE_ITO, new_figure, to_svg
+from emmie.figures import OKABE_ITO, new_figure, to_svg
 
 OVERALL = "Overall"
 
@@ -62,7 +62,7 @@ COLOURS = {
     "high": OKABE_ITO["vermillion"],
     "critical": OKABE_ITO["reddish_purple"],
     "no_information": OKABE_ITO["sky_blue"],
-    "not_assessed": OKABE_ITO["grey"],
+    "not_assessed": OKABE_ITO["light_grey"],
 }
 
 

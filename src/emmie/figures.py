@@ -1,0 +1,58 @@
+"""What every emmie figure shares: the Okabe-Ito palette and byte-reproducible SVG.
+
+Every figure of every stage is drawn on a :func:`new_figure` and written with :func:`to_svg`.
+
+References
+----------
+Okabe, M. & Ito, K. (2008). Color Universal Design (CUD): how to make figures and
+presentations that are friendly to colorblind people. https://jfly.uni-koeln.de/color/
+"""
+
+from __future__ import annotations
+
+import io
+from html import escape
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+OKABE_ITO = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "bluish_green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish_purple": "#CC79A7",
+    "grey": "#999999",
+    "light_grey": "#BBBBBB",
+}
+
+
+def new_figure(width: float, height: float) -> Figure:
+    """A figure outside pyplot's global state (nothing to close, nothing shared)."""
+    return Figure(figsize=(width, height))
+
+
+SVG_RC = {"svg.hashsalt": "emmie", "svg.fonttype": "none", "font.family": "DejaVu Sans"}
+
+
+def to_svg(fig: Figure, *, title: str | None = None, tight: bool = True, rc: dict | None = None) -> str:
+    """SVG text that is identical from run to run: fixed hash salt, no date, text kept as text.
+
+    ``title`` becomes the SVG's first ``<title>`` element (its accessible name); ``rc``
+    adds matplotlib settings for this figure only.
+    """
+    buf = io.StringIO()
+    with plt.rc_context({**SVG_RC, **(rc or {})}):
+        fig.savefig(buf, format="svg", metadata={"Date": None, **({"Title": title} if title else {})},
+                    **({"bbox_inches": "tight"} if tight else {}))
+    svg = buf.getvalue()
+    if title:
+        head_end = svg.index(">", svg.index("<svg")) + 1
+        svg = svg[:head_end] + f"\n <title>{escape(title)}</title>" + svg[head_end:]
+    return svg
