@@ -98,7 +98,8 @@ def write_csv(path: str | os.PathLike, frame: pd.DataFrame) -> None:
     """Write a results table as CSV, safe to open in a spreadsheet."""
     safe = frame.copy()
     for col in safe.columns:
-        if safe[col].dtype == object:
+        dtype = safe[col].dtype
+        if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)):  # text, whatever its dtype
             safe[col] = safe[col].map(neutralise_formula)
     buf = io.StringIO()
     safe.to_csv(buf, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")

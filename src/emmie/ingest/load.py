@@ -30,6 +30,18 @@ from emmie.ingest.schema import TABLES, Column, Table
 NUMERIC_TYPES = ("int", "float", "year")
 
 
+class Shared(tuple):
+    """Row bookkeeping kept in ``DataFrame.attrs``: pandas deep-copies attrs on every
+    operation, which made loading quadratic in the number of rows; this is immutable,
+    so a copy can be the object itself."""
+
+    def __deepcopy__(self, memo: dict) -> Shared:
+        return self
+
+    def __copy__(self) -> Shared:
+        return self
+
+
 @dataclass
 class RawTable:
     """A table as read: header, rows of strings, and each row's line number."""
@@ -162,10 +174,10 @@ def to_frame(raw: RawTable, table: Table, extra: dict[str, str]) -> tuple[pd.Dat
             out[name].append(value)
     frame = pd.DataFrame({name: pd.Series(values, dtype=float if columns[name].type in NUMERIC_TYPES else object)
                           for name, values in out.items()})
-    frame.attrs["lines"] = list(raw.lines)
+    frame.attrs["lines"] = Shared(raw.lines)
     frame.attrs["file"] = raw.file
     frame.attrs["present"] = True
-    frame.attrs["invalid"] = invalid
+    frame.attrs["invalid"] = frozenset(invalid)
     return frame, problems
 
 
@@ -174,10 +186,10 @@ def empty_frame(table: Table, extra: dict[str, str]) -> pd.DataFrame:
     for name, kind in extra.items():
         data[name] = pd.Series([], dtype=float if kind == "continuous" else object)
     frame = pd.DataFrame(data)
-    frame.attrs["lines"] = []
+    frame.attrs["lines"] = Shared()
     frame.attrs["file"] = f"{table.name}.csv"
     frame.attrs["present"] = False
-    frame.attrs["invalid"] = set()
+    frame.attrs["invalid"] = frozenset()
     frame.attrs["unreadable"] = True
     return frame
 
