@@ -12,9 +12,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from support import BAD, assemble_case
 
 from emmie.cli import main
+
+from support import BAD, assemble_case
 
 CASES = sorted(p for p in BAD.iterdir() if p.is_dir())
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import math
 
 import pytest
-from support import ROOT, TINY
 
 from emmie.errors import DataError
 from emmie.ingest import load_review
 from emmie.ingest.codebook import render
 from emmie.ingest.schema import TABLES
+
+from support import ROOT, TINY
 
 
 @pytest.mark.parametrize("name", ["sos", "cbt-recidivism"])

@@ -1,5 +1,3 @@
-from mechanisms_tables import cmo, studies, vocabulary
-
 from emmie.mechanisms.analysis import (
     configurations,
     contested_links,
@@ -9,6 +7,8 @@ from emmie.mechanisms.analysis import (
     single_study_links,
 )
 from emmie.mechanisms.graph import build_graph
+
+from mechanisms_tables import cmo, studies, vocabulary
 
 
 def test_configurations_ranked_by_weakest_link(small):

@@ -1,8 +1,9 @@
 import pytest
-from mechanisms_tables import cmo, studies, vocabulary
 
 from emmie.errors import DataError
 from emmie.mechanisms.graph import build_graph, chain_links, resolve_weights
+
+from mechanisms_tables import cmo, studies, vocabulary
 
 
 def test_nodes_are_the_vocabulary_with_kinds(small):

@@ -1,9 +1,10 @@
 import pytest
-from mechanisms_tables import cmo, studies, vocabulary
 
 from emmie.errors import DataError
 from emmie.mechanisms.graph import build_graph
 from emmie.mechanisms.theory import compare_with_theory, links_beyond_theory
+
+from mechanisms_tables import cmo, studies, vocabulary
 
 
 @pytest.fixture
