@@ -70,3 +70,20 @@ def test_permutation_errors():
     x[0] = np.nan
     with pytest.raises(AnalysisError, match="missing"):
         permutation_test(c["yi"], c["vi"], x)
+
+
+def test_sequential_stopping_saves_refits_only_when_the_p_value_is_large():
+    # Besag & Clifford (1991): stop once `stop_after` permutations reach the observed QM.
+    rng = np.random.default_rng(1)
+    k = 30
+    vi = rng.uniform(0.02, 0.1, k)
+    x = rng.normal(size=k)
+    null_y = rng.normal(0, np.sqrt(vi))
+    null = permutation_test(null_y, vi, x, n_perm=1000, seed=3, stop_after=10)
+    assert null.n_perm < 1000
+    assert null.qm_pval == pytest.approx(11 / null.n_perm)  # 10 reached + the observed arrangement itself
+    strong_y = 0.8 * x + rng.normal(0, np.sqrt(vi))
+    strong = permutation_test(strong_y, vi, x, n_perm=200, seed=3, stop_after=10)
+    assert strong.n_perm == 200 and strong.qm_pval < 0.05
+    full = permutation_test(null_y, vi, x, n_perm=1000, seed=3)
+    assert full.n_perm == 1000

@@ -94,6 +94,7 @@ def permutation_test(
     method: str = "REML",
     test: str = "z",
     exact: bool | None = None,
+    stop_after: int | None = None,
 ) -> PermutationTest:
     """Permutation test of the moderators of a meta-regression (metafor's ``permutest``).
 
@@ -120,6 +121,12 @@ def permutation_test(
         As :func:`emmie.effect.meta_regression`; under ``test="knha"`` QM is the F statistic.
     exact : bool, optional
         Force (True) the exact test; None chooses it when it needs no more than ``n_perm`` refits.
+    stop_after : int, optional
+        Sequential Monte Carlo p-value (Besag & Clifford 1991): stop drawing random permutations once
+        ``stop_after`` of them reach the observed QM, and report the omnibus p-value as ``stop_after``
+        over the permutations used. A clearly non-significant moderator then costs tens of refits, not
+        ``n_perm``; one with a small p-value still gets all ``n_perm``. None (default) draws all, as
+        metafor does. The coefficients' p-values use the permutations drawn.
 
     Returns
     -------
@@ -127,7 +134,8 @@ def permutation_test(
 
     References
     ----------
-    Higgins & Thompson (2004); Viechtbauer et al. (2015); Viechtbauer (2010), ``permutest``.
+    Higgins & Thompson (2004); Viechtbauer et al. (2015); Viechtbauer (2010), ``permutest``;
+    Besag, J. & Clifford, P. (1991). Sequential Monte Carlo p-values. Biometrika, 78, 301-304.
     """
     if int(n_perm) < 2:
         raise AnalysisError(f"n_perm = {n_perm}; a permutation test needs at least 2 permutations")
@@ -170,7 +178,8 @@ def permutation_test(
         qms.append(qm_obs)
         stats_.append(stat_obs)
         attempts = 0
-        while len(qms) < n_perm:
+        reached = 0
+        while len(qms) < n_perm and (stop_after is None or reached < stop_after):
             attempts += 1
             if attempts > 10 * n_perm:
                 raise AnalysisError("too many failed refits in the permutation test")
@@ -180,6 +189,7 @@ def permutation_test(
                 continue
             qms.append(got[0])
             stats_.append(got[1])
+            reached += got[0] >= qm_obs - COMPTOL
     qm_perm = np.asarray(qms)
     stat_perm = np.vstack(stats_)
     qm_pval = float(np.mean(qm_perm >= qm_obs - COMPTOL))

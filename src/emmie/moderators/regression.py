@@ -134,6 +134,7 @@ def moderator_regression(
     n_perm: int = 1000,
     seed: int | None = None,
     level: float = 0.95,
+    stop_after: int | None = None,
 ) -> ModeratorRegression:
     """Mixed-effects meta-regression of the effect sizes on one moderator.
 
@@ -197,7 +198,8 @@ def moderator_regression(
     fit_z = fit if test == "z" else meta_regression(y, v, frame, method=method, test="z", level=level)
     X = np.column_stack([np.ones(y.size), M])
     vcov = coefficient_vcov(y, v, X, fit.tau2, fit.test)
-    perm = permutation_test(y, v, M, n_perm=n_perm, seed=seed, method=method, test=test) if n_perm else None
+    perm = (permutation_test(y, v, M, n_perm=n_perm, seed=seed, method=method, test=test, stop_after=stop_after)
+            if n_perm else None)
     return ModeratorRegression(
         moderator=name,
         kind=kind,

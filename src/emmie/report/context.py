@@ -491,7 +491,8 @@ def methods_paragraphs(review: Review, effect: dict[str, Any], mech: dict[str, A
                      "compares studies showing benefit with those showing harm (Boon & Thomson 2021).")
     if mods.get("analyses"):
         paras.append(f"{len(mods['analyses'])} moderator analyses of the effect sizes used meta-regression (REML) with Knapp-Hartung tests and "
-                     f"permutation tests of the moderator ({mods.get('n_perm')} permutations, seed {mods.get('seed')}; metafor's permutest), "
+                     f"permutation tests of the moderator (up to {mods.get('n_perm')} permutations, seed {mods.get('seed')}, as metafor's permutest, "
+                     f"stopping once {mods.get('stop_after')} reach the observed statistic: Besag & Clifford 1991), "
                      "and for categorical moderators a test of subgroup differences; p-values are also given Holm-adjusted across the moderators of an outcome.")
     weights = review.config.get("cmo_weights") or {}
     weight_text = "; ".join(f"{kind} " + ", ".join(f"{lvl} {w:g}" for lvl, w in levels.items())
