@@ -90,7 +90,10 @@ def bench_metafor(df: pd.DataFrame) -> float | None:
             return None
 
 
-def bench_single(k: int) -> dict[str, float]:
+METAFOR_SINGLE_MAX_K = 2_000  # rma() builds k x k matrices: k = 1e6 would need terabytes
+
+
+def bench_single(k: int) -> dict[str, float | None]:
     rng = np.random.default_rng(k)
     vi = rng.uniform(0.01, 0.2, k)
     yi = rng.normal(0.2, np.sqrt(vi + 0.05))
@@ -100,7 +103,15 @@ def bench_single(k: int) -> dict[str, float]:
     meta_analysis(yi, vi, method="REML")
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    return {"seconds": t, "peak_mb": peak / 2**20, "input_mb": (yi.nbytes + vi.nbytes) / 2**20}
+    try:
+        from statsmodels.stats.meta_analysis import combine_effects
+
+        t_sm = best_of(lambda: combine_effects(yi, vi, method_re="iterated"), repeat=1)
+    except ImportError:
+        t_sm = None
+    t_r = bench_metafor(pd.DataFrame({"g": 0, "yi": yi, "vi": vi})) if k <= METAFOR_SINGLE_MAX_K else None
+    return {"seconds": t, "peak_mb": peak / 2**20, "input_mb": (yi.nbytes + vi.nbytes) / 2**20,
+            "statsmodels_pm_seconds": t_sm, "metafor_seconds": t_r}
 
 
 def main() -> int:
@@ -128,9 +139,11 @@ def main() -> int:
     for name, t in batch.items():
         sp = "" if name == "grouped" or not t else f"{t / batch['grouped']:.1f}"
         print(f"{name:<40} {('n/a' if t is None else f'{t:.4f}'):>10} {sp:>20}")
-    print(f"\n{'single REML fit':<40} {'seconds':>10} {'peak MB':>10}")
+    print(f"\n{'single REML fit':<24} {'emmie s':>10} {'peak MB':>10} {'statsmodels PM s':>18} {'metafor s':>10}")
     for k, r in singles.items():
-        print(f"k = {int(k):<36,} {r['seconds']:>10.4f} {r['peak_mb']:>10.1f}")
+        sm = "n/a" if r["statsmodels_pm_seconds"] is None else f"{r['statsmodels_pm_seconds']:.4f}"
+        mf = "n/a" if r["metafor_seconds"] is None else f"{r['metafor_seconds']:.2f}"
+        print(f"k = {int(k):<20,} {r['seconds']:>10.4f} {r['peak_mb']:>10.1f} {sm:>18} {mf:>10}")
     print(f"\nwritten {OUT}")
     return 0
 
