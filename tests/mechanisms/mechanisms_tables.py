@@ -4,21 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-CMO_COLUMNS = (
-    "cmo_id",
-    "study_id",
-    "context",
-    "component",
-    "mechanism",
-    "enables",
-    "outcome",
-    "stance",
-    "evidence",
-    "excerpt",
-    "source",
-    "source_page",
-    "verified",
-)
+from emmie.ingest.schema import CMO
+
+CMO_COLUMNS = tuple(c.name for c in CMO.columns)
 
 
 def vocabulary(concepts: dict[str, str], labels: dict[str, str] | None = None) -> pd.DataFrame:

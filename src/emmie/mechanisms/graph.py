@@ -14,7 +14,7 @@ import networkx as nx
 import pandas as pd
 
 from emmie.errors import DataError, Problem
-from emmie.ingest.schema import APPRAISAL, CMO_EVIDENCE, CONCEPT_KINDS, STANCES
+from emmie.ingest.schema import APPRAISAL, CMO, CMO_EVIDENCE, CONCEPT_KINDS, STANCES
 
 #: Default weight of a study's evidence by its realist appraisal.
 DEFAULT_WEIGHTS: dict[str, Any] = {
@@ -318,21 +318,7 @@ def _codings(
     problems: list[Problem] = []
     out: list[dict[str, str]] = []
     seen: set[str] = set()
-    fields = (
-        "cmo_id",
-        "study_id",
-        "context",
-        "component",
-        "mechanism",
-        "enables",
-        "outcome",
-        "stance",
-        "evidence",
-        "excerpt",
-        "source",
-        "source_page",
-        "verified",
-    )
+    fields = tuple(c.name for c in CMO.columns)
     for i, row in enumerate(cmo.to_dict("records")):
         line = i + 2
         c = {f: _text(row.get(f)) for f in fields}
