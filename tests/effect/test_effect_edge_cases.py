@@ -228,7 +228,7 @@ def test_metareg_categorical_and_missing_moderators():
     y = np.where(grp == "a", 0.1, 0.6) + rng.normal(0, np.sqrt(v))
     res = meta_regression(y, v, pd.DataFrame({"grp": grp}))
     assert res.names == ("intrcpt", "grp_b")
-    assert res.coef[1] > 0.3 and res.pval[1] < 0.01
+    assert res.coef[1] > 0.3 and res.coef_pval[1] < 0.01
     assert "intrcpt" in str(res)
     x = rng.normal(size=k)
     x[4] = np.nan

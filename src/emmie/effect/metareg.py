@@ -39,7 +39,7 @@ class MetaRegression:
     coef: tuple[float, ...]
     se: tuple[float, ...]
     stat: tuple[float, ...]
-    pval: tuple[float, ...]
+    coef_pval: tuple[float, ...]
     ci_lb: tuple[float, ...]
     ci_ub: tuple[float, ...]
     k: int
@@ -65,13 +65,18 @@ class MetaRegression:
         """The omnibus F statistic (``qm`` under ``test="knha"``)."""
         return self.qm
 
+    @property
+    def pval(self) -> float:
+        """The omnibus test's p-value (metafor's ``QMp``); each coefficient's is in ``coef_pval``."""
+        return self.qm_pval
+
     def table(self) -> pd.DataFrame:
         return pd.DataFrame(
             {
                 "coef": self.coef,
                 "se": self.se,
                 "stat": self.stat,
-                "pval": self.pval,
+                "pval": self.coef_pval,
                 "ci_lb": self.ci_lb,
                 "ci_ub": self.ci_ub,
             },
@@ -224,7 +229,7 @@ def meta_regression(
         coef=tuple(map(float, beta)),
         se=tuple(map(float, se)),
         stat=tuple(map(float, stat)),
-        pval=tuple(map(float, pval)),
+        coef_pval=tuple(map(float, pval)),
         ci_lb=tuple(map(float, ci_lb)),
         ci_ub=tuple(map(float, ci_ub)),
         k=k,

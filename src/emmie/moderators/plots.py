@@ -104,7 +104,7 @@ def bubble_plot(
     label = MEASURE_LABELS.get(measure, measure)
     ax.set_ylabel(f"log {label.lower()}" if measure in RATIO_MEASURES else label)
     ax.set_xlabel(xlabel or fit.moderator)
-    slope, p = fit.fit.coef[1], fit.fit.pval[1]
+    slope, p = fit.fit.coef[1], fit.fit.coef_pval[1]
     perm = f", permutation p = {fit.permutation.qm_pval:.3g}" if fit.permutation is not None else ""
     test = "Knapp-Hartung" if fit.fit.test == "knha" else "z"
     ax.text(

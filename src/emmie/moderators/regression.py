@@ -93,7 +93,7 @@ class ModeratorRegression:
                 "coef": list(f.coef),
                 "se": list(f.se),
                 "stat": list(f.stat),
-                "pval": list(f.pval),
+                "pval": list(f.coef_pval),
                 "ci_lb": list(f.ci_lb),
                 "ci_ub": list(f.ci_ub),
                 "k": f.k,
