@@ -110,8 +110,13 @@ def bench_single(k: int) -> dict[str, float | None]:
     except ImportError:
         t_sm = None
     t_r = bench_metafor(pd.DataFrame({"g": 0, "yi": yi, "vi": vi})) if k <= METAFOR_SINGLE_MAX_K else None
-    return {"seconds": t, "peak_mb": peak / 2**20, "input_mb": (yi.nbytes + vi.nbytes) / 2**20,
-            "statsmodels_pm_seconds": t_sm, "metafor_seconds": t_r}
+    return {
+        "seconds": t,
+        "peak_mb": peak / 2**20,
+        "input_mb": (yi.nbytes + vi.nbytes) / 2**20,
+        "statsmodels_pm_seconds": t_sm,
+        "metafor_seconds": t_r,
+    }
 
 
 def main() -> int:

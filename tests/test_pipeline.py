@@ -71,7 +71,9 @@ def test_pooled_estimate_matches_metafor(built: Path):
     assert tb["k"] == 4 and tb["pooled"]
     from emmie.effect import effect_sizes, meta_analysis
 
-    es = effect_sizes("RR", ai=[4, 6, 3, 62], bi=[119, 300, 228, 13536], ci=[11, 29, 11, 248], di=[128, 274, 209, 12619])
+    es = effect_sizes(
+        "RR", ai=[4, 6, 3, 62], bi=[119, 300, 228, 13536], ci=[11, 29, 11, 248], di=[128, 274, 209, 12619]
+    )
     fit = meta_analysis(es["yi"], es["vi"], method="REML")
     assert tb["frequentist"]["z"]["estimate"] == pytest.approx(fit.estimate, rel=1e-12)
 
@@ -82,10 +84,15 @@ def test_second_run_has_nothing_to_do(built: Path):
 
 def test_adding_a_study_reruns_only_that_review(built: Path, tmp_path: Path):
     project = make_project(tmp_path, {"tiny": TINY, "other": TINY})
-    (project / "data" / "other" / "review.yaml").write_text((TINY / "review.yaml").read_text().replace("id: tiny", "id: other"))
+    (project / "data" / "other" / "review.yaml").write_text(
+        (TINY / "review.yaml").read_text().replace("id: tiny", "id: other")
+    )
     assert snakemake(project).returncode == 0
     studies = project / "data" / "tiny" / "studies.csv"
-    studies.write_text(studies.read_text() + 'fresh2020,"Fresh (2020), a test study",2020,UK,rct,none,100,children,school,generic,low,high,high,10.1000/test,no,test,1,no,\n')
+    studies.write_text(
+        studies.read_text()
+        + 'fresh2020,"Fresh (2020), a test study",2020,UK,rct,none,100,children,school,generic,low,high,high,10.1000/test,no,test,1,no,\n'
+    )
     jobs = planned_jobs(project)
     assert jobs.get("validate") == 1 and jobs.get("report") == 1  # one review, not two
     assert jobs.get("effect") == 1
@@ -103,7 +110,9 @@ def test_snakemake_report_works(built: Path, tmp_path: Path):
 
 def test_failing_review_does_not_block_others(tmp_path: Path):
     project = make_project(tmp_path, {"tiny": TINY, "broken": TINY})
-    (project / "data" / "broken" / "review.yaml").write_text((TINY / "review.yaml").read_text().replace("id: tiny", "id: broken"))
+    (project / "data" / "broken" / "review.yaml").write_text(
+        (TINY / "review.yaml").read_text().replace("id: tiny", "id: broken")
+    )
     shutil.copyfile(BAD / "negative_count" / "effects.csv", project / "data" / "broken" / "effects.csv")
     proc = snakemake(project)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -111,7 +120,9 @@ def test_failing_review_does_not_block_others(tmp_path: Path):
     toolkit = (project / "reports" / "index.html").read_text(encoding="utf-8")
     assert "did not validate" in toolkit and "effects.csv:3:ai" in toolkit
     assert "did not validate" in (project / "reports" / "broken" / "index.html").read_text(encoding="utf-8")
-    status = subprocess.run([sys.executable, "-m", "emmie", "status", "config/config.yaml"], cwd=project, capture_output=True, text=True)
+    status = subprocess.run(
+        [sys.executable, "-m", "emmie", "status", "config/config.yaml"], cwd=project, capture_output=True, text=True
+    )
     assert status.returncode == 1 and "broken: FAILED validation" in status.stderr
 
 

@@ -37,14 +37,19 @@ def cmd_validate(args: argparse.Namespace) -> int:
     except DataError as exc:
         print(f"{args.data}: {exc.render()}", file=sys.stderr)
         if args.record:
-            write_json(args.record, {"review": Path(args.data).name, "ok": False, "problems": [str(p) for p in exc.problems]})
+            write_json(
+                args.record, {"review": Path(args.data).name, "ok": False, "problems": [str(p) for p in exc.problems]}
+            )
             return 0
         return 1
     summary = {
         "review": review.id,
         "ok": True,
         "problems": [],
-        "counts": {name: int(len(getattr(review, name))) for name in ("studies", "effects", "cmo", "implementation", "economics")},
+        "counts": {
+            name: int(len(getattr(review, name)))
+            for name in ("studies", "effects", "cmo", "implementation", "economics")
+        },
     }
     print(f"{args.data}: valid ({', '.join(f'{v} {k}' for k, v in summary['counts'].items())})")
     if args.record:
@@ -133,7 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="check a review folder; list every problem as file:row:column")
     p.add_argument("data", help="review folder, e.g. data/sos")
-    p.add_argument("--record", help="write the outcome as JSON here and exit 0 even when invalid (used by the pipeline)")
+    p.add_argument(
+        "--record", help="write the outcome as JSON here and exit 0 even when invalid (used by the pipeline)"
+    )
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("codebook", help="print the codebook (data/README.md)")
@@ -169,9 +176,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("config", help="config/config.yaml")
     p.set_defaults(func=cmd_status)
 
-    sub.add_parser("meta", help="meta-analysis of a CSV at the shell (emmie meta FILE --yi COL --vi COL)", add_help=False)
-    sub.add_parser("template", help="write an extraction workbook (emmie template data/<review> FILE.xlsx)", add_help=False)
-    sub.add_parser("import", help="validate a filled workbook and merge it (emmie import FILE.xlsx data/<review> [--replace])", add_help=False)
+    sub.add_parser(
+        "meta", help="meta-analysis of a CSV at the shell (emmie meta FILE --yi COL --vi COL)", add_help=False
+    )
+    sub.add_parser(
+        "template", help="write an extraction workbook (emmie template data/<review> FILE.xlsx)", add_help=False
+    )
+    sub.add_parser(
+        "import",
+        help="validate a filled workbook and merge it (emmie import FILE.xlsx data/<review> [--replace])",
+        add_help=False,
+    )
     return parser
 
 
@@ -191,7 +206,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug in emmie, not the user's fault
         if os.environ.get("EMMIE_DEBUG"):
             traceback.print_exc()
-        print(f"emmie: internal error: {type(exc).__name__}: {exc} (set EMMIE_DEBUG=1 for details; please report it)", file=sys.stderr)
+        print(
+            f"emmie: internal error: {type(exc).__name__}: {exc} (set EMMIE_DEBUG=1 for details; please report it)",
+            file=sys.stderr,
+        )
         return 2
 
 

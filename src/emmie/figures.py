@@ -49,8 +49,12 @@ def to_svg(fig: Figure, *, title: str | None = None, tight: bool = True, rc: dic
     """
     buf = io.StringIO()
     with plt.rc_context({**SVG_RC, **(rc or {})}):
-        fig.savefig(buf, format="svg", metadata={"Date": None, **({"Title": title} if title else {})},
-                    **({"bbox_inches": "tight"} if tight else {}))
+        fig.savefig(
+            buf,
+            format="svg",
+            metadata={"Date": None, **({"Title": title} if title else {})},
+            **({"bbox_inches": "tight"} if tight else {}),
+        )
     svg = buf.getvalue()
     if title:
         head_end = svg.index(">", svg.index("<svg")) + 1

@@ -120,7 +120,10 @@ def print_status(config_path: Path) -> int:
             print(f"  {review}: valid, but the report was not made (see {results / 'logs' / review})", file=sys.stderr)
         else:
             failed += 1
-            print(f"  {record['review']}: FAILED validation ({len(record['problems'])} problems), not reported:", file=sys.stderr)
+            print(
+                f"  {record['review']}: FAILED validation ({len(record['problems'])} problems), not reported:",
+                file=sys.stderr,
+            )
             for problem in record["problems"]:
                 print(f"    {problem}", file=sys.stderr)
     return 1 if failed else 0

@@ -58,8 +58,22 @@ def test_bad_reference_file(tmp_path):
 
 
 def econ(rows):
-    cols = ["econ_id", "study_id", "item", "kind", "amount", "currency", "price_year", "unit", "n_units", "outcome",
-            "excerpt", "source", "source_page", "verified"]
+    cols = [
+        "econ_id",
+        "study_id",
+        "item",
+        "kind",
+        "amount",
+        "currency",
+        "price_year",
+        "unit",
+        "n_units",
+        "outcome",
+        "excerpt",
+        "source",
+        "source_page",
+        "verified",
+    ]
     f = pd.DataFrame(rows)
     for c in cols:
         if c not in f:
@@ -68,14 +82,37 @@ def econ(rows):
 
 
 def effect(measure, est, lb, ub, desirable="lower"):
-    return {"outcomes": [{"outcome": "care", "measure": measure, "desirable": desirable, "k": 3, "pooled": True,
-                          "frequentist": {"z": {"estimate": est, "ci_lb": lb, "ci_ub": ub, "i2": 10.0}}}]}
+    return {
+        "outcomes": [
+            {
+                "outcome": "care",
+                "measure": measure,
+                "desirable": desirable,
+                "k": 3,
+                "pooled": True,
+                "frequentist": {"z": {"estimate": est, "ci_lb": lb, "ci_ub": ub, "i2": 10.0}},
+            }
+        ]
+    }
 
 
 def test_funding_only_gives_explicit_no_evidence_finding(ref):
     d, r = ref
-    f = econ([{"econ_id": "e1", "study_id": "s", "item": "grant", "kind": "funding", "amount": 1.95e6, "currency": "GBP",
-               "price_year": 2017, "unit": "total", "n_units": 10.0}])
+    f = econ(
+        [
+            {
+                "econ_id": "e1",
+                "study_id": "s",
+                "item": "grant",
+                "kind": "funding",
+                "amount": 1.95e6,
+                "currency": "GBP",
+                "price_year": 2017,
+                "unit": "total",
+                "n_units": 10.0,
+            }
+        ]
+    )
     out = synthesise(f, base_currency="GBP", base_year=2020, deflators=d, rates=r)
     assert out["finding"] == NO_EVIDENCE and out["cost_effectiveness"] == []
     assert any("funding amounts only" in x for x in out["reasons"])
@@ -87,22 +124,51 @@ def test_funding_only_gives_explicit_no_evidence_finding(ref):
 
 def test_cost_effectiveness_only_with_cost_and_effect_on_same_outcome(ref):
     d, r = ref
-    f = econ([{"econ_id": "c1", "study_id": "s", "item": "delivery", "kind": "cost", "amount": 500.0, "currency": "GBP",
-               "price_year": 2020, "unit": "per_child", "outcome": "care"}])
-    out = synthesise(f, base_currency="GBP", base_year=2020, deflators=d, rates=r, effect_summary=effect("RD", -0.05, -0.08, -0.02))
+    f = econ(
+        [
+            {
+                "econ_id": "c1",
+                "study_id": "s",
+                "item": "delivery",
+                "kind": "cost",
+                "amount": 500.0,
+                "currency": "GBP",
+                "price_year": 2020,
+                "unit": "per_child",
+                "outcome": "care",
+            }
+        ]
+    )
+    out = synthesise(
+        f, base_currency="GBP", base_year=2020, deflators=d, rates=r, effect_summary=effect("RD", -0.05, -0.08, -0.02)
+    )
     assert len(out["cost_effectiveness"]) == 1
     assert out["cost_effectiveness"][0]["ratio"] == pytest.approx(500 / 0.05)
     # no benefit, ratio scale or no pooled effect: no figure, with the reason
-    for summary, reason in [(effect("RD", -0.01, -0.05, 0.03), "does not show a benefit"),
-                            (effect("OR", 0.8, 0.6, 0.9), "not an absolute difference"),
-                            (None, "no pooled effect")]:
+    for summary, reason in [
+        (effect("RD", -0.01, -0.05, 0.03), "does not show a benefit"),
+        (effect("OR", 0.8, 0.6, 0.9), "not an absolute difference"),
+        (None, "no pooled effect"),
+    ]:
         out = synthesise(f, base_currency="GBP", base_year=2020, deflators=d, rates=r, effect_summary=summary)
         assert out["finding"] == NO_EVIDENCE and any(reason in x for x in out["reasons"])
 
 
 def test_conversion_problem_is_kept_per_item(ref):
     d, r = ref
-    f = econ([{"econ_id": "c1", "study_id": "s", "item": "x", "kind": "cost", "amount": 1.0, "currency": "AUD",
-               "price_year": 2015, "unit": "total"}])
+    f = econ(
+        [
+            {
+                "econ_id": "c1",
+                "study_id": "s",
+                "item": "x",
+                "kind": "cost",
+                "amount": 1.0,
+                "currency": "AUD",
+                "price_year": 2015,
+                "unit": "total",
+            }
+        ]
+    )
     out = synthesise(f, base_currency="GBP", base_year=2020, deflators=d, rates=r)
     assert out["items"][0]["converted"] is None and "AUD" in out["items"][0]["conversion_problem"]

@@ -378,13 +378,24 @@ def test_ten_studies_is_the_small_study_threshold(tmp_path):
 
 # --- documented results for inputs that are valid but degenerate (the bad-input corpus's "correct result" cases)
 
+
 def test_review_with_no_poolable_outcome_is_synthesised_by_direction(tmp_path):
     effects = [
-        {"effect_id": f"d{i}", "study_id": f"s{i}", "outcome": "care", "measure": "NONE", "direction": d, "result_text": "as reported"}
+        {
+            "effect_id": f"d{i}",
+            "study_id": f"s{i}",
+            "outcome": "care",
+            "measure": "NONE",
+            "direction": d,
+            "result_text": "as reported",
+        }
         for i, d in enumerate(["no_change", "benefit", "harm"], start=1)
     ]
-    review = make_review([{"study_id": f"s{i}"} for i in (1, 2, 3)], effects,
-                         {"id": "none", "outcomes": [{"id": "care", "label": "Care", "desirable": "lower", "domain": "care"}]})
+    review = make_review(
+        [{"study_id": f"s{i}"} for i in (1, 2, 3)],
+        effects,
+        {"id": "none", "outcomes": [{"id": "care", "label": "Care", "desirable": "lower", "domain": "care"}]},
+    )
     out = run(review, tmp_path)
     (care,) = out["outcomes"]
     assert care["k"] == 0 and not care["pooled"] and care["frequentist"] is None and care["bayes"] is None
@@ -397,10 +408,24 @@ def test_review_with_no_poolable_outcome_is_synthesised_by_direction(tmp_path):
 
 def test_identical_effects_give_tau2_zero_and_the_common_value(tmp_path):
     # Four identical 2x2 tables: every yi equal, so tau^2 = 0 and the estimate is that yi (metafor does the same).
-    effects = [{"effect_id": f"e{i}", "study_id": f"s{i}", "outcome": "o", "measure": "OR", "ai": 10, "bi": 20, "ci": 15, "di": 15}
-               for i in (1, 2, 3, 4)]
-    review = make_review([{"study_id": f"s{i}"} for i in (1, 2, 3, 4)], effects,
-                         {"id": "same", "outcomes": [{"id": "o", "label": "O", "desirable": "lower", "measure": "OR"}]})
+    effects = [
+        {
+            "effect_id": f"e{i}",
+            "study_id": f"s{i}",
+            "outcome": "o",
+            "measure": "OR",
+            "ai": 10,
+            "bi": 20,
+            "ci": 15,
+            "di": 15,
+        }
+        for i in (1, 2, 3, 4)
+    ]
+    review = make_review(
+        [{"study_id": f"s{i}"} for i in (1, 2, 3, 4)],
+        effects,
+        {"id": "same", "outcomes": [{"id": "o", "label": "O", "desirable": "lower", "measure": "OR"}]},
+    )
     out = run(review, tmp_path)
     (o,) = out["outcomes"]
     z = o["frequentist"]["z"]

@@ -2,20 +2,33 @@ import pandas as pd
 
 from emmie.implementation import matrix_data, matrix_plot, synthesise
 
-IMPL = pd.DataFrame({
-    "impl_id": ["i1", "i2", "i3", "i4", "i5"],
-    "study_id": ["s1", "s1", "s2", "s3", "s2"],
-    "type": ["barrier", "enabler", "enabler", "barrier", "barrier"],
-    "theme": ["leadership", "leadership", "training", "it", "leadership"],
-    "level": ["organisation", "organisation", "practitioner", "system", "team"],
-    "excerpt": ["e1", "e2", "e3", "e4", "e5"],
-    "source": "src", "source_page": "p", "verified": "yes",
-})
-STUDIES = pd.DataFrame({
-    "study_id": ["s1", "s2", "s3"], "design": ["qualitative", "survey", "case_study"],
-    "rigour": ["high", "low", "moderate"], "relevance": ["high", "high", "low"], "rob_overall": ["not_assessed"] * 3,
-})
-THEMES = [{"id": "leadership", "label": "Leadership"}, {"id": "training", "label": "Training"}, {"id": "unused", "label": "Unused"}]
+IMPL = pd.DataFrame(
+    {
+        "impl_id": ["i1", "i2", "i3", "i4", "i5"],
+        "study_id": ["s1", "s1", "s2", "s3", "s2"],
+        "type": ["barrier", "enabler", "enabler", "barrier", "barrier"],
+        "theme": ["leadership", "leadership", "training", "it", "leadership"],
+        "level": ["organisation", "organisation", "practitioner", "system", "team"],
+        "excerpt": ["e1", "e2", "e3", "e4", "e5"],
+        "source": "src",
+        "source_page": "p",
+        "verified": "yes",
+    }
+)
+STUDIES = pd.DataFrame(
+    {
+        "study_id": ["s1", "s2", "s3"],
+        "design": ["qualitative", "survey", "case_study"],
+        "rigour": ["high", "low", "moderate"],
+        "relevance": ["high", "high", "low"],
+        "rob_overall": ["not_assessed"] * 3,
+    }
+)
+THEMES = [
+    {"id": "leadership", "label": "Leadership"},
+    {"id": "training", "label": "Training"},
+    {"id": "unused", "label": "Unused"},
+]
 
 
 def test_counts_by_theme_and_level():

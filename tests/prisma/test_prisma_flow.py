@@ -7,9 +7,18 @@ from emmie.ingest.schema import PRISMA_BOXES
 from emmie.prisma import check_arithmetic, counts, flow_boxes, flow_diagram
 
 GOOD = {
-    "identified_databases": 100, "identified_registers": 5, "duplicates_removed": 20, "removed_other": 5,
-    "records_screened": 80, "records_excluded": 60, "reports_sought": 20, "reports_not_retrieved": 2,
-    "reports_assessed": 18, "reports_excluded": 14, "reports_included": 4, "studies_included": 3,
+    "identified_databases": 100,
+    "identified_registers": 5,
+    "duplicates_removed": 20,
+    "removed_other": 5,
+    "records_screened": 80,
+    "records_excluded": 60,
+    "reports_sought": 20,
+    "reports_not_retrieved": 2,
+    "reports_assessed": 18,
+    "reports_excluded": 14,
+    "reports_included": 4,
+    "studies_included": 3,
 }
 
 
@@ -23,13 +32,20 @@ def test_consistent_flow_has_no_problem():
     assert check_arithmetic(frame(GOOD)) == []
 
 
-@pytest.mark.parametrize(("box", "value", "named"), [
-    ("records_screened", 81, ["records_screened", "identified_databases", "identified_registers", "duplicates_removed", "removed_other"]),
-    ("records_excluded", 61, ["reports_sought", "records_screened", "records_excluded"]),
-    ("reports_not_retrieved", 3, ["reports_assessed", "reports_sought", "reports_not_retrieved"]),
-    ("reports_excluded", 13, ["reports_included", "reports_assessed", "reports_excluded"]),
-    ("studies_included", 5, ["studies_included", "reports_included"]),
-])
+@pytest.mark.parametrize(
+    ("box", "value", "named"),
+    [
+        (
+            "records_screened",
+            81,
+            ["records_screened", "identified_databases", "identified_registers", "duplicates_removed", "removed_other"],
+        ),
+        ("records_excluded", 61, ["reports_sought", "records_screened", "records_excluded"]),
+        ("reports_not_retrieved", 3, ["reports_assessed", "reports_sought", "reports_not_retrieved"]),
+        ("reports_excluded", 13, ["reports_included", "reports_assessed", "reports_excluded"]),
+        ("studies_included", 5, ["studies_included", "reports_included"]),
+    ],
+)
 def test_each_broken_relation_is_reported_with_its_boxes(box, value, named):
     problems = check_arithmetic(frame({**GOOD, box: value}))
     assert len(problems) >= 1

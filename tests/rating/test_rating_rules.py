@@ -37,14 +37,29 @@ def make_review(config=None, **tables) -> Review:
                     new[c] = float("nan") if base[c].dtype == float else ""
             base = new[list(base.columns)]
         frames[t.name] = base
-    cfg = {"id": "t", "outcomes": [{"id": "care", "label": "Care", "desirable": "lower"}], "implementation_themes": [],
-           **(config or {})}
+    cfg = {
+        "id": "t",
+        "outcomes": [{"id": "care", "label": "Care", "desirable": "lower"}],
+        "implementation_themes": [],
+        **(config or {}),
+    }
     return Review(path=Path("."), config=cfg, **frames)
 
 
 def studies(designs_rob):
-    return pd.DataFrame([{"study_id": f"s{i}", "design": d, "rob_overall": r, "rob_tool": "generic", "rigour": "high",
-                          "relevance": "high"} for i, (d, r) in enumerate(designs_rob)])
+    return pd.DataFrame(
+        [
+            {
+                "study_id": f"s{i}",
+                "design": d,
+                "rob_overall": r,
+                "rob_tool": "generic",
+                "rigour": "high",
+                "relevance": "high",
+            }
+            for i, (d, r) in enumerate(designs_rob)
+        ]
+    )
 
 
 def effects_for(st):
@@ -52,21 +67,28 @@ def effects_for(st):
 
 
 def pooled(k, i2):
-    return {"outcomes": [{"outcome": "care", "k": k, "pooled": True, "reason_not_pooled": None,
-                          "frequentist": {"z": {"i2": i2}}}], "designs": {}}
+    return {
+        "outcomes": [
+            {"outcome": "care", "k": k, "pooled": True, "reason_not_pooled": None, "frequentist": {"z": {"i2": i2}}}
+        ],
+        "designs": {},
+    }
 
 
 NOT_POOLED = {"outcomes": [{"outcome": "care", "k": 1, "pooled": False, "reason_not_pooled": "k < 2"}]}
 
 
-@pytest.mark.parametrize(("designs", "summary", "level"), [
-    ([("qualitative", "not_assessed")], NOT_POOLED, 0),
-    ([("rct", "low")], NOT_POOLED, 1),
-    ([("rct", "high"), ("quasi_experimental", "serious")], pooled(2, 10.0), 2),
-    ([("rct", "low"), ("rct", "low")], pooled(2, 80.0), 2),
-    ([("rct", "low"), ("quasi_experimental", "moderate")], pooled(2, 30.0), 3),
-    ([("rct", "low")] * 4 + [("quasi_experimental", "moderate")], pooled(5, 20.0), 4),
-])
+@pytest.mark.parametrize(
+    ("designs", "summary", "level"),
+    [
+        ([("qualitative", "not_assessed")], NOT_POOLED, 0),
+        ([("rct", "low")], NOT_POOLED, 1),
+        ([("rct", "high"), ("quasi_experimental", "serious")], pooled(2, 10.0), 2),
+        ([("rct", "low"), ("rct", "low")], pooled(2, 80.0), 2),
+        ([("rct", "low"), ("quasi_experimental", "moderate")], pooled(2, 30.0), 3),
+        ([("rct", "low")] * 4 + [("quasi_experimental", "moderate")], pooled(5, 20.0), 4),
+    ],
+)
 def test_effect_levels(designs, summary, level):
     st = studies(designs)
     p = effect_rule(st, effects_for(st), summary)
@@ -75,17 +97,23 @@ def test_effect_levels(designs, summary, level):
     assert "k_max" in p.facts and "rob_comparative" in p.facts
 
 
-@pytest.mark.parametrize(("codings", "level"), [
-    ([], 0),
-    ([("s1", "asserted", "supports"), ("s2", "asserted", "supports")], 1),
-    ([("s1", "asserted", "supports"), ("s2", "described", "supports")], 2),
-    ([("s1", "observed", "supports"), ("s2", "asserted", "supports")], 2),  # observed in one study only
-    ([("s1", "observed", "supports"), ("s2", "tested", "refines")], 3),
-    ([("s1", "tested", "supports"), ("s2", "tested", "contradicts")], 2),  # a contradicting test raises nothing
-    ([("s1", "tested", "supports"), ("s2", "tested", "supports"), ("s3", "asserted", "supports")], 4),
-])
+@pytest.mark.parametrize(
+    ("codings", "level"),
+    [
+        ([], 0),
+        ([("s1", "asserted", "supports"), ("s2", "asserted", "supports")], 1),
+        ([("s1", "asserted", "supports"), ("s2", "described", "supports")], 2),
+        ([("s1", "observed", "supports"), ("s2", "asserted", "supports")], 2),  # observed in one study only
+        ([("s1", "observed", "supports"), ("s2", "tested", "refines")], 3),
+        ([("s1", "tested", "supports"), ("s2", "tested", "contradicts")], 2),  # a contradicting test raises nothing
+        ([("s1", "tested", "supports"), ("s2", "tested", "supports"), ("s3", "asserted", "supports")], 4),
+    ],
+)
 def test_mechanisms_levels(codings, level):
-    cmo = [{"cmo_id": f"c{i}", "study_id": s, "mechanism": "m", "evidence": e, "stance": st} for i, (s, e, st) in enumerate(codings)]
+    cmo = [
+        {"cmo_id": f"c{i}", "study_id": s, "mechanism": "m", "evidence": e, "stance": st}
+        for i, (s, e, st) in enumerate(codings)
+    ]
     review = make_review(cmo=cmo) if cmo else make_review()
     evidence = {}
     for _, e, _ in codings:
@@ -95,14 +123,17 @@ def test_mechanisms_levels(codings, level):
     assert p.facts["evidence"] == evidence and p.facts["configurations"] == 2
 
 
-@pytest.mark.parametrize(("config", "cmo_context", "mech", "mods", "level"), [
-    ({}, "", {}, {}, 0),
-    ({"moderators": [{"name": "x", "type": "continuous"}]}, "", {}, {"not_possible": [{"moderator": "x"}]}, 1),
-    ({}, "c_rural", {}, {}, 2),
-    ({}, "c_rural", {"moderating_contexts": [{"context": "c_rural"}]}, {}, 3),
-    ({}, "", {}, {"analyses": [{"moderator": "x"}]}, 3),
-    ({}, "c_rural", {"moderating_contexts": [{"context": "c_rural"}]}, {"analyses": [{"moderator": "x"}]}, 4),
-])
+@pytest.mark.parametrize(
+    ("config", "cmo_context", "mech", "mods", "level"),
+    [
+        ({}, "", {}, {}, 0),
+        ({"moderators": [{"name": "x", "type": "continuous"}]}, "", {}, {"not_possible": [{"moderator": "x"}]}, 1),
+        ({}, "c_rural", {}, {}, 2),
+        ({}, "c_rural", {"moderating_contexts": [{"context": "c_rural"}]}, {}, 3),
+        ({}, "", {}, {"analyses": [{"moderator": "x"}]}, 3),
+        ({}, "c_rural", {"moderating_contexts": [{"context": "c_rural"}]}, {"analyses": [{"moderator": "x"}]}, 4),
+    ],
+)
 def test_moderators_levels(config, cmo_context, mech, mods, level):
     review = make_review(config, cmo=[{"cmo_id": "m1", "study_id": "s0", "context": cmo_context, "mechanism": "m"}])
     p = moderators_rule(review, mech, mods)
@@ -113,46 +144,70 @@ def test_moderators_levels(config, cmo_context, mech, mods, level):
 def impl_summary(rows):
     st = studies([("qualitative", "not_assessed")] * 11)
     st["rigour"] = ["high", "moderate", "high", "low", "moderate", "high", "low", "low", "low", "low", "low"]
-    frame = pd.DataFrame([{"impl_id": f"i{i}", "study_id": s, "type": t, "theme": "th", "level": lv, "excerpt": "x"}
-                          for i, (s, t, lv) in enumerate(rows)])
+    frame = pd.DataFrame(
+        [
+            {"impl_id": f"i{i}", "study_id": s, "type": t, "theme": "th", "level": lv, "excerpt": "x"}
+            for i, (s, t, lv) in enumerate(rows)
+        ]
+    )
     if frame.empty:
         frame = pd.DataFrame(columns=["impl_id", "study_id", "type", "theme", "level", "excerpt"])
     return implementation.synthesise(frame, st, [{"id": "th", "label": "Th"}]).to_dict()
 
 
-SYSTEMATIC = [("s0", "barrier", "team"), ("s1", "enabler", "team"), ("s2", "barrier", "system"), ("s4", "enabler", "system"),
-              ("s5", "barrier", "practitioner"), ("s0", "enabler", "practitioner")]
+SYSTEMATIC = [
+    ("s0", "barrier", "team"),
+    ("s1", "enabler", "team"),
+    ("s2", "barrier", "system"),
+    ("s4", "enabler", "system"),
+    ("s5", "barrier", "practitioner"),
+    ("s0", "enabler", "practitioner"),
+]
 
 
-@pytest.mark.parametrize(("rows", "level"), [
-    ([], 0),
-    ([("s0", "barrier", "team"), ("s0", "enabler", "system")], 1),
-    ([("s0", "barrier", "team"), ("s1", "barrier", "team")], 2),
-    ([("s0", "barrier", "team"), ("s3", "enabler", "system")], 2),  # s3 low rigour: one adequate study
-    ([("s0", "barrier", "team"), ("s1", "enabler", "system")], 3),
-    ([("s0", "barrier", "team"), ("s1", "enabler", "system"), ("s2", "barrier", "practitioner")], 3),  # not systematic
-    (SYSTEMATIC, 4),  # five adequate studies, both kinds at three levels
-    (SYSTEMATIC + [(f"s{i}", "barrier", "team") for i in (3, 6, 7, 8, 9, 10)], 3),  # low-rigour studies are the majority
-])
+@pytest.mark.parametrize(
+    ("rows", "level"),
+    [
+        ([], 0),
+        ([("s0", "barrier", "team"), ("s0", "enabler", "system")], 1),
+        ([("s0", "barrier", "team"), ("s1", "barrier", "team")], 2),
+        ([("s0", "barrier", "team"), ("s3", "enabler", "system")], 2),  # s3 low rigour: one adequate study
+        ([("s0", "barrier", "team"), ("s1", "enabler", "system")], 3),
+        (
+            [("s0", "barrier", "team"), ("s1", "enabler", "system"), ("s2", "barrier", "practitioner")],
+            3,
+        ),  # not systematic
+        (SYSTEMATIC, 4),  # five adequate studies, both kinds at three levels
+        (
+            SYSTEMATIC + [(f"s{i}", "barrier", "team") for i in (3, 6, 7, 8, 9, 10)],
+            3,
+        ),  # low-rigour studies are the majority
+    ],
+)
 def test_implementation_levels(rows, level):
     p = implementation_rule(impl_summary(rows))
     assert p.level == level and p.facts["items"] == len(rows)
 
 
 def econ_summary(kinds, ce=0, tied=False):
-    items = [{"kind": k, "outcome": "care" if tied and k == "cost" else "", "per_unit": 10.0, "per_unit_basis": "per_child"}
-             for k in kinds]
+    items = [
+        {"kind": k, "outcome": "care" if tied and k == "cost" else "", "per_unit": 10.0, "per_unit_basis": "per_child"}
+        for k in kinds
+    ]
     counts = {k: kinds.count(k) for k in ("cost", "funding", "outcome_value", "saving")}
     return {"items": items, "counts": counts, "cost_effectiveness": [{}] * ce, "finding": "", "reasons": []}
 
 
-@pytest.mark.parametrize(("summary", "level"), [
-    (econ_summary([]), 0),
-    (econ_summary(["funding"]), 1),
-    (econ_summary(["cost", "saving"]), 2),
-    (econ_summary(["cost"], tied=True), 3),
-    (econ_summary(["cost"], ce=1, tied=True), 4),
-])
+@pytest.mark.parametrize(
+    ("summary", "level"),
+    [
+        (econ_summary([]), 0),
+        (econ_summary(["funding"]), 1),
+        (econ_summary(["cost", "saving"]), 2),
+        (econ_summary(["cost"], tied=True), 3),
+        (econ_summary(["cost"], ce=1, tied=True), 4),
+    ],
+)
 def test_economics_levels(summary, level):
     p = economics_rule(summary)
     assert p.level == level and p.facts["counts"] == summary["counts"]
@@ -171,41 +226,95 @@ def test_rubric_has_every_level_with_source_and_verification_flag():
 def test_overrides_side_by_side():
     review = make_review()
     proposals = propose_levels(review, {})
-    out = apply_overrides(proposals, {"economics": {"level": 1, "justification": "Funding figures reported by the developer only."}})
+    out = apply_overrides(
+        proposals, {"economics": {"level": 1, "justification": "Funding figures reported by the developer only."}}
+    )
     assert out["economics"]["proposed"] == 0 and out["economics"]["final"] == 1 and out["economics"]["overridden"]
-    assert out["economics"]["descriptor"]["descriptor"] == rubric()["dimensions"]["economics"]["levels"][1]["descriptor"]
+    assert (
+        out["economics"]["descriptor"]["descriptor"] == rubric()["dimensions"]["economics"]["levels"][1]["descriptor"]
+    )
     assert out["effect"]["overridden"] is False and out["effect"]["final"] == out["effect"]["proposed"] == 0
 
 
 def test_stages_end_to_end(tmp_path):
     st = studies([("rct", "low"), ("quasi_experimental", "moderate")])
     review = make_review(
-        {"implementation_themes": [{"id": "lead", "label": "Leadership"}], "economics": {"base_currency": "GBP", "base_year": 2020},
-         "emmie_overrides": {"mechanisms": {"level": 2, "justification": "Theory drawn from developer accounts only."}}},
-        studies=st.assign(rob_tool="rob2", citation="", year=2000.0, country="UK", url="", in_original_review="yes",
-                          source="x", verified="no"),
-        effects=[{"effect_id": "e1", "study_id": "s0", "outcome": "care"}, {"effect_id": "e2", "study_id": "s1", "outcome": "care"}],
-        implementation=[{"impl_id": "i1", "study_id": "s0", "type": "barrier", "theme": "lead", "level": "team", "excerpt": "x"},
-                        {"impl_id": "i2", "study_id": "s1", "type": "enabler", "theme": "lead", "level": "system", "excerpt": "y"}],
-        economics=[{"econ_id": "c1", "study_id": "s0", "item": "grant", "kind": "funding", "amount": 1.0e6, "currency": "GBP",
-                    "price_year": 2017.0, "unit": "total", "n_units": 10.0}],
+        {
+            "implementation_themes": [{"id": "lead", "label": "Leadership"}],
+            "economics": {"base_currency": "GBP", "base_year": 2020},
+            "emmie_overrides": {
+                "mechanisms": {"level": 2, "justification": "Theory drawn from developer accounts only."}
+            },
+        },
+        studies=st.assign(
+            rob_tool="rob2",
+            citation="",
+            year=2000.0,
+            country="UK",
+            url="",
+            in_original_review="yes",
+            source="x",
+            verified="no",
+        ),
+        effects=[
+            {"effect_id": "e1", "study_id": "s0", "outcome": "care"},
+            {"effect_id": "e2", "study_id": "s1", "outcome": "care"},
+        ],
+        implementation=[
+            {"impl_id": "i1", "study_id": "s0", "type": "barrier", "theme": "lead", "level": "team", "excerpt": "x"},
+            {"impl_id": "i2", "study_id": "s1", "type": "enabler", "theme": "lead", "level": "system", "excerpt": "y"},
+        ],
+        economics=[
+            {
+                "econ_id": "c1",
+                "study_id": "s0",
+                "item": "grant",
+                "kind": "funding",
+                "amount": 1.0e6,
+                "currency": "GBP",
+                "price_year": 2017.0,
+                "unit": "total",
+                "n_units": 10.0,
+            }
+        ],
         rob=[{"study_id": "s0", "tool": "rob2", "domain": "D1", "judgement": "low"}],
-        cmo=[{"cmo_id": "m1", "study_id": "s0", "mechanism": "m", "evidence": "observed", "stance": "supports"},
-             {"cmo_id": "m2", "study_id": "s1", "mechanism": "m", "evidence": "observed", "stance": "supports"}],
-        prisma=[{"box": "identified_databases", "count": 10.0}, {"box": "duplicates_removed", "count": 2.0},
-                {"box": "records_screened", "count": 8.0}],
+        cmo=[
+            {"cmo_id": "m1", "study_id": "s0", "mechanism": "m", "evidence": "observed", "stance": "supports"},
+            {"cmo_id": "m2", "study_id": "s1", "mechanism": "m", "evidence": "observed", "stance": "supports"},
+        ],
+        prisma=[
+            {"box": "identified_databases", "count": 10.0},
+            {"box": "duplicates_removed", "count": 2.0},
+            {"box": "records_screened", "count": 8.0},
+        ],
     )
     impl = implementation_stage.run(review, tmp_path)
     econ = economics_stage.run(review, tmp_path, effect_summary=None)
     rb = rob_stage.run(review, tmp_path)
     pr = prisma_stage.run(review, tmp_path)
-    for name in ("implementation.json", "implementation_matrix.svg", "economics.json", "economics_items.svg", "rob.json",
-                 "rob_traffic.svg", "rob_summary.svg", "prisma.json", "prisma.svg"):
+    for name in (
+        "implementation.json",
+        "implementation_matrix.svg",
+        "economics.json",
+        "economics_items.svg",
+        "rob.json",
+        "rob_traffic.svg",
+        "rob_summary.svg",
+        "prisma.json",
+        "prisma.svg",
+    ):
         assert (tmp_path / name).exists(), name
-    assert econ["finding"] == economics.NO_EVIDENCE and econ["items"][0]["converted"] == pytest.approx(1e6 * 85.2137 / 77.6367)
+    assert econ["finding"] == economics.NO_EVIDENCE and econ["items"][0]["converted"] == pytest.approx(
+        1e6 * 85.2137 / 77.6367
+    )
     assert rb["domains"] == ["D1", "Overall"] and pr["counts"]["records_screened"] == 8 and pr["problems"] == []
-    summaries = {"effect": pooled(2, 30.0), "mechanisms": {"evidence": {"observed": 2}}, "moderators": {},
-                 "implementation": impl, "economics": econ}
+    summaries = {
+        "effect": pooled(2, 30.0),
+        "mechanisms": {"evidence": {"observed": 2}},
+        "moderators": {},
+        "implementation": impl,
+        "economics": econ,
+    }
     out = rating_stage.run(review, summaries, tmp_path / "emmie.json")
     saved = json.loads((tmp_path / "emmie.json").read_text())
     assert saved == json.loads(json.dumps(out))

@@ -128,7 +128,9 @@ def printed_pages(browser: Chromium, project: Path, name: str) -> int:
     import re
 
     browser.open(page_url(project, name))
-    pdf = base64.b64decode(browser.send("Page.printToPDF", {"paperWidth": 8.27, "paperHeight": 11.69, "printBackground": True})["data"])
+    pdf = base64.b64decode(
+        browser.send("Page.printToPDF", {"paperWidth": 8.27, "paperHeight": 11.69, "printBackground": True})["data"]
+    )
     return len(re.findall(rb"/Type\s*/Page[^s]", pdf))
 
 

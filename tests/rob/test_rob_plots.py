@@ -4,18 +4,22 @@ import pytest
 from emmie.errors import EmmieError
 from emmie.rob import rob_table, summary_data, summary_plot, traffic_light_data, traffic_light_plot
 
-ROB = pd.DataFrame({
-    "study_id": ["a", "a", "b", "b", "c", "c"],
-    "tool": ["rob2"] * 6,
-    "domain": ["D1 Randomisation", "D2 Deviations"] * 3,
-    "judgement": ["low", "some_concerns", "high", "low", "low", "no_information"],
-    "support": "",
-})
-STUDIES = pd.DataFrame({
-    "study_id": ["a", "b", "c", "d"],
-    "rob_tool": ["rob2", "rob2", "rob2", "robins_i"],
-    "rob_overall": ["some_concerns", "high", "low", "serious"],
-})
+ROB = pd.DataFrame(
+    {
+        "study_id": ["a", "a", "b", "b", "c", "c"],
+        "tool": ["rob2"] * 6,
+        "domain": ["D1 Randomisation", "D2 Deviations"] * 3,
+        "judgement": ["low", "some_concerns", "high", "low", "low", "no_information"],
+        "support": "",
+    }
+)
+STUDIES = pd.DataFrame(
+    {
+        "study_id": ["a", "b", "c", "d"],
+        "rob_tool": ["rob2", "rob2", "rob2", "robins_i"],
+        "rob_overall": ["some_concerns", "high", "low", "serious"],
+    }
+)
 
 
 def test_table_adds_overall_from_studies():

@@ -64,13 +64,17 @@ def _read(path: str | Path, required: tuple[str, ...]) -> pd.DataFrame:
     return frame
 
 
-def load_reference(deflators: str | Path | None = None, rates: str | Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def load_reference(
+    deflators: str | Path | None = None, rates: str | Path | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Read the deflator and exchange-rate tables (defaults: ``data/_reference/*.csv``)."""
     d = _read(deflators or REFERENCE_DIR / "deflators.csv", DEFLATOR_COLUMNS)
     r = _read(rates or REFERENCE_DIR / "exchange_rates.csv", RATE_COLUMNS)
     bad = r.loc[~r["quote"].isin(QUOTES)]
     if len(bad):
-        raise EmmieError(f"{r.attrs['file']}:{bad.index[0] + 2}:quote: got {bad['quote'].iloc[0]!r}; expected one of {', '.join(QUOTES)}")
+        raise EmmieError(
+            f"{r.attrs['file']}:{bad.index[0] + 2}:quote: got {bad['quote'].iloc[0]!r}; expected one of {', '.join(QUOTES)}"
+        )
     return d, r
 
 
@@ -79,8 +83,10 @@ def _lookup(table: pd.DataFrame, currency: str, year: int, column: str, what: st
     if not len(hit):
         years = sorted(table.loc[table["currency"] == currency, "year"])
         have = f"{currency} has years {years[0]}-{years[-1]}" if years else f"{currency} is not in the table"
-        raise EmmieError(f"{table.attrs.get('file', what)}: no {what} for {currency} in {year} ({have}); "
-                         f"add a sourced row or choose another base year")
+        raise EmmieError(
+            f"{table.attrs.get('file', what)}: no {what} for {currency} in {year} ({have}); "
+            f"add a sourced row or choose another base year"
+        )
     return hit.iloc[0]
 
 
@@ -89,8 +95,16 @@ def _per_usd(rates: pd.DataFrame, currency: str, year: int) -> float:
     return float(row["value"]) if row["quote"] == "units_per_usd" else 1.0 / float(row["value"])
 
 
-def convert(amount: float, currency: str, price_year: int, *, to_currency: str, to_year: int,
-            deflators: pd.DataFrame, rates: pd.DataFrame) -> Conversion:
+def convert(
+    amount: float,
+    currency: str,
+    price_year: int,
+    *,
+    to_currency: str,
+    to_year: int,
+    deflators: pd.DataFrame,
+    rates: pd.DataFrame,
+) -> Conversion:
     """Express ``amount`` (``currency`` at ``price_year`` prices) in ``to_currency`` at ``to_year`` prices.
 
     Parameters
@@ -124,5 +138,13 @@ def convert(amount: float, currency: str, price_year: int, *, to_currency: str, 
     exchange = 1.0
     if currency != to_currency:
         exchange = _per_usd(rates, to_currency, to_year) / _per_usd(rates, currency, to_year)
-    return Conversion(float(amount), currency, price_year, to_currency, to_year, inflation, exchange,
-                      float(amount) * inflation * exchange)
+    return Conversion(
+        float(amount),
+        currency,
+        price_year,
+        to_currency,
+        to_year,
+        inflation,
+        exchange,
+        float(amount) * inflation * exchange,
+    )

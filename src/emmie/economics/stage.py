@@ -11,8 +11,12 @@ from emmie.figures import OKABE_ITO, new_figure, to_svg
 from emmie.ingest.review import Review
 from emmie.io import atomic_write_text, write_json
 
-KIND_COLOURS = {"cost": OKABE_ITO["vermillion"], "funding": OKABE_ITO["orange"],
-                "outcome_value": OKABE_ITO["blue"], "saving": OKABE_ITO["bluish_green"]}
+KIND_COLOURS = {
+    "cost": OKABE_ITO["vermillion"],
+    "funding": OKABE_ITO["orange"],
+    "outcome_value": OKABE_ITO["blue"],
+    "saving": OKABE_ITO["bluish_green"],
+}
 
 
 def _base(review: Review) -> tuple[str, int]:
@@ -31,8 +35,13 @@ def items_plot(result: dict[str, Any]) -> str:
     ax = fig.add_subplot()
     for y, i in enumerate(items):
         ax.barh(y, i["converted"], color=KIND_COLOURS[i["kind"]], edgecolor="black", linewidth=0.5)
-        ax.text(i["converted"], y, f"  {i['converted']:,.0f} ({i['kind'].replace('_', ' ')}, {i['unit'].replace('_', ' ')})",
-                va="center", fontsize=8)
+        ax.text(
+            i["converted"],
+            y,
+            f"  {i['converted']:,.0f} ({i['kind'].replace('_', ' ')}, {i['unit'].replace('_', ' ')})",
+            va="center",
+            fontsize=8,
+        )
     ax.set_yticks(range(len(items)), [f"{i['study_id']}: {str(i['item'])[:40]}" for i in items], fontsize=8)
     ax.set_ylim(len(items) - 0.5, -0.5)
     ax.set_xlabel(f"{result['base_currency']}, {result['base_year']} prices")
@@ -41,8 +50,14 @@ def items_plot(result: dict[str, Any]) -> str:
     return to_svg(fig)
 
 
-def run(review: Review, outdir: str | Path, *, effect_summary: dict[str, Any] | None = None,
-        deflators: str | Path | None = None, rates: str | Path | None = None) -> dict[str, Any]:
+def run(
+    review: Review,
+    outdir: str | Path,
+    *,
+    effect_summary: dict[str, Any] | None = None,
+    deflators: str | Path | None = None,
+    rates: str | Path | None = None,
+) -> dict[str, Any]:
     """Write ``economics.json`` (and ``economics_items.svg`` when any item could be converted).
 
     Reference tables: ``deflators`` / ``rates`` arguments, else ``review.yaml``
@@ -64,15 +79,19 @@ def run(review: Review, outdir: str | Path, *, effect_summary: dict[str, Any] | 
         rates = shared / "exchange_rates.csv"
     d, r = load_reference(deflators, rates)
     currency, year = _base(review)
-    result = synthesise(review.economics, base_currency=currency, base_year=year, deflators=d, rates=r,
-                        effect_summary=effect_summary)
+    result = synthesise(
+        review.economics, base_currency=currency, base_year=year, deflators=d, rates=r, effect_summary=effect_summary
+    )
     figure = None
     if any(i["converted"] is not None for i in result["items"]):
         figure = "economics_items.svg"
         atomic_write_text(outdir / figure, items_plot(result))
     # File names only: results must not depend on where the project was cloned.
-    out = {"review": review.id, **result,
-           "reference": {"deflators": Path(d.attrs["file"]).name, "exchange_rates": Path(r.attrs["file"]).name},
-           "figure": figure}
+    out = {
+        "review": review.id,
+        **result,
+        "reference": {"deflators": Path(d.attrs["file"]).name, "exchange_rates": Path(r.attrs["file"]).name},
+        "figure": figure,
+    }
     write_json(outdir / "economics.json", out)
     return out

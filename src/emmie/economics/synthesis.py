@@ -65,8 +65,15 @@ def _beneficial(effect: dict[str, Any]) -> bool:
     return False
 
 
-def synthesise(economics: pd.DataFrame, *, base_currency: str, base_year: int, deflators: pd.DataFrame,
-               rates: pd.DataFrame, effect_summary: dict[str, Any] | None = None) -> dict[str, Any]:
+def synthesise(
+    economics: pd.DataFrame,
+    *,
+    base_currency: str,
+    base_year: int,
+    deflators: pd.DataFrame,
+    rates: pd.DataFrame,
+    effect_summary: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Convert every economic item to ``base_currency`` at ``base_year`` prices and assess cost-effectiveness.
 
     Returns
@@ -77,12 +84,37 @@ def synthesise(economics: pd.DataFrame, *, base_currency: str, base_year: int, d
     """
     items = []
     for _, r in economics.iterrows():
-        item = {k: r.get(k) for k in ("econ_id", "study_id", "item", "kind", "amount", "currency", "price_year", "unit",
-                                      "n_units", "outcome", "source", "source_page", "verified")}
+        item = {
+            k: r.get(k)
+            for k in (
+                "econ_id",
+                "study_id",
+                "item",
+                "kind",
+                "amount",
+                "currency",
+                "price_year",
+                "unit",
+                "n_units",
+                "outcome",
+                "source",
+                "source_page",
+                "verified",
+            )
+        }
         try:
-            c = convert(r["amount"], r["currency"], int(r["price_year"]), to_currency=base_currency, to_year=base_year,
-                        deflators=deflators, rates=rates)
-            item.update(converted=c.value, inflation_factor=c.inflation, exchange_factor=c.exchange, conversion_problem=None)
+            c = convert(
+                r["amount"],
+                r["currency"],
+                int(r["price_year"]),
+                to_currency=base_currency,
+                to_year=base_year,
+                deflators=deflators,
+                rates=rates,
+            )
+            item.update(
+                converted=c.value, inflation_factor=c.inflation, exchange_factor=c.exchange, conversion_problem=None
+            )
         except EmmieError as exc:
             item.update(converted=None, inflation_factor=None, exchange_factor=None, conversion_problem=str(exc))
         per_unit, per = None, None
@@ -106,7 +138,9 @@ def synthesise(economics: pd.DataFrame, *, base_currency: str, base_year: int, d
         if effect is None:
             why = f"no pooled effect on outcome {i['outcome']!r}"
         elif effect["measure"] not in ABSOLUTE_MEASURES:
-            why = f"the pooled effect on {i['outcome']!r} is a {effect['measure']}, not an absolute difference (RD or MD)"
+            why = (
+                f"the pooled effect on {i['outcome']!r} is a {effect['measure']}, not an absolute difference (RD or MD)"
+            )
         elif not _beneficial(effect):
             why = f"the pooled effect on {i['outcome']!r} does not show a benefit (CI includes no effect or harm)"
         elif i["converted"] is None:
@@ -116,14 +150,22 @@ def synthesise(economics: pd.DataFrame, *, base_currency: str, base_year: int, d
         if why:
             reasons.append(why)
             continue
-        ce.append({
-            "econ_id": i["econ_id"], "outcome": i["outcome"], "measure": effect["measure"],
-            "cost_per_participant": i["per_unit"], "effect": effect["estimate"],
-            "ratio": i["per_unit"] / abs(effect["estimate"]),
-            "ratio_meaning": ("cost per outcome event avoided or gained" if effect["measure"] == "RD"
-                              else "cost per unit of outcome change"),
-            "caveat": "gross intervention cost per participant; no comparator costs are coded, so this is not an incremental ratio",
-        })
+        ce.append(
+            {
+                "econ_id": i["econ_id"],
+                "outcome": i["outcome"],
+                "measure": effect["measure"],
+                "cost_per_participant": i["per_unit"],
+                "effect": effect["estimate"],
+                "ratio": i["per_unit"] / abs(effect["estimate"]),
+                "ratio_meaning": (
+                    "cost per outcome event avoided or gained"
+                    if effect["measure"] == "RD"
+                    else "cost per unit of outcome change"
+                ),
+                "caveat": "gross intervention cost per participant; no comparator costs are coded, so this is not an incremental ratio",
+            }
+        )
     if not ce:
         if not items:
             reasons.insert(0, "no economic items were coded")

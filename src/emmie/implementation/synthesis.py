@@ -53,7 +53,12 @@ class ImplementationSynthesis:
 
     def to_dict(self) -> dict[str, Any]:
         cells = self.cells.assign(studies=self.cells["studies"].map(list))
-        return {"themes": self.themes, "cells": cells.to_dict(orient="records"), "counts": self.counts, "studies": self.studies}
+        return {
+            "themes": self.themes,
+            "cells": cells.to_dict(orient="records"),
+            "counts": self.counts,
+            "studies": self.studies,
+        }
 
 
 def _quality(studies: pd.DataFrame) -> dict[str, dict[str, str]]:
@@ -63,7 +68,9 @@ def _quality(studies: pd.DataFrame) -> dict[str, dict[str, str]]:
     return {str(r["study_id"]): {c: str(r[c]) for c in cols if c in studies} for _, r in studies.iterrows()}
 
 
-def synthesise(implementation: pd.DataFrame, studies: pd.DataFrame, themes: Sequence[dict[str, Any]]) -> ImplementationSynthesis:
+def synthesise(
+    implementation: pd.DataFrame, studies: pd.DataFrame, themes: Sequence[dict[str, Any]]
+) -> ImplementationSynthesis:
     """Group implementation barriers and enablers by theme and level.
 
     Parameters
@@ -102,24 +109,32 @@ def synthesise(implementation: pd.DataFrame, studies: pd.DataFrame, themes: Sequ
         for kind in IMPL_TYPES:
             items = []
             for _, r in rows.loc[rows["type"] == kind].iterrows() if len(rows) else []:
-                items.append({
-                    "impl_id": r["impl_id"],
-                    "study_id": r["study_id"],
-                    "level": r["level"],
-                    "excerpt": r["excerpt"],
-                    "source": r.get("source", ""),
-                    "source_page": r.get("source_page", ""),
-                    "verified": r.get("verified", ""),
-                    "quality": quality.get(str(r["study_id"]), {}),
-                })
+                items.append(
+                    {
+                        "impl_id": r["impl_id"],
+                        "study_id": r["study_id"],
+                        "level": r["level"],
+                        "excerpt": r["excerpt"],
+                        "source": r.get("source", ""),
+                        "source_page": r.get("source_page", ""),
+                        "verified": r.get("verified", ""),
+                        "quality": quality.get(str(r["study_id"]), {}),
+                    }
+                )
             entry[kind + "s"] = items
         entry["levels"] = {}
         for level in IMPL_LEVELS:
             at = rows.loc[rows["level"] == level] if len(rows) else rows
             n = {kind: int((at["type"] == kind).sum()) if len(at) else 0 for kind in IMPL_TYPES}
             entry["levels"][level] = n
-            cell_rows.append({"theme": theme["id"], "level": level, **n,
-                              "studies": tuple(sorted(set(at["study_id"]))) if len(at) else ()})
+            cell_rows.append(
+                {
+                    "theme": theme["id"],
+                    "level": level,
+                    **n,
+                    "studies": tuple(sorted(set(at["study_id"]))) if len(at) else (),
+                }
+            )
         out_themes.append(entry)
 
     cells = pd.DataFrame(cell_rows, columns=["theme", "level", *IMPL_TYPES, "studies"])
@@ -175,8 +190,16 @@ def matrix_plot(synthesis: ImplementationSynthesis) -> str:
             n = int(row[kind])
             alpha = 0.0 if n == 0 else 0.25 + 0.75 * n / top
             ax.add_patch(Rectangle((j + 0.5 * k, i), 0.5, 1, facecolor=colours[kind], alpha=alpha, edgecolor="none"))
-            ax.text(j + 0.25 + 0.5 * k, i + 0.5, str(n) if n else "\u00b7", ha="center", va="center", fontsize=9,
-                    color="black", fontweight="bold" if n else "normal")
+            ax.text(
+                j + 0.25 + 0.5 * k,
+                i + 0.5,
+                str(n) if n else "\u00b7",
+                ha="center",
+                va="center",
+                fontsize=9,
+                color="black",
+                fontweight="bold" if n else "normal",
+            )
         ax.add_patch(Rectangle((j, i), 1, 1, facecolor="none", edgecolor="#666666", linewidth=0.6))
     ax.set_xlim(0, n_l)
     ax.set_ylim(max(n_t, 1), 0)
@@ -188,8 +211,16 @@ def matrix_plot(synthesis: ImplementationSynthesis) -> str:
         side.set_visible(False)
     from matplotlib.patches import Patch
 
-    ax.legend(handles=[Patch(facecolor=colours["barrier"], label="Barriers (left half)"),
-                       Patch(facecolor=colours["enabler"], label="Enablers (right half)")],
-              loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=2, frameon=False, fontsize=8)
+    ax.legend(
+        handles=[
+            Patch(facecolor=colours["barrier"], label="Barriers (left half)"),
+            Patch(facecolor=colours["enabler"], label="Enablers (right half)"),
+        ],
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.02),
+        ncol=2,
+        frameon=False,
+        fontsize=8,
+    )
     ax.set_title("Number of coded barriers and enablers, by theme and level", fontsize=10, pad=24)
     return to_svg(fig)

@@ -17,7 +17,25 @@ DATE_RES = (
     re.compile(r"^\d{4}-\d{1,2}-\d{1,2}([ T].*)?$"),
     re.compile(r"^\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}$"),
 )
-NOT_FINITE = {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity", "#n/a", "#num!", "#div/0!", "#value!", "na", "n/a", "null", "none"}
+NOT_FINITE = {
+    "nan",
+    "+nan",
+    "-nan",
+    "inf",
+    "+inf",
+    "-inf",
+    "infinity",
+    "+infinity",
+    "-infinity",
+    "#n/a",
+    "#num!",
+    "#div/0!",
+    "#value!",
+    "na",
+    "n/a",
+    "null",
+    "none",
+}
 MAX_MAGNITUDE = 1e12
 
 

@@ -72,7 +72,13 @@ def decode(data: bytes, file: str) -> tuple[str | None, list[Problem]]:
         line = data[: exc.start].count(b"\n") + 1
         bad = data[exc.start : exc.start + 1]
         return None, [
-            Problem(file, line, "-", f"byte 0x{bad.hex()}", "UTF-8 text (the file looks like Latin-1/Windows-1252: save it as UTF-8)")
+            Problem(
+                file,
+                line,
+                "-",
+                f"byte 0x{bad.hex()}",
+                "UTF-8 text (the file looks like Latin-1/Windows-1252: save it as UTF-8)",
+            )
         ]
     if "\x00" in text:
         return None, [Problem(file, 0, "-", "a NUL byte", "a text file (CSV), not a binary file")]
@@ -163,7 +169,11 @@ def to_frame(raw: RawTable, table: Table, extra: dict[str, str]) -> tuple[pd.Dat
     invalid: set[tuple[int, str]] = set()
     for row, line in zip(raw.rows, raw.lines, strict=True):
         if len(row) > len(raw.header):
-            problems.append(Problem(raw.file, line, "-", f"{len(row)} cells", f"at most {len(raw.header)} cells, as many as the header"))
+            problems.append(
+                Problem(
+                    raw.file, line, "-", f"{len(row)} cells", f"at most {len(raw.header)} cells, as many as the header"
+                )
+            )
         for name, column in columns.items():
             i = index.get(name)
             text = row[i] if i is not None and i < len(row) else ""
@@ -172,8 +182,12 @@ def to_frame(raw: RawTable, table: Table, extra: dict[str, str]) -> tuple[pd.Dat
                 problems.append(Problem(raw.file, line, name, text, problem))
                 invalid.add((line, name))
             out[name].append(value)
-    frame = pd.DataFrame({name: pd.Series(values, dtype=float if columns[name].type in NUMERIC_TYPES else object)
-                          for name, values in out.items()})
+    frame = pd.DataFrame(
+        {
+            name: pd.Series(values, dtype=float if columns[name].type in NUMERIC_TYPES else object)
+            for name, values in out.items()
+        }
+    )
     frame.attrs["lines"] = Shared(raw.lines)
     frame.attrs["file"] = raw.file
     frame.attrs["present"] = True
@@ -204,7 +218,15 @@ def check_unique(frame: pd.DataFrame, table: Table) -> list[Problem]:
             if value == "":
                 continue
             if value in seen:
-                problems.append(Problem(frame.attrs["file"], line, column.name, value, f"a unique value (already used on line {seen[value]})"))
+                problems.append(
+                    Problem(
+                        frame.attrs["file"],
+                        line,
+                        column.name,
+                        value,
+                        f"a unique value (already used on line {seen[value]})",
+                    )
+                )
             else:
                 seen[value] = line
     return problems
@@ -227,14 +249,24 @@ def load_config(folder: Path) -> tuple[dict[str, Any] | None, list[Problem]]:
         line = mark.line + 1 if mark is not None else 0
         return None, [Problem("review.yaml", line, "-", getattr(exc, "problem", str(exc)), "valid YAML")]
     if not isinstance(config, dict):
-        return None, [Problem("review.yaml", 0, "-", type(config).__name__, "a mapping of keys such as id, title, outcomes")]
+        return None, [
+            Problem("review.yaml", 0, "-", type(config).__name__, "a mapping of keys such as id, title, outcomes")
+        ]
     validator = jsonschema.Draft202012Validator(review_schema())
     for error in sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path))):
         where = ".".join(str(p) for p in error.absolute_path)
         if error.validator == "required":
             for key in error.validator_value:
                 if isinstance(error.instance, dict) and key not in error.instance:
-                    problems.append(Problem("review.yaml", 0, f"{where}.{key}" if where else key, None, f"a key '{key}' (see data/README.md)"))
+                    problems.append(
+                        Problem(
+                            "review.yaml",
+                            0,
+                            f"{where}.{key}" if where else key,
+                            None,
+                            f"a key '{key}' (see data/README.md)",
+                        )
+                    )
             continue
         problems.append(Problem("review.yaml", 0, where or "-", _short(error.instance), _expected(error)))
     if not problems and config["id"] != folder.name:
@@ -275,7 +307,15 @@ def load_review(folder: str | Path) -> Review:
         extra = declared if table.extra_columns else {}
         if not path.is_file():
             if table.required:
-                problems.append(Problem(f"{table.name}.csv", 0, "-", None, f"a file {table.name}.csv ({table.description}; may hold only the header row)"))
+                problems.append(
+                    Problem(
+                        f"{table.name}.csv",
+                        0,
+                        "-",
+                        None,
+                        f"a file {table.name}.csv ({table.description}; may hold only the header row)",
+                    )
+                )
             frames[table.name] = empty_frame(table, extra)
             continue
         raw, read_problems = read_csv_file(path, table.name)
@@ -286,7 +326,9 @@ def load_review(folder: str | Path) -> Review:
             continue
         digests[table.name] = raw.digest
         # With review.yaml unreadable the declared moderators are unknown: don't flag their columns.
-        header_problems = check_header(raw, table, tuple(extra) if config is not None or not table.extra_columns else tuple(raw.header))
+        header_problems = check_header(
+            raw, table, tuple(extra) if config is not None or not table.extra_columns else tuple(raw.header)
+        )
         problems += header_problems
         frame, cell_problems = to_frame(raw, table, {k: v for k, v in extra.items() if k in raw.header})
         problems += cell_problems
@@ -300,5 +342,8 @@ def load_review(folder: str | Path) -> Review:
         if table.extra_columns:
             for name, kind in declared.items():
                 if name not in frames[table.name]:
-                    frames[table.name][name] = pd.Series([math.nan if kind == "continuous" else ""] * len(frames[table.name]), dtype=float if kind == "continuous" else object)
+                    frames[table.name][name] = pd.Series(
+                        [math.nan if kind == "continuous" else ""] * len(frames[table.name]),
+                        dtype=float if kind == "continuous" else object,
+                    )
     return Review(path=folder, config=config, files=digests, **frames)

@@ -29,7 +29,13 @@ MEASURE_INPUTS: dict[str, tuple[tuple[str, ...], ...]] = {
     "NONE": (("direction",),),
 }
 
-CONCEPT_COLUMNS = {"context": "context", "component": "component", "mechanism": "mechanism", "enables": "mechanism", "outcome": "outcome"}
+CONCEPT_COLUMNS = {
+    "context": "context",
+    "component": "component",
+    "mechanism": "mechanism",
+    "enables": "mechanism",
+    "outcome": "outcome",
+}
 
 
 def _rows(frame: pd.DataFrame):
@@ -61,10 +67,26 @@ def check_references(frames: dict[str, pd.DataFrame], config: dict[str, Any]) ->
     for name in ("effects", "economics"):
         for file, line, row in _rows(frames[name]):
             if row["outcome"] and row["outcome"] not in outcomes:
-                problems.append(Problem(file, line, "outcome", row["outcome"], "an outcome id from review.yaml: " + ", ".join(sorted(outcomes))))
+                problems.append(
+                    Problem(
+                        file,
+                        line,
+                        "outcome",
+                        row["outcome"],
+                        "an outcome id from review.yaml: " + ", ".join(sorted(outcomes)),
+                    )
+                )
     for file, line, row in _rows(frames["implementation"]):
         if row["theme"] and row["theme"] not in themes:
-            problems.append(Problem(file, line, "theme", row["theme"], "a theme id from review.yaml implementation_themes: " + ", ".join(sorted(themes))))
+            problems.append(
+                Problem(
+                    file,
+                    line,
+                    "theme",
+                    row["theme"],
+                    "a theme id from review.yaml implementation_themes: " + ", ".join(sorted(themes)),
+                )
+            )
     if frames["vocabulary"].attrs.get("unreadable"):
         return problems
     for file, line, row in _rows(frames["cmo"]):
@@ -75,14 +97,38 @@ def check_references(frames: dict[str, pd.DataFrame], config: dict[str, Any]) ->
             if value not in kinds:
                 problems.append(Problem(file, line, column, value, "a concept_id listed in vocabulary.csv"))
             elif kinds[value] != kind:
-                problems.append(Problem(file, line, column, value, f"a concept of kind '{kind}' (vocabulary.csv has it as '{kinds[value]}')"))
+                problems.append(
+                    Problem(
+                        file,
+                        line,
+                        column,
+                        value,
+                        f"a concept of kind '{kind}' (vocabulary.csv has it as '{kinds[value]}')",
+                    )
+                )
         if not row["context"] and not row["component"] and not row["outcome"] and not row["enables"]:
-            problems.append(Problem(file, line, "mechanism", row["mechanism"], "a configuration: at least one of context, component, enables or outcome besides the mechanism"))
+            problems.append(
+                Problem(
+                    file,
+                    line,
+                    "mechanism",
+                    row["mechanism"],
+                    "a configuration: at least one of context, component, enables or outcome besides the mechanism",
+                )
+            )
     for i, prop in enumerate(config.get("initial_theory", []) or []):
         for column, kind in CONCEPT_COLUMNS.items():
             value = prop.get(column)
             if value and kinds.get(value) != kind:
-                problems.append(Problem("review.yaml", 0, f"initial_theory.{i}.{column}", value, f"a concept_id of kind '{kind}' from vocabulary.csv"))
+                problems.append(
+                    Problem(
+                        "review.yaml",
+                        0,
+                        f"initial_theory.{i}.{column}",
+                        value,
+                        f"a concept_id of kind '{kind}' from vocabulary.csv",
+                    )
+                )
     return problems
 
 
@@ -97,7 +143,11 @@ def check_effects(frame: pd.DataFrame, config: dict[str, Any]) -> list[Problem]:
         if not any(all(_present(row[c]) for c in alt) for alt in alternatives):
             options = " or ".join("+".join(alt) for alt in alternatives)
             missing = [c for c in alternatives[0] if not _present(row[c])]
-            problems.append(Problem(file, line, missing[0] if missing else "measure", "", f"a value: measure {measure} needs {options}"))
+            problems.append(
+                Problem(
+                    file, line, missing[0] if missing else "measure", "", f"a value: measure {measure} needs {options}"
+                )
+            )
         problems += _check_counts(file, line, row)
         problems += _check_ranges(file, line, row)
     return problems
@@ -111,7 +161,15 @@ def _check_counts(file: str, line: int, row: pd.Series) -> list[Problem]:
             problems.append(Problem(file, line, column, value, "a count >= 0"))
     for events, total in (("ai", "n1i"), ("ci", "n2i"), ("xi", "ni")):
         if _present(row[events]) and _present(row[total]) and row[events] > row[total]:
-            problems.append(Problem(file, line, events, row[events], f"at most {total} = {row[total]:g} (events cannot exceed the group size)"))
+            problems.append(
+                Problem(
+                    file,
+                    line,
+                    events,
+                    row[events],
+                    f"at most {total} = {row[total]:g} (events cannot exceed the group size)",
+                )
+            )
     for a, b, n in (("ai", "bi", "n1i"), ("ci", "di", "n2i")):
         if all(_present(row[c]) for c in (a, b, n)) and row[a] + row[b] != row[n]:
             problems.append(Problem(file, line, n, row[n], f"{a} + {b} = {row[a] + row[b]:g}"))
@@ -132,12 +190,16 @@ def _check_ranges(file: str, line: int, row: pd.Series) -> list[Problem]:
         problems.append(Problem(file, line, "pval", row["pval"], "a p-value in (0, 1]"))
     lb, ub, est = row["ci_lb"], row["ci_ub"], row["estimate"]
     if _present(lb) != _present(ub):
-        problems.append(Problem(file, line, "ci_ub" if _present(lb) else "ci_lb", "", "both confidence limits, or neither"))
+        problems.append(
+            Problem(file, line, "ci_ub" if _present(lb) else "ci_lb", "", "both confidence limits, or neither")
+        )
     elif _present(lb) and _present(ub):
         if lb >= ub:
             problems.append(Problem(file, line, "ci_lb", lb, f"a lower limit below the upper limit {ub:g}"))
         elif _present(est) and not lb <= est <= ub:
-            problems.append(Problem(file, line, "estimate", est, f"an estimate inside its confidence interval [{lb:g}, {ub:g}]"))
+            problems.append(
+                Problem(file, line, "estimate", est, f"an estimate inside its confidence interval [{lb:g}, {ub:g}]")
+            )
     if row["measure"] == "PCOR" and _present(row["mi"]) and _present(row["ni"]) and row["ni"] - row["mi"] - 1 <= 0:
         problems.append(Problem(file, line, "ni", row["ni"], f"a sample size larger than mi + 1 = {row['mi'] + 1:g}"))
     return problems
@@ -147,7 +209,16 @@ def check_moderators(frame: pd.DataFrame, config: dict[str, Any], present_file: 
     declared = config.get("moderators", []) or []
     problems = []
     if declared and not present_file:
-        return [Problem("moderators.csv", 0, "-", None, "a file moderators.csv with the moderators declared in review.yaml: " + ", ".join(m["name"] for m in declared))]
+        return [
+            Problem(
+                "moderators.csv",
+                0,
+                "-",
+                None,
+                "a file moderators.csv with the moderators declared in review.yaml: "
+                + ", ".join(m["name"] for m in declared),
+            )
+        ]
     seen: dict[str, int] = {}
     for file, line, row in _rows(frame):
         sid = row["study_id"]
@@ -169,7 +240,9 @@ def check_prisma(frame: pd.DataFrame) -> list[Problem]:
     seen: dict[str, int] = {}
     for file, line, row in _rows(frame):
         if row["box"] in seen:
-            problems.append(Problem(file, line, "box", row["box"], f"each box once (already on line {seen[row['box']]})"))
+            problems.append(
+                Problem(file, line, "box", row["box"], f"each box once (already on line {seen[row['box']]})")
+            )
         seen[row["box"]] = line
     if problems or frame.attrs.get("invalid"):
         return problems  # the sums are meaningless until each box has one valid count

@@ -198,8 +198,11 @@ def moderator_regression(
     fit_z = fit if test == "z" else meta_regression(y, v, frame, method=method, test="z", level=level)
     X = np.column_stack([np.ones(y.size), M])
     vcov = coefficient_vcov(y, v, X, fit.tau2, fit.test)
-    perm = (permutation_test(y, v, M, n_perm=n_perm, seed=seed, method=method, test=test, stop_after=stop_after)
-            if n_perm else None)
+    perm = (
+        permutation_test(y, v, M, n_perm=n_perm, seed=seed, method=method, test=test, stop_after=stop_after)
+        if n_perm
+        else None
+    )
     return ModeratorRegression(
         moderator=name,
         kind=kind,

@@ -105,7 +105,16 @@ def _analyse(
         yi, vi, x = used["yi"].to_numpy(), used["vi"].to_numpy(), list(used["value"])
         sub = subgroup_analysis(yi, vi, x, method="REML", test="knha", levels=order)
         reg = moderator_regression(
-            yi, vi, x, kind="categorical", levels=order, name=name, test="knha", n_perm=N_PERM, seed=seed, stop_after=STOP_AFTER
+            yi,
+            vi,
+            x,
+            kind="categorical",
+            levels=order,
+            name=name,
+            test="knha",
+            n_perm=N_PERM,
+            seed=seed,
+            stop_after=STOP_AFTER,
         )
         dropped = {str(lv): int(n) for lv, n in sorted(counts.items()) if lv not in kept}
         return {
@@ -125,8 +134,9 @@ def _analyse(
             f"has {len(present)} studies with {values.nunique()} distinct values"
         )
     yi, vi, x = present["yi"].to_numpy(), present["vi"].to_numpy(), values.to_numpy()
-    reg = moderator_regression(yi, vi, x, kind="continuous", name=name, test="knha", n_perm=N_PERM, seed=seed,
-                               stop_after=STOP_AFTER)
+    reg = moderator_regression(
+        yi, vi, x, kind="continuous", name=name, test="knha", n_perm=N_PERM, seed=seed, stop_after=STOP_AFTER
+    )
     figure = f"bubble_{outcome['id']}_{name}.svg"
     atomic_write_text(
         outdir / figure,

@@ -94,15 +94,27 @@ def check_arithmetic(prisma: pd.DataFrame) -> list[Problem]:
         actual = _value(c, rel.result)
         if rel.at_most:
             if computed > actual:
-                problems.append(Problem(FILE, lines.get(rel.plus[0], 0), "count", int(computed),
-                                        f"{rel.plus[0]} ({int(computed)}) <= {rel.result} ({int(actual)})"))
+                problems.append(
+                    Problem(
+                        FILE,
+                        lines.get(rel.plus[0], 0),
+                        "count",
+                        int(computed),
+                        f"{rel.plus[0]} ({int(computed)}) <= {rel.result} ({int(actual)})",
+                    )
+                )
             continue
         if computed != actual:
             expr = _term(rel.plus, c)
             if rel.minus:
-                expr += " - " + " - ".join(f"{b} ({int(_value(c, b))})" for b in rel.minus if c.get(b) is not None or b not in OPTIONAL_ZERO)
-            problems.append(Problem(FILE, lines.get(rel.result, 0), "count", int(actual),
-                                    f"{rel.result} = {expr} = {int(computed)}"))
+                expr += " - " + " - ".join(
+                    f"{b} ({int(_value(c, b))})" for b in rel.minus if c.get(b) is not None or b not in OPTIONAL_ZERO
+                )
+            problems.append(
+                Problem(
+                    FILE, lines.get(rel.result, 0), "count", int(actual), f"{rel.result} = {expr} = {int(computed)}"
+                )
+            )
     return problems
 
 
@@ -123,7 +135,9 @@ class FlowBox:
 def flow_boxes(prisma: pd.DataFrame) -> list[FlowBox]:
     """The text of every box of the diagram, with counts or "not reported"."""
     c = counts(prisma)
-    details = {str(b): str(d) for b, d in zip(prisma["box"], prisma["detail"], strict=True)} if "detail" in prisma else {}
+    details = (
+        {str(b): str(d) for b, d in zip(prisma["box"], prisma["detail"], strict=True)} if "detail" in prisma else {}
+    )
     identified = [f"Databases (n = {_n(c, 'identified_databases')})"]
     if c.get("identified_registers") is not None:
         identified.append(f"Registers (n = {_n(c, 'identified_registers')})")
@@ -141,11 +155,25 @@ def flow_boxes(prisma: pd.DataFrame) -> list[FlowBox]:
         FlowBox("records_screened", "Screening", 0, 1, f"Records screened\n(n = {_n(c, 'records_screened')})"),
         FlowBox("records_excluded", "Screening", 1, 1, f"Records excluded\n(n = {_n(c, 'records_excluded')})"),
         FlowBox("reports_sought", "Screening", 0, 2, f"Reports sought for retrieval\n(n = {_n(c, 'reports_sought')})"),
-        FlowBox("reports_not_retrieved", "Screening", 1, 2, f"Reports not retrieved\n(n = {_n(c, 'reports_not_retrieved')})"),
-        FlowBox("reports_assessed", "Screening", 0, 3, f"Reports assessed for eligibility\n(n = {_n(c, 'reports_assessed')})"),
+        FlowBox(
+            "reports_not_retrieved", "Screening", 1, 2, f"Reports not retrieved\n(n = {_n(c, 'reports_not_retrieved')})"
+        ),
+        FlowBox(
+            "reports_assessed",
+            "Screening",
+            0,
+            3,
+            f"Reports assessed for eligibility\n(n = {_n(c, 'reports_assessed')})",
+        ),
         FlowBox("reports_excluded", "Screening", 1, 3, excluded),
-        FlowBox("included", "Included", 0, 4, f"Studies included in review\n(n = {_n(c, 'studies_included')})\n"
-                                              f"Reports of included studies\n(n = {_n(c, 'reports_included')})"),
+        FlowBox(
+            "included",
+            "Included",
+            0,
+            4,
+            f"Studies included in review\n(n = {_n(c, 'studies_included')})\n"
+            f"Reports of included studies\n(n = {_n(c, 'reports_included')})",
+        ),
     ]
 
 
@@ -173,14 +201,29 @@ def flow_diagram(prisma: pd.DataFrame) -> str:
     phases: dict[str, list[int]] = {}
     for b in boxes:
         phases.setdefault(b.phase, []).append(b.row)
-        ax.text(x_centre[b.column], y(b.row), _wrap_lines(b.text, 44), ha="center", va="center", fontsize=8,
-                bbox={"boxstyle": "square,pad=0.5", "facecolor": "white", "edgecolor": "black", "linewidth": 0.8})
+        ax.text(
+            x_centre[b.column],
+            y(b.row),
+            _wrap_lines(b.text, 44),
+            ha="center",
+            va="center",
+            fontsize=8,
+            bbox={"boxstyle": "square,pad=0.5", "facecolor": "white", "edgecolor": "black", "linewidth": 0.8},
+        )
         if b.column == 1:
-            ax.annotate("", xy=(x_centre[1] - width[1] / 2 - 0.05, y(b.row)), xytext=(x_centre[0] + width[0] / 2 - 0.1, y(b.row)),
-                        arrowprops={"arrowstyle": "->", "linewidth": 0.8})
+            ax.annotate(
+                "",
+                xy=(x_centre[1] - width[1] / 2 - 0.05, y(b.row)),
+                xytext=(x_centre[0] + width[0] / 2 - 0.1, y(b.row)),
+                arrowprops={"arrowstyle": "->", "linewidth": 0.8},
+            )
     for row in range(n_rows - 1):
-        ax.annotate("", xy=(x_centre[0], y(row + 1) - 0.55), xytext=(x_centre[0], y(row) + 0.55),
-                    arrowprops={"arrowstyle": "->", "linewidth": 0.8})
+        ax.annotate(
+            "",
+            xy=(x_centre[0], y(row + 1) - 0.55),
+            xytext=(x_centre[0], y(row) + 0.55),
+            arrowprops={"arrowstyle": "->", "linewidth": 0.8},
+        )
     for phase, rows in phases.items():
         top, bottom = y(min(rows)) - 0.8, y(max(rows)) + 0.8
         ax.add_patch(_phase_patch(top, bottom))
@@ -191,5 +234,12 @@ def flow_diagram(prisma: pd.DataFrame) -> str:
 def _phase_patch(top: float, bottom: float):
     from matplotlib.patches import FancyBboxPatch
 
-    return FancyBboxPatch((0.15, top), 0.5, bottom - top, boxstyle="round,pad=0.02", facecolor=OKABE_ITO["sky_blue"],
-                          edgecolor="none", alpha=0.6)
+    return FancyBboxPatch(
+        (0.15, top),
+        0.5,
+        bottom - top,
+        boxstyle="round,pad=0.02",
+        facecolor=OKABE_ITO["sky_blue"],
+        edgecolor="none",
+        alpha=0.6,
+    )

@@ -67,7 +67,12 @@ def effect_rule(studies: pd.DataFrame, effects: pd.DataFrame, effect: dict[str, 
         "comparative_studies": n_comp,
         "designs": {d: int((comp["design"] == d).sum()) for d in COMPARATIVE_DESIGNS},
         "designs_with_effects": effect.get("designs", {}),
-        "rob_comparative": {"low": n_low, "moderate": n_mod, "high": n_high, "unclear": n_comp - n_low - n_mod - n_high},
+        "rob_comparative": {
+            "low": n_low,
+            "moderate": n_mod,
+            "high": n_high,
+            "unclear": n_comp - n_low - n_mod - n_high,
+        },
         "outcomes": len(outcomes),
         "outcomes_pooled": [o.get("outcome") for o in pooled],
         "k_max": k_max,
@@ -77,16 +82,25 @@ def effect_rule(studies: pd.DataFrame, effects: pd.DataFrame, effect: dict[str, 
     if n_comp == 0:
         return Proposal("effect", 0, ["no randomised or quasi-experimental study with effect data"], facts)
     if not pooled:
-        return Proposal("effect", 1, [f"{n_comp} comparative stud{'y' if n_comp == 1 else 'ies'} but no outcome could be pooled"], facts)
+        return Proposal(
+            "effect",
+            1,
+            [f"{n_comp} comparative stud{'y' if n_comp == 1 else 'ies'} but no outcome could be pooled"],
+            facts,
+        )
     i2_max = max(i2) if i2 else 0.0
-    reasons = [f"meta-analysis possible for {len(pooled)} outcome(s), largest k = {k_max}",
-               f"risk of bias of comparative studies: {n_low} low, {n_mod} moderate, {n_high} high",
-               f"largest I^2 = {i2_max:.0f}%"]
+    reasons = [
+        f"meta-analysis possible for {len(pooled)} outcome(s), largest k = {k_max}",
+        f"risk of bias of comparative studies: {n_low} low, {n_mod} moderate, {n_high} high",
+        f"largest I^2 = {i2_max:.0f}%",
+    ]
     if n_high * 2 >= n_comp or i2_max >= 75:
         return Proposal("effect", 2, [*reasons, "most comparative studies at high risk of bias or I^2 >= 75%"], facts)
     if k_max >= 5 and n_low * 2 > n_comp and i2_max < 50:
         return Proposal("effect", 4, [*reasons, "k >= 5, most studies at low risk of bias and I^2 < 50%"], facts)
-    return Proposal("effect", 3, [*reasons, "most comparative studies at low or moderate risk of bias and I^2 < 75%"], facts)
+    return Proposal(
+        "effect", 3, [*reasons, "most comparative studies at low or moderate risk of bias and I^2 < 75%"], facts
+    )
 
 
 EVIDENCE_ORDER = ("asserted", "described", "observed", "tested")
@@ -107,18 +121,39 @@ def mechanisms_rule(review: Review, mechanisms: dict[str, Any]) -> Proposal:
     strongest: dict[str, int] = {}
     for study, part in backing.groupby("study_id") if len(backing) else []:
         strongest[study] = max(EVIDENCE_ORDER.index(e) for e in part["evidence"])
-    studies_by = {kind: sorted(s for s, i in strongest.items() if i >= EVIDENCE_ORDER.index(kind)) for kind in EVIDENCE_ORDER}
-    facts = {"evidence": evidence, "configurations": len(mechanisms.get("configurations") or []),
-             "demi_regularities": len(mechanisms.get("demi_regularities") or []),
-             "studies_at_least": {k: len(v) for k, v in studies_by.items()},
-             "contradicting_studies": sorted(set(cmo.loc[cmo["stance"] == "contradicts", "study_id"])) if len(cmo) else []}
-    n_tested, n_observed, n_described = len(studies_by["tested"]), len(studies_by["observed"]), len(studies_by["described"])
+    studies_by = {
+        kind: sorted(s for s, i in strongest.items() if i >= EVIDENCE_ORDER.index(kind)) for kind in EVIDENCE_ORDER
+    }
+    facts = {
+        "evidence": evidence,
+        "configurations": len(mechanisms.get("configurations") or []),
+        "demi_regularities": len(mechanisms.get("demi_regularities") or []),
+        "studies_at_least": {k: len(v) for k, v in studies_by.items()},
+        "contradicting_studies": sorted(set(cmo.loc[cmo["stance"] == "contradicts", "study_id"])) if len(cmo) else [],
+    }
+    n_tested, n_observed, n_described = (
+        len(studies_by["tested"]),
+        len(studies_by["observed"]),
+        len(studies_by["described"]),
+    )
     if n_tested >= 2:
         return Proposal("mechanisms", 4, [f"mechanisms tested with data in {n_tested} supporting studies"], facts)
     if n_observed >= 2:
-        return Proposal("mechanisms", 3, [f"mechanisms observed or tested in {n_observed} supporting studies ({n_tested} tested)"], facts)
+        return Proposal(
+            "mechanisms",
+            3,
+            [f"mechanisms observed or tested in {n_observed} supporting studies ({n_tested} tested)"],
+            facts,
+        )
     if n_described >= 1:
-        return Proposal("mechanisms", 2, [f"mechanisms described (or observed) in {n_described} supporting stud{'y' if n_described == 1 else 'ies'}, observed or tested in fewer than two"], facts)
+        return Proposal(
+            "mechanisms",
+            2,
+            [
+                f"mechanisms described (or observed) in {n_described} supporting stud{'y' if n_described == 1 else 'ies'}, observed or tested in fewer than two"
+            ],
+            facts,
+        )
     if len(cmo):
         return Proposal("mechanisms", 1, ["mechanisms only asserted as theory"], facts)
     return Proposal("mechanisms", 0, ["no CMO codings"], facts)
@@ -131,15 +166,33 @@ def moderators_rule(review: Review, mechanisms: dict[str, Any], moderators: dict
     analyses = moderators.get("analyses") or []
     not_possible = moderators.get("not_possible") or []
     moderating = mechanisms.get("moderating_contexts") or []
-    facts = {"contexts_coded": contexts, "moderators_declared": declared, "analyses": len(analyses),
-             "not_possible": len(not_possible), "moderating_contexts": len(moderating)}
+    facts = {
+        "contexts_coded": contexts,
+        "moderators_declared": declared,
+        "analyses": len(analyses),
+        "not_possible": len(not_possible),
+        "moderating_contexts": len(moderating),
+    }
     if analyses and moderating:
-        return Proposal("moderators", 4, [f"{len(analyses)} effect-size moderator analyses and {len(moderating)} moderating contexts in the CMO graph"], facts)
+        return Proposal(
+            "moderators",
+            4,
+            [
+                f"{len(analyses)} effect-size moderator analyses and {len(moderating)} moderating contexts in the CMO graph"
+            ],
+            facts,
+        )
     if analyses or moderating:
-        what = f"{len(analyses)} effect-size moderator analyses" if analyses else f"{len(moderating)} moderating contexts in the CMO graph"
+        what = (
+            f"{len(analyses)} effect-size moderator analyses"
+            if analyses
+            else f"{len(moderating)} moderating contexts in the CMO graph"
+        )
         return Proposal("moderators", 3, [what], facts)
     if contexts:
-        return Proposal("moderators", 2, [f"{contexts} CMO coding(s) name a context, none analysed as a moderator"], facts)
+        return Proposal(
+            "moderators", 2, [f"{contexts} CMO coding(s) name a context, none analysed as a moderator"], facts
+        )
     if declared or not_possible:
         return Proposal("moderators", 1, ["moderators named but no context coded and no analysis possible"], facts)
     return Proposal("moderators", 0, ["no contexts coded and no moderators declared"], facts)
@@ -158,7 +211,10 @@ def implementation_rule(implementation: dict[str, Any]) -> Proposal:
     adequate = int(counts.get("studies_adequate_rigour", 0))
     levels_any = [lv for lv, c in by_level.items() if c.get("barrier", 0) + c.get("enabler", 0) > 0]
     levels_both = [lv for lv, c in by_level.items() if c.get("barrier", 0) > 0 and c.get("enabler", 0) > 0]
-    facts = {k: counts.get(k, 0) for k in ("items", "barriers", "enablers", "studies", "studies_adequate_rigour", "themes_with_evidence")}
+    facts = {
+        k: counts.get(k, 0)
+        for k in ("items", "barriers", "enablers", "studies", "studies_adequate_rigour", "themes_with_evidence")
+    }
     facts["levels_with_evidence"] = levels_any
     facts["levels_with_barriers_and_enablers"] = levels_both
     both = counts.get("barriers", 0) > 0 and counts.get("enablers", 0) > 0
@@ -167,11 +223,30 @@ def implementation_rule(implementation: dict[str, Any]) -> Proposal:
     if n_studies < 2:
         return Proposal("implementation", 1, ["implementation remarks from a single study"], facts)
     if len(levels_both) >= 3 and adequate >= 5 and 2 * adequate > n_studies:
-        return Proposal("implementation", 4, [f"barriers and enablers at {len(levels_both)} levels, from {adequate} of {n_studies} studies of adequate rigour"], facts)
+        return Proposal(
+            "implementation",
+            4,
+            [
+                f"barriers and enablers at {len(levels_both)} levels, from {adequate} of {n_studies} studies of adequate rigour"
+            ],
+            facts,
+        )
     if both and len(levels_any) >= 2 and adequate >= 2:
-        return Proposal("implementation", 3, [f"barriers and enablers from {n_studies} studies ({adequate} of adequate rigour) at {len(levels_any)} levels",
-                                              "not yet systematic: fewer than five studies of adequate rigour, or fewer than three levels with both barriers and enablers"], facts)
-    return Proposal("implementation", 2, [f"implementation observations from {n_studies} studies ({adequate} of adequate rigour)"], facts)
+        return Proposal(
+            "implementation",
+            3,
+            [
+                f"barriers and enablers from {n_studies} studies ({adequate} of adequate rigour) at {len(levels_any)} levels",
+                "not yet systematic: fewer than five studies of adequate rigour, or fewer than three levels with both barriers and enablers",
+            ],
+            facts,
+        )
+    return Proposal(
+        "implementation",
+        2,
+        [f"implementation observations from {n_studies} studies ({adequate} of adequate rigour)"],
+        facts,
+    )
 
 
 def economics_rule(economics: dict[str, Any]) -> Proposal:
@@ -179,15 +254,38 @@ def economics_rule(economics: dict[str, Any]) -> Proposal:
     counts = economics.get("counts") or {}
     ce = economics.get("cost_effectiveness") or []
     items = economics.get("items") or []
-    per_unit_tied = [i for i in items if i.get("kind") == "cost" and i.get("outcome") and i.get("per_unit") is not None
-                     and i.get("per_unit_basis") in ("per_child", "per_family", "unit of n_units")]
-    facts = {"counts": counts, "cost_effectiveness": len(ce), "per_participant_costs_tied_to_outcome": len(per_unit_tied),
-             "finding": economics.get("finding"), "reasons": economics.get("reasons", [])}
+    per_unit_tied = [
+        i
+        for i in items
+        if i.get("kind") == "cost"
+        and i.get("outcome")
+        and i.get("per_unit") is not None
+        and i.get("per_unit_basis") in ("per_child", "per_family", "unit of n_units")
+    ]
+    facts = {
+        "counts": counts,
+        "cost_effectiveness": len(ce),
+        "per_participant_costs_tied_to_outcome": len(per_unit_tied),
+        "finding": economics.get("finding"),
+        "reasons": economics.get("reasons", []),
+    }
     if ce:
-        return Proposal("economics", 4, [f"{len(ce)} cost-effectiveness figure(s) from a cost and a pooled effect on the same outcome"], facts)
+        return Proposal(
+            "economics",
+            4,
+            [f"{len(ce)} cost-effectiveness figure(s) from a cost and a pooled effect on the same outcome"],
+            facts,
+        )
     if per_unit_tied:
-        return Proposal("economics", 3, ["per-participant cost tied to an outcome, but no cost-effectiveness figure could be formed"], facts)
-    if (counts.get("cost", 0) or counts.get("funding", 0)) and (counts.get("outcome_value", 0) or counts.get("saving", 0)):
+        return Proposal(
+            "economics",
+            3,
+            ["per-participant cost tied to an outcome, but no cost-effectiveness figure could be formed"],
+            facts,
+        )
+    if (counts.get("cost", 0) or counts.get("funding", 0)) and (
+        counts.get("outcome_value", 0) or counts.get("saving", 0)
+    ):
         return Proposal("economics", 2, ["costs and outcome valuations or savings reported"], facts)
     if sum(counts.values()):
         return Proposal("economics", 1, ["costs or funding amounts only"], facts)
@@ -206,7 +304,9 @@ def propose_levels(review: Review, summaries: dict[str, dict[str, Any]]) -> dict
     }
 
 
-def apply_overrides(proposals: dict[str, Proposal], overrides: dict[str, dict[str, Any]] | None) -> dict[str, dict[str, Any]]:
+def apply_overrides(
+    proposals: dict[str, Proposal], overrides: dict[str, dict[str, Any]] | None
+) -> dict[str, dict[str, Any]]:
     """Proposed and final level side by side; ``overrides`` is ``review.yaml`` ``emmie_overrides``."""
     out = {}
     for dim in DIMENSIONS:

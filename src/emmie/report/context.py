@@ -86,14 +86,29 @@ def references(review: Review) -> list[dict[str, Any]]:
         url = s["url"]
         link = url if url.startswith("http") else f"https://doi.org/{url}"
         coded = {}
-        for name, key in (("effects", "effect_id"), ("cmo", "cmo_id"), ("implementation", "impl_id"), ("economics", "econ_id")):
+        for name, key in (
+            ("effects", "effect_id"),
+            ("cmo", "cmo_id"),
+            ("implementation", "impl_id"),
+            ("economics", "econ_id"),
+        ):
             frame = getattr(review, name)
             coded[name] = list(frame.loc[frame["study_id"] == sid, key])
-        rows.append({
-            "study_id": sid, "citation": s["citation"], "url": url, "link": link, "design": s["design"].replace("_", " "),
-            "rob": s["rob_overall"].replace("_", " "), "relevance": s["relevance"], "rigour": s["rigour"],
-            "verified": s["verified"], "source": s["source"], "rows": coded,
-        })
+        rows.append(
+            {
+                "study_id": sid,
+                "citation": s["citation"],
+                "url": url,
+                "link": link,
+                "design": s["design"].replace("_", " "),
+                "rob": s["rob_overall"].replace("_", " "),
+                "relevance": s["relevance"],
+                "rigour": s["rigour"],
+                "verified": s["verified"],
+                "source": s["source"],
+                "rows": coded,
+            }
+        )
     return rows
 
 
@@ -105,10 +120,26 @@ def effect_section(review: Review, effect: dict[str, Any], folder: Path) -> dict
     for o in effect.get("outcomes", []):
         figures = []
         for key, alt, caption in (
-            ("forest", f"Forest plot for {o.get('label')}", "Forest plot: each study's estimate with its 95% CI, the pooled estimate (diamond) and the 95% prediction interval."),
-            ("funnel", f"Contour-enhanced funnel plot for {o.get('label')}", "Contour-enhanced funnel plot (shaded: p < 0.10, 0.05, 0.01)."),
-            ("bayes_forest", f"Bayesian forest plot for {o.get('label')}", "Bayesian forest plot: observed estimates and shrunken study effects, with the pooled effect and predictive interval."),
-            ("prior_posterior", f"Prior and posterior distributions for {o.get('label')}", "Prior (dashed) and posterior densities: how much the data moved the prior."),
+            (
+                "forest",
+                f"Forest plot for {o.get('label')}",
+                "Forest plot: each study's estimate with its 95% CI, the pooled estimate (diamond) and the 95% prediction interval.",
+            ),
+            (
+                "funnel",
+                f"Contour-enhanced funnel plot for {o.get('label')}",
+                "Contour-enhanced funnel plot (shaded: p < 0.10, 0.05, 0.01).",
+            ),
+            (
+                "bayes_forest",
+                f"Bayesian forest plot for {o.get('label')}",
+                "Bayesian forest plot: observed estimates and shrunken study effects, with the pooled effect and predictive interval.",
+            ),
+            (
+                "prior_posterior",
+                f"Prior and posterior distributions for {o.get('label')}",
+                "Prior (dashed) and posterior densities: how much the data moved the prior.",
+            ),
         ):
             name = (o.get("figures") or {}).get(key)
             if name:
@@ -116,38 +147,91 @@ def effect_section(review: Review, effect: dict[str, Any], folder: Path) -> dict
         freq = o.get("frequentist") or None
         lines = interpretation_lines(o.get("interpretation"), o.get("bayes"))
         sens = _sensitivity_rows((o.get("bayes") or {}).get("prior_sensitivity"))
-        outcomes.append({
-            **{k: o.get(k) for k in ("outcome", "label", "measure", "desirable", "k", "n_results", "pooled", "reason_not_pooled")},
-            "frequentist": {t: freq.get(t) for t in ("z", "knha") if freq and freq.get(t)} if freq else None,
-            "fit_warnings": list(dict.fromkeys((freq or {}).get("z", {}).get("warnings", []) + (freq or {}).get("knha", {}).get("warnings", []))) if freq else [],
-            "transformed": transformed_text(o),
-            "scale_note": f"estimates on the log scale of the {o.get('measure')}" if o.get("measure") in EXP_MEASURES else "",
-            "interpretation": bool(lines),
-            "interpretation_lines": lines,
-            "sensitivity": table_from_records(sens) if sens else None,
-            "figures": figures,
-            "studies": o.get("studies") or [],
-        })
+        outcomes.append(
+            {
+                **{
+                    k: o.get(k)
+                    for k in (
+                        "outcome",
+                        "label",
+                        "measure",
+                        "desirable",
+                        "k",
+                        "n_results",
+                        "pooled",
+                        "reason_not_pooled",
+                    )
+                },
+                "frequentist": {t: freq.get(t) for t in ("z", "knha") if freq and freq.get(t)} if freq else None,
+                "fit_warnings": list(
+                    dict.fromkeys(
+                        (freq or {}).get("z", {}).get("warnings", []) + (freq or {}).get("knha", {}).get("warnings", [])
+                    )
+                )
+                if freq
+                else [],
+                "transformed": transformed_text(o),
+                "scale_note": f"estimates on the log scale of the {o.get('measure')}"
+                if o.get("measure") in EXP_MEASURES
+                else "",
+                "interpretation": bool(lines),
+                "interpretation_lines": lines,
+                "sensitivity": table_from_records(sens) if sens else None,
+                "figures": figures,
+                "studies": o.get("studies") or [],
+            }
+        )
     swim = effect.get("swim") or {}
     labels = {o.get("outcome"): o.get("label") for o in effect.get("outcomes", [])}
     domains = []
     for d in swim.get("domains", []):
         st = d.get("sign_test") or {}
-        sign = (f"studies with a benefit {st.get('n_benefit', 0)}, with harm {st.get('n_harm', 0)}, "
-                f"{st.get('n_excluded', 0)} mixed, no change or unclear; two-sided p = {fmt(st.get('pval'), 3)}") if st.get("pval") is not None else ""
-        rows = [swim_row({**r, "outcome_label": labels.get(r.get("outcome"))}) for r in swim.get("results", []) if r.get("domain") == d.get("domain")]
-        studies = [{**sd, "direction_symbol": SYMBOL.get(sd.get("direction") or "unclear", "○"),
-                    "direction": (sd.get("direction") or "unclear").replace("_", " "), "design": (sd.get("design") or "").replace("_", " "),
-                    "rob": (sd.get("rob_overall") or "").replace("_", " ")} for sd in d.get("studies", [])]
-        comparative = [r for r in swim.get("results", []) if r.get("domain") == d.get("domain") and r.get("design") in COMPARATIVE]
-        note = f"Results from comparative studies only: {direction_counts(comparative)}." if comparative else "No comparative study reports on this domain."
+        sign = (
+            (
+                f"studies with a benefit {st.get('n_benefit', 0)}, with harm {st.get('n_harm', 0)}, "
+                f"{st.get('n_excluded', 0)} mixed, no change or unclear; two-sided p = {fmt(st.get('pval'), 3)}"
+            )
+            if st.get("pval") is not None
+            else ""
+        )
+        rows = [
+            swim_row({**r, "outcome_label": labels.get(r.get("outcome"))})
+            for r in swim.get("results", [])
+            if r.get("domain") == d.get("domain")
+        ]
+        studies = [
+            {
+                **sd,
+                "direction_symbol": SYMBOL.get(sd.get("direction") or "unclear", "○"),
+                "direction": (sd.get("direction") or "unclear").replace("_", " "),
+                "design": (sd.get("design") or "").replace("_", " "),
+                "rob": (sd.get("rob_overall") or "").replace("_", " "),
+            }
+            for sd in d.get("studies", [])
+        ]
+        comparative = [
+            r for r in swim.get("results", []) if r.get("domain") == d.get("domain") and r.get("design") in COMPARATIVE
+        ]
+        note = (
+            f"Results from comparative studies only: {direction_counts(comparative)}."
+            if comparative
+            else "No comparative study reports on this domain."
+        )
         domains.append({"domain": d.get("domain"), "sign_test": sign, "rows": rows, "studies": studies, "note": note})
-    swim_figures = [{"svg": read_svg(folder / name), "alt": "Effect-direction plot of the results that could not be pooled, by outcome domain and study",
-                     "caption": "Effect direction by study and outcome domain (▲ benefit, ▼ harm, ◆ no change or mixed, ○ unclear)."}
-                    for name in ([swim["figure"]] if swim.get("figure") else [])]
+    swim_figures = [
+        {
+            "svg": read_svg(folder / name),
+            "alt": "Effect-direction plot of the results that could not be pooled, by outcome domain and study",
+            "caption": "Effect direction by study and outcome domain (▲ benefit, ▼ harm, ◆ no change or mixed, ○ unclear).",
+        }
+        for name in ([swim["figure"]] if swim.get("figure") else [])
+    ]
     analysed = [o for o in outcomes if o["pooled"] or o["interpretation"] or o["figures"]]
-    not_analysed = [{"outcome": o["outcome"], "label": o["label"], "n_results": o["n_results"], "reason": o["reason_not_pooled"]}
-                    for o in outcomes if o not in analysed]
+    not_analysed = [
+        {"outcome": o["outcome"], "label": o["label"], "n_results": o["n_results"], "reason": o["reason_not_pooled"]}
+        for o in outcomes
+        if o not in analysed
+    ]
     return {
         "outcomes": analysed,
         "not_analysed": not_analysed,
@@ -155,12 +239,20 @@ def effect_section(review: Review, effect: dict[str, Any], folder: Path) -> dict
         "swim": bool(domains),
         "swim_domains": domains,
         "swim_figures": swim_figures,
-        "swim_intro": swim.get("intro") or "Results that could not be combined in a meta-analysis are shown side by side, with the direction of each result and a sign test per outcome domain (SWiM; Campbell et al. 2020).",
+        "swim_intro": swim.get("intro")
+        or "Results that could not be combined in a meta-analysis are shown side by side, with the direction of each result and a sign test per outcome domain (SWiM; Campbell et al. 2020).",
     }
 
 
-SENSITIVITY_COLUMNS = (("prior", "tau prior"), ("mu_median", "median effect"), ("mu_ci_lb", "95% CrI lower"), ("mu_ci_ub", "95% CrI upper"),
-                       ("tau_median", "median tau"), ("p_benefit", "P(any benefit)"), ("p_benefit_mid", "P(benefit >= MID)"))
+SENSITIVITY_COLUMNS = (
+    ("prior", "tau prior"),
+    ("mu_median", "median effect"),
+    ("mu_ci_lb", "95% CrI lower"),
+    ("mu_ci_ub", "95% CrI upper"),
+    ("tau_median", "median tau"),
+    ("p_benefit", "P(any benefit)"),
+    ("p_benefit_mid", "P(benefit >= MID)"),
+)
 
 
 def _sensitivity_rows(records: list[dict[str, Any]] | None) -> dict[str, Any] | None:
@@ -176,10 +268,15 @@ SYMBOL = {"benefit": "▲", "harm": "▼", "no_change": "◆", "mixed": "◆", "
 def swim_row(r: dict[str, Any]) -> dict[str, Any]:
     direction = r.get("direction") or "unclear"
     return {
-        "effect_id": r.get("effect_id"), "study_id": r.get("study_id"), "outcome_label": r.get("outcome_label") or r.get("outcome"),
-        "design": (r.get("design") or "").replace("_", " "), "rob": (r.get("rob") or r.get("rob_overall") or "").replace("_", " "),
-        "direction": direction.replace("_", " "), "direction_symbol": SYMBOL.get(direction, "○"),
-        "result_text": r.get("result_text") or r.get("result") or "", "reason": r.get("reason") or "",
+        "effect_id": r.get("effect_id"),
+        "study_id": r.get("study_id"),
+        "outcome_label": r.get("outcome_label") or r.get("outcome"),
+        "design": (r.get("design") or "").replace("_", " "),
+        "rob": (r.get("rob") or r.get("rob_overall") or "").replace("_", " "),
+        "direction": direction.replace("_", " "),
+        "direction_symbol": SYMBOL.get(direction, "○"),
+        "result_text": r.get("result_text") or r.get("result") or "",
+        "reason": r.get("reason") or "",
     }
 
 
@@ -205,7 +302,10 @@ def table_from_records(records: Any) -> dict[str, Any] | None:
         return records
     if isinstance(records, list) and records and isinstance(records[0], dict):
         columns = list(records[0].keys())
-        return {"columns": [c.replace("_", " ") for c in columns], "rows": [[r.get(c) for c in columns] for r in records]}
+        return {
+            "columns": [c.replace("_", " ") for c in columns],
+            "rows": [[r.get(c) for c in columns] for r in records],
+        }
     return None
 
 
@@ -217,7 +317,11 @@ def label_of(review: Review, concept: str | None) -> str:
 
 
 def _link_studies(link: dict[str, Any]) -> list[str]:
-    return sorted(set(link.get("supporting_studies", [])) | set(link.get("refining_studies", [])) | set(link.get("contradicting_studies", [])))
+    return sorted(
+        set(link.get("supporting_studies", []))
+        | set(link.get("refining_studies", []))
+        | set(link.get("contradicting_studies", []))
+    )
 
 
 def _link_text(review: Review, link: dict[str, Any]) -> str:
@@ -228,13 +332,24 @@ def _link_text(review: Review, link: dict[str, Any]) -> str:
 
 def _link_parts(link: dict[str, Any]) -> list[dict[str, Any]]:
     """Who supports, refines and contradicts a link, for rendering with links to the references."""
-    return [{"word": word, "studies": link[key]} for key, word in
-            (("supporting_studies", "supports"), ("refining_studies", "refines"), ("contradicting_studies", "contradicts")) if link.get(key)]
+    return [
+        {"word": word, "studies": link[key]}
+        for key, word in (
+            ("supporting_studies", "supports"),
+            ("refining_studies", "refines"),
+            ("contradicting_studies", "contradicts"),
+        )
+        if link.get(key)
+    ]
 
 
 def _link_detail(link: dict[str, Any]) -> str:
     bits = []
-    for key, word in (("supporting_studies", "supports"), ("refining_studies", "refines"), ("contradicting_studies", "contradicts")):
+    for key, word in (
+        ("supporting_studies", "supports"),
+        ("refining_studies", "refines"),
+        ("contradicting_studies", "contradicts"),
+    ):
         if link.get(key):
             bits.append(f"{', '.join(link[key])} {word}")
     return "; ".join(bits) or "no study"
@@ -244,28 +359,72 @@ def mechanisms_section(review: Review, mech: dict[str, Any], folder: Path) -> di
     configs = []
     for c in mech.get("configurations", [])[:25]:
         labels = c.get("labels") or [label_of(review, n) for n in c.get("path", [])]
-        links = [{"text": _link_text(review, link), "studies": _link_studies(link), "parts": _link_parts(link)} for link in c.get("links", [])]
-        configs.append({"text": " → ".join(labels), "n_studies": c.get("n_studies", 0), "strength": c.get("weakest_strength"),
-                        "complete_in": c.get("complete_in", []), "links": links})
+        links = [
+            {"text": _link_text(review, link), "studies": _link_studies(link), "parts": _link_parts(link)}
+            for link in c.get("links", [])
+        ]
+        configs.append(
+            {
+                "text": " → ".join(labels),
+                "n_studies": c.get("n_studies", 0),
+                "strength": c.get("weakest_strength"),
+                "complete_in": c.get("complete_in", []),
+                "links": links,
+            }
+        )
     theory = []
     for t in mech.get("theory", []):
-        links = [{"text": _link_text(review, link), "status": (link.get("status") or "").replace("_", " "), "parts": _link_parts(link)} for link in t.get("links", [])]
-        theory.append({"id": t.get("id"), "statement": t.get("statement", ""), "status": (t.get("status") or "").replace("_", " "), "links": links})
+        links = [
+            {
+                "text": _link_text(review, link),
+                "status": (link.get("status") or "").replace("_", " "),
+                "parts": _link_parts(link),
+            }
+            for link in t.get("links", [])
+        ]
+        theory.append(
+            {
+                "id": t.get("id"),
+                "statement": t.get("statement", ""),
+                "status": (t.get("status") or "").replace("_", " "),
+                "links": links,
+            }
+        )
     lists = [
-        {"title": "Demi-regularities: mechanisms seen in two or more contexts", "items": [_demi(d) for d in mech.get("demi_regularities", [])],
-         "empty": "No mechanism was seen to fire in two or more distinct contexts."},
-        {"title": "Contested links (supported and contradicted)", "items": [f"{_link_text(review, d)} ({_link_detail(d)})" for d in mech.get("contested", [])],
-         "empty": "No link is both supported and contradicted."},
-        {"title": "Links resting on a single study", "items": [f"{_link_text(review, d)} ({_link_detail(d)})" for d in mech.get("single_study", [])],
-         "empty": "Every link rests on two or more studies."},
-        {"title": "Gaps", "items": _gaps(mech.get("gaps", {})), "empty": "Every mechanism links to an outcome and every outcome to a mechanism."},
-        {"title": "Links the evidence adds beyond the initial theory", "items": [f"{_link_text(review, d)} ({_link_detail(d)})" for d in mech.get("beyond_theory", [])],
-         "empty": "The evidence adds no link that the initial theory lacks."},
+        {
+            "title": "Demi-regularities: mechanisms seen in two or more contexts",
+            "items": [_demi(d) for d in mech.get("demi_regularities", [])],
+            "empty": "No mechanism was seen to fire in two or more distinct contexts.",
+        },
+        {
+            "title": "Contested links (supported and contradicted)",
+            "items": [f"{_link_text(review, d)} ({_link_detail(d)})" for d in mech.get("contested", [])],
+            "empty": "No link is both supported and contradicted.",
+        },
+        {
+            "title": "Links resting on a single study",
+            "items": [f"{_link_text(review, d)} ({_link_detail(d)})" for d in mech.get("single_study", [])],
+            "empty": "Every link rests on two or more studies.",
+        },
+        {
+            "title": "Gaps",
+            "items": _gaps(mech.get("gaps", {})),
+            "empty": "Every mechanism links to an outcome and every outcome to a mechanism.",
+        },
+        {
+            "title": "Links the evidence adds beyond the initial theory",
+            "items": [f"{_link_text(review, d)} ({_link_detail(d)})" for d in mech.get("beyond_theory", [])],
+            "empty": "The evidence adds no link that the initial theory lacks.",
+        },
     ]
     frag = folder / "cmo_interactive.html"
     ev = mech.get("evidence", {})
-    intro = (f"{mech.get('n_codings', len(review.cmo))} context-mechanism-outcome codings from {mech.get('n_studies', review.cmo['study_id'].nunique())} studies. "
-             f"How the studies know: {', '.join(f'{v} {k}' for k, v in sorted(ev.items()))}." if ev else "No context-mechanism-outcome configuration was coded.")
+    intro = (
+        f"{mech.get('n_codings', len(review.cmo))} context-mechanism-outcome codings from {mech.get('n_studies', review.cmo['study_id'].nunique())} studies. "
+        f"How the studies know: {', '.join(f'{v} {k}' for k, v in sorted(ev.items()))}."
+        if ev
+        else "No context-mechanism-outcome configuration was coded."
+    )
     return {
         "svg": read_svg(folder / "cmo.svg"),
         "alt": "Layered graph of contexts and intervention components, mechanisms and outcomes",
@@ -284,10 +443,12 @@ def _demi(d: dict[str, Any]) -> str:
 
 def _gaps(gaps: dict[str, Any]) -> list[str]:
     items = []
-    for key, text in (("mechanisms_without_outcome", "Mechanism with no evidence linking it to an outcome"),
-                      ("mechanisms_without_trigger", "Mechanism with no context or component that triggers it"),
-                      ("outcomes_without_mechanism", "Outcome with no mechanism"),
-                      ("uncoded_concepts", "Concept in the vocabulary that no study codes")):
+    for key, text in (
+        ("mechanisms_without_outcome", "Mechanism with no evidence linking it to an outcome"),
+        ("mechanisms_without_trigger", "Mechanism with no context or component that triggers it"),
+        ("outcomes_without_mechanism", "Outcome with no mechanism"),
+        ("uncoded_concepts", "Concept in the vocabulary that no study codes"),
+    ):
         for c in gaps.get(key, []):
             items.append(f"{text}: {c.get('label') if isinstance(c, dict) else c}")
     return items
@@ -296,24 +457,44 @@ def _gaps(gaps: dict[str, Any]) -> list[str]:
 def moderators_section(review: Review, mech: dict[str, Any], mods: dict[str, Any], folder: Path) -> dict[str, Any]:
     contexts = []
     for r in mech.get("moderating_contexts", []):
-        studies = sorted(set(r.get("enabling_studies", [])) | set(r.get("blocking_studies", [])) | set(r.get("refining_studies", [])))
-        contexts.append({"context": r.get("context_label") or label_of(review, r.get("context")),
-                         "mechanism": r.get("mechanism_label") or label_of(review, r.get("mechanism")),
-                         "role": r.get("role", ""), "n": len(studies), "studies": studies,
-                         "n_enabling": r.get("n_enabling", 0), "n_blocking": r.get("n_blocking", 0)})
+        studies = sorted(
+            set(r.get("enabling_studies", [])) | set(r.get("blocking_studies", [])) | set(r.get("refining_studies", []))
+        )
+        contexts.append(
+            {
+                "context": r.get("context_label") or label_of(review, r.get("context")),
+                "mechanism": r.get("mechanism_label") or label_of(review, r.get("mechanism")),
+                "role": r.get("role", ""),
+                "n": len(studies),
+                "studies": studies,
+                "n_enabling": r.get("n_enabling", 0),
+                "n_blocking": r.get("n_blocking", 0),
+            }
+        )
     analyses = []
     for a in mods.get("analyses", []):
         table = table_from_records(a.get("table") or a.get("levels") or a.get("coefficients"))
         svg = read_svg(folder / a["figure"]) if a.get("figure") else None
-        analyses.append({
-            "title": a.get("title") or f"{a.get('moderator')} on {a.get('outcome')}",
-            "columns": table["columns"] if table else [], "rows": table["rows"] if table else [],
-            "test": a.get("test_text") or a.get("summary") or "", "svg": svg,
-            "alt": f"Bubble plot of effect size against {a.get('moderator')}", "caption": a.get("caption") or "",
-        })
-    not_possible = [f"{n.get('moderator')} ({n.get('outcome')}): {n.get('reason')}" for n in mods.get("not_possible", [])]
-    return {"contexts": contexts, "analyses": analyses, "not_possible": not_possible,
-            "none_statement": _no_moderator_statement(mods)}
+        analyses.append(
+            {
+                "title": a.get("title") or f"{a.get('moderator')} on {a.get('outcome')}",
+                "columns": table["columns"] if table else [],
+                "rows": table["rows"] if table else [],
+                "test": a.get("test_text") or a.get("summary") or "",
+                "svg": svg,
+                "alt": f"Bubble plot of effect size against {a.get('moderator')}",
+                "caption": a.get("caption") or "",
+            }
+        )
+    not_possible = [
+        f"{n.get('moderator')} ({n.get('outcome')}): {n.get('reason')}" for n in mods.get("not_possible", [])
+    ]
+    return {
+        "contexts": contexts,
+        "analyses": analyses,
+        "not_possible": not_possible,
+        "none_statement": _no_moderator_statement(mods),
+    }
 
 
 def _no_moderator_statement(mods: dict[str, Any]) -> str:
@@ -329,7 +510,12 @@ def _no_moderator_statement(mods: dict[str, Any]) -> str:
 
 
 def implementation_section(review: Review, impl: dict[str, Any], folder: Path) -> dict[str, Any]:
-    quality = {s["study_id"]: f"rigour {s['rigour']}, relevance {s['relevance']}, risk of bias {s['rob_overall'].replace('_', ' ')}" for _, s in review.studies.iterrows()}
+    quality = {
+        s[
+            "study_id"
+        ]: f"rigour {s['rigour']}, relevance {s['relevance']}, risk of bias {s['rob_overall'].replace('_', ' ')}"
+        for _, s in review.studies.iterrows()
+    }
     themes = []
     labels = {t["id"]: t["label"] for t in review.config.get("implementation_themes", [])}
     frame = review.implementation
@@ -337,32 +523,68 @@ def implementation_section(review: Review, impl: dict[str, Any], folder: Path) -
         rows = frame[frame["theme"] == theme_id]
         if rows.empty:
             continue
-        themes.append({"label": labels[theme_id], "rows": [
-            {"impl_id": r["impl_id"], "type": r["type"], "level": r["level"], "study_id": r["study_id"], "excerpt": r["excerpt"], "quality": quality.get(r["study_id"], "")}
-            for _, r in rows.sort_values(["type", "level", "study_id", "impl_id"]).iterrows()]})
+        themes.append(
+            {
+                "label": labels[theme_id],
+                "rows": [
+                    {
+                        "impl_id": r["impl_id"],
+                        "type": r["type"],
+                        "level": r["level"],
+                        "study_id": r["study_id"],
+                        "excerpt": r["excerpt"],
+                        "quality": quality.get(r["study_id"], ""),
+                    }
+                    for _, r in rows.sort_values(["type", "level", "study_id", "impl_id"]).iterrows()
+                ],
+            }
+        )
     n_b = int((frame["type"] == "barrier").sum())
     n_e = int((frame["type"] == "enabler").sum())
-    intro = (f"{plural(n_b, 'barrier')} and {plural(n_e, 'enabler')} coded from {plural(frame['study_id'].nunique(), 'study', 'studies')}, "
-             f"across {plural(len(themes), 'theme')}."
-             if len(frame) else "No implementation evidence was coded.")
-    return {"intro": impl.get("intro") or intro, "svg": read_svg(folder / "implementation_matrix.svg"),
-            "alt": "Matrix of implementation themes by level, with counts of barriers and enablers", "themes": themes}
+    intro = (
+        f"{plural(n_b, 'barrier')} and {plural(n_e, 'enabler')} coded from {plural(frame['study_id'].nunique(), 'study', 'studies')}, "
+        f"across {plural(len(themes), 'theme')}."
+        if len(frame)
+        else "No implementation evidence was coded."
+    )
+    return {
+        "intro": impl.get("intro") or intro,
+        "svg": read_svg(folder / "implementation_matrix.svg"),
+        "alt": "Matrix of implementation themes by level, with counts of barriers and enablers",
+        "themes": themes,
+    }
 
 
 def economics_section(review: Review, econ: dict[str, Any], folder: Path) -> dict[str, Any]:
     rows = []
     for r in econ.get("items", []):
-        rows.append({
-            "econ_id": r.get("econ_id"), "study_id": r.get("study_id"), "item": r.get("item"), "kind": r.get("kind"),
-            "reported": f"{r.get('currency')} {fmt(r.get('amount'), 0)} ({int(r['price_year']) if r.get('price_year') else ''} prices)",
-            "converted": fmt(r.get("converted"), 0) if r.get("converted") is not None else (r.get("conversion_note") or "–"),
-            "unit": (r.get("unit") or "").replace("_", " ") + (f" of {fmt(r.get('n_units'), 0)}" if r.get("n_units") else ""),
-        })
-    figures = [{"svg": read_svg(folder / f), "alt": "Cost-effectiveness plane", "caption": ""} for f in econ.get("figures", [])]
+        rows.append(
+            {
+                "econ_id": r.get("econ_id"),
+                "study_id": r.get("study_id"),
+                "item": r.get("item"),
+                "kind": r.get("kind"),
+                "reported": f"{r.get('currency')} {fmt(r.get('amount'), 0)} ({int(r['price_year']) if r.get('price_year') else ''} prices)",
+                "converted": fmt(r.get("converted"), 0)
+                if r.get("converted") is not None
+                else (r.get("conversion_note") or "–"),
+                "unit": (r.get("unit") or "").replace("_", " ")
+                + (f" of {fmt(r.get('n_units'), 0)}" if r.get("n_units") else ""),
+            }
+        )
+    figures = [
+        {"svg": read_svg(folder / f), "alt": "Cost-effectiveness plane", "caption": ""} for f in econ.get("figures", [])
+    ]
     base = econ.get("base") or econ.get("base_currency") or ""
     if isinstance(base, dict):
         base = f"{base.get('currency')} {base.get('year')} prices"
-    return {"finding": econ.get("finding") or "", "reasons": econ.get("reasons", []), "rows": rows, "base": base, "figures": figures}
+    return {
+        "finding": econ.get("finding") or "",
+        "reasons": econ.get("reasons", []),
+        "rows": rows,
+        "base": base,
+        "figures": figures,
+    }
 
 
 def appraisal_section(folder: Path, prisma: dict[str, Any]) -> dict[str, Any]:
@@ -382,12 +604,23 @@ def dimension_rows(rating: dict[str, Any], says: dict[str, str], key_figures: di
     dims = rating.get("dimensions", rating)
     for key, name, gloss, anchor in DIMENSIONS:
         d = dims.get(key, {})
-        rows.append({
-            "key": key, "name": name, "gloss": gloss, "anchor": anchor, "says": says.get(key, ""),
-            "proposed": d.get("proposed", 0), "final": d.get("final", d.get("proposed", 0)), "overridden": bool(d.get("overridden")),
-            "justification": d.get("justification") or "", "reasons": d.get("reasons", []), "facts": d.get("facts", {}),
-            "descriptor": descriptor_text(d.get("descriptor")), "key_figure": key_figures.get(key, ""),
-        })
+        rows.append(
+            {
+                "key": key,
+                "name": name,
+                "gloss": gloss,
+                "anchor": anchor,
+                "says": says.get(key, ""),
+                "proposed": d.get("proposed", 0),
+                "final": d.get("final", d.get("proposed", 0)),
+                "overridden": bool(d.get("overridden")),
+                "justification": d.get("justification") or "",
+                "reasons": d.get("reasons", []),
+                "facts": d.get("facts", {}),
+                "descriptor": descriptor_text(d.get("descriptor")),
+                "key_figure": key_figures.get(key, ""),
+            }
+        )
     return rows
 
 
@@ -405,7 +638,10 @@ def effect_says(effect: dict[str, Any]) -> tuple[str, str]:
     if pooled:
         o = pooled[0]
         f = (o.get("frequentist") or {}).get("z") or {}
-        est = transformed_text(o) or f"estimate {fmt(f.get('estimate'), 2)} (95% CI {fmt(f.get('ci_lb'), 2)} to {fmt(f.get('ci_ub'), 2)})"
+        est = (
+            transformed_text(o)
+            or f"estimate {fmt(f.get('estimate'), 2)} (95% CI {fmt(f.get('ci_lb'), 2)} to {fmt(f.get('ci_ub'), 2)})"
+        )
         text = f"{o['label']}: pooled over {o['k']} studies, {est}."
         interp = o.get("interpretation") or {}
         if isinstance(interp.get("p_benefit"), (int, float)):
@@ -436,17 +672,30 @@ def plain_summary(review: Review, says: dict[str, str], rating_rows: list[dict[s
     n = len(review.studies)
     comparative = int(review.studies["design"].isin(["rct", "quasi_experimental"]).sum())
     name = review.config.get("short_title") or review.config["intervention"]
-    lines = [f"We looked at {n} studies and reports; {comparative} of them compared people or places receiving {name} with a comparison group that did not."]
+    lines = [
+        f"We looked at {n} studies and reports; {comparative} of them compared people or places receiving {name} with a comparison group that did not."
+    ]
     for row in rating_rows:
-        lines.append(f"{row['name']} ({row['gloss'].lower().rstrip('?')}): {sentence(row['says'])} Quality of this evidence: {row['final']} out of 4.")
+        lines.append(
+            f"{row['name']} ({row['gloss'].lower().rstrip('?')}): {sentence(row['says'])} Quality of this evidence: {row['final']} out of 4."
+        )
     low = [r["name"] for r in rating_rows if r["final"] <= 1]
     if low:
-        lines.append("Where the evidence is thin (" + ", ".join(low) + "), that is itself the finding: a lack of evidence is not evidence that the intervention does not work.")
+        lines.append(
+            "Where the evidence is thin ("
+            + ", ".join(low)
+            + "), that is itself the finding: a lack of evidence is not evidence that the intervention does not work."
+        )
     return lines
 
 
-def methods_paragraphs(review: Review, effect: dict[str, Any], mech: dict[str, Any], mods: dict[str, Any],
-                       econ: dict[str, Any] | None = None) -> list[str]:
+def methods_paragraphs(
+    review: Review,
+    effect: dict[str, Any],
+    mech: dict[str, Any],
+    mods: dict[str, Any],
+    econ: dict[str, Any] | None = None,
+) -> list[str]:
     """What was run, in words, in the manner of metafor's ``reporter()``: built from the results, not a template."""
     outcomes = effect.get("outcomes", [])
     pooled = [o for o in outcomes if o.get("pooled")]
@@ -456,20 +705,27 @@ def methods_paragraphs(review: Review, effect: dict[str, Any], mech: dict[str, A
         f"The coded data ({len(review.studies)} studies, {len(review.effects)} extracted results, {len(review.cmo)} context-mechanism-outcome "
         f"codings, {len(review.implementation)} implementation and {len(review.economics)} economics items) were validated against the "
         "codebook before any analysis. Effect sizes were computed from the coded raw inputs with metafor's formulas"
-        + (f" ({', '.join(measures)})" if measures else "") + ", adding 1/2 to every cell of a 2x2 table with a zero cell; "
+        + (f" ({', '.join(measures)})" if measures else "")
+        + ", adding 1/2 to every cell of a 2x2 table with a zero cell; "
         "a study contributes at most one result to each meta-analysis.",
     ]
     for o in pooled:
         f = (o.get("frequentist") or {}).get("z") or {}
         het = o.get("heterogeneity_ci") or {}
         tau = het.get("tau2") or {}
-        text = (f"{o['label']}: {o['k']} results were pooled on the {o.get('measure')} scale in a random-effects model; tau² was estimated by "
-                f"restricted maximum likelihood (REML; Viechtbauer 2005) as {fmt(f.get('tau2'), 4)}"
-                + (f" (95% Q-profile CI {fmt(tau.get('ci_lb'), 4)} to {fmt(tau.get('ci_ub'), 4)}; Viechtbauer 2007)" if tau else "")
-                + f", I² = {fmt(f.get('i2'), 1)}%, Q({o['k'] - 1}) = {fmt(f.get('q'), 2)}, p {fmt_p(f.get('q_pval'))}. "
-                "Tests and confidence intervals are given both as Wald-type z and with the Knapp-Hartung adjustment "
-                f"(Knapp & Hartung 2003), the headline being {'Knapp-Hartung' if o.get('headline_test') == 'knha' else 'z'}; "
-                "the prediction interval uses the normal quantile under z and t with k-1 df under Knapp-Hartung.")
+        text = (
+            f"{o['label']}: {o['k']} results were pooled on the {o.get('measure')} scale in a random-effects model; tau² was estimated by "
+            f"restricted maximum likelihood (REML; Viechtbauer 2005) as {fmt(f.get('tau2'), 4)}"
+            + (
+                f" (95% Q-profile CI {fmt(tau.get('ci_lb'), 4)} to {fmt(tau.get('ci_ub'), 4)}; Viechtbauer 2007)"
+                if tau
+                else ""
+            )
+            + f", I² = {fmt(f.get('i2'), 1)}%, Q({o['k'] - 1}) = {fmt(f.get('q'), 2)}, p {fmt_p(f.get('q_pval'))}. "
+            "Tests and confidence intervals are given both as Wald-type z and with the Knapp-Hartung adjustment "
+            f"(Knapp & Hartung 2003), the headline being {'Knapp-Hartung' if o.get('headline_test') == 'knha' else 'z'}; "
+            "the prediction interval uses the normal quantile under z and t with k-1 df under Knapp-Hartung."
+        )
         if o.get("small_study"):
             text += " Funnel-plot asymmetry was examined with Egger's regression test, the rank correlation test and trim-and-fill (L0 estimator), and Rosenthal's fail-safe N was computed."
         if o.get("leave_one_out"):
@@ -481,32 +737,53 @@ def methods_paragraphs(review: Review, effect: dict[str, Any], mech: dict[str, A
             f"{len(bayes)} outcome(s) with at least one poolable result had a Bayesian random-effects analysis: y_i ~ N(theta_i, v_i), "
             "theta_i ~ N(mu, tau²), with the posterior computed by numerical integration over tau (exact to 1e-4; the approach of "
             "Röver 2020, bayesmeta) and a prior-sensitivity table over alternative heterogeneity priors. Priors: "
-            + "; ".join(priors) + ". Probabilities of benefit are posterior probabilities that the average effect lies in the desirable direction.")
+            + "; ".join(priors)
+            + ". Probabilities of benefit are posterior probabilities that the average effect lies in the desirable direction."
+        )
     swim = effect.get("swim") or {}
     if swim.get("results"):
-        rule = "the sign of the point estimate, or the direction the source reports" if swim.get("rule") == "direction" else "whether the confidence interval excludes no effect"
-        paras.append(f"{len(swim['results'])} results that could not be pooled were synthesised without meta-analysis following the SWiM guideline "
-                     f"(Campbell et al. 2020): each result's direction was classed by {rule}; a study's direction per outcome domain is the "
-                     f"direction of at least {int(100 * (swim.get('study_threshold') or 0.7))}% of its results, else mixed; a two-sided sign test "
-                     "compares studies showing benefit with those showing harm (Boon & Thomson 2021).")
+        rule = (
+            "the sign of the point estimate, or the direction the source reports"
+            if swim.get("rule") == "direction"
+            else "whether the confidence interval excludes no effect"
+        )
+        paras.append(
+            f"{len(swim['results'])} results that could not be pooled were synthesised without meta-analysis following the SWiM guideline "
+            f"(Campbell et al. 2020): each result's direction was classed by {rule}; a study's direction per outcome domain is the "
+            f"direction of at least {int(100 * (swim.get('study_threshold') or 0.7))}% of its results, else mixed; a two-sided sign test "
+            "compares studies showing benefit with those showing harm (Boon & Thomson 2021)."
+        )
     if mods.get("analyses"):
-        paras.append(f"{len(mods['analyses'])} moderator analyses of the effect sizes used meta-regression (REML) with Knapp-Hartung tests and "
-                     f"permutation tests of the moderator (up to {mods.get('n_perm')} permutations, seed {mods.get('seed')}, as metafor's permutest, "
-                     f"stopping once {mods.get('stop_after')} reach the observed statistic: Besag & Clifford 1991), "
-                     "and for categorical moderators a test of subgroup differences; p-values are also given Holm-adjusted across the moderators of an outcome.")
+        paras.append(
+            f"{len(mods['analyses'])} moderator analyses of the effect sizes used meta-regression (REML) with Knapp-Hartung tests and "
+            f"permutation tests of the moderator (up to {mods.get('n_perm')} permutations, seed {mods.get('seed')}, as metafor's permutest, "
+            f"stopping once {mods.get('stop_after')} reach the observed statistic: Besag & Clifford 1991), "
+            "and for categorical moderators a test of subgroup differences; p-values are also given Holm-adjusted across the moderators of an outcome."
+        )
     weights = review.config.get("cmo_weights") or {}
-    weight_text = "; ".join(f"{kind} " + ", ".join(f"{lvl} {w:g}" for lvl, w in levels.items())
-                            for kind, levels in weights.items() if isinstance(levels, dict)) or "rigour and relevance: high 1.0, moderate 0.6, low 0.3"
+    weight_text = (
+        "; ".join(
+            f"{kind} " + ", ".join(f"{lvl} {w:g}" for lvl, w in levels.items())
+            for kind, levels in weights.items()
+            if isinstance(levels, dict)
+        )
+        or "rigour and relevance: high 1.0, moderate 0.6, low 0.3"
+    )
     paras.append(
         f"The {len(review.cmo)} context-mechanism-outcome codings were built into a directed graph (networkx) of contexts, intervention components, "
         "mechanisms and outcomes. The strength of a link sums, over distinct studies, the product of the weights of the study's rigour and relevance "
         f"({weight_text}), a contradicting study counting negatively. Configurations are ranked by their weakest link; "
-        "the initial programme theory is classed proposition by proposition as confirmed, refined, partly supported, contradicted or untested.")
+        "the initial programme theory is classed proposition by proposition as confirmed, refined, partly supported, contradicted or untested."
+    )
     if econ and econ.get("base_currency") and econ.get("items"):
-        paras.append(f"Costs were converted to {econ['base_currency']} at {econ.get('base_year')} prices, first inflating within the source currency "
-                     "with a GDP deflator, then converting at that year's exchange rate (Shemilt et al. 2010), using the reference tables in data/_reference.")
-    paras.append("EMMIE-Q levels were proposed by the written rules in src/emmie/rating/emmie_q.yaml from the facts shown beside each level, and may "
-                 "be overridden by the reviewers with a justification; the report shows both.")
+        paras.append(
+            f"Costs were converted to {econ['base_currency']} at {econ.get('base_year')} prices, first inflating within the source currency "
+            "with a GDP deflator, then converting at that year's exchange rate (Shemilt et al. 2010), using the reference tables in data/_reference."
+        )
+    paras.append(
+        "EMMIE-Q levels were proposed by the written rules in src/emmie/rating/emmie_q.yaml from the facts shown beside each level, and may "
+        "be overridden by the reviewers with a justification; the report shows both."
+    )
     return paras
 
 
@@ -528,18 +805,28 @@ def mech_says(review: Review, mech: dict[str, Any]) -> tuple[str, str]:
     labels = top.get("labels") or [label_of(review, n) for n in top.get("path", [])]
     ev = mech.get("evidence", {})
     tested = ev.get("tested", 0) + ev.get("observed", 0)
-    return (f"Best-supported configuration: {' → '.join(labels)} ({top.get('n_studies', '?')} studies). "
-            f"{tested} of {sum(ev.values()) if ev else 0} codings rest on observed or tested evidence, the rest on theory or description.",
-            f"{len(configs)} configurations")
+    return (
+        f"Best-supported configuration: {' → '.join(labels)} ({top.get('n_studies', '?')} studies). "
+        f"{tested} of {sum(ev.values()) if ev else 0} codings rest on observed or tested evidence, the rest on theory or description.",
+        f"{len(configs)} configurations",
+    )
 
 
 def mods_says(review: Review, mech: dict[str, Any], mods: dict[str, Any]) -> tuple[str, str]:
     ctx = mech.get("moderating_contexts", [])
     parts = []
     if ctx:
-        top = max(ctx, key=lambda r: (r.get("n_enabling", 0) + r.get("n_blocking", 0) + r.get("n_refining", 0), r.get("strength", 0)))
+        top = max(
+            ctx,
+            key=lambda r: (
+                r.get("n_enabling", 0) + r.get("n_blocking", 0) + r.get("n_refining", 0),
+                r.get("strength", 0),
+            ),
+        )
         n = top.get("n_enabling", 0) + top.get("n_blocking", 0) + top.get("n_refining", 0)
-        parts.append(f"Most-cited condition: {top.get('context_label')} {top.get('role', 'conditions')} {top.get('mechanism_label')} ({n} stud{'y' if n == 1 else 'ies'}).")
+        parts.append(
+            f"Most-cited condition: {top.get('context_label')} {top.get('role', 'conditions')} {top.get('mechanism_label')} ({n} stud{'y' if n == 1 else 'ies'})."
+        )
     analyses = mods.get("analyses", [])
     if analyses:
         parts.append(f"{len(analyses)} moderator analyses of the effect sizes.")
@@ -555,11 +842,15 @@ def impl_says(review: Review) -> tuple[str, str]:
     top = frame["theme"].value_counts()
     labels = {t["id"]: t["label"] for t in review.config.get("implementation_themes", [])}
     themes = ", ".join(labels.get(t, t) for t in list(top.index[:3]))
-    return (f"{plural(int((frame['type'] == 'barrier').sum()), 'barrier')} and {plural(int((frame['type'] == 'enabler').sum()), 'enabler')}; most often about {themes}.",
-            plural(frame["study_id"].nunique(), "study", "studies"))
+    return (
+        f"{plural(int((frame['type'] == 'barrier').sum()), 'barrier')} and {plural(int((frame['type'] == 'enabler').sum()), 'enabler')}; most often about {themes}.",
+        plural(frame["study_id"].nunique(), "study", "studies"),
+    )
 
 
-def build(review: Review, results: Path, summaries: dict[str, dict[str, Any]], rating: dict[str, Any]) -> dict[str, Any]:
+def build(
+    review: Review, results: Path, summaries: dict[str, dict[str, Any]], rating: dict[str, Any]
+) -> dict[str, Any]:
     effect = summaries.get("effect", {})
     mech = summaries.get("mechanisms", {})
     mods = summaries.get("moderators", {})
@@ -570,13 +861,19 @@ def build(review: Review, results: Path, summaries: dict[str, dict[str, Any]], r
     says["mechanisms"], figs["mechanisms"] = mech_says(review, mech)
     says["moderators"], figs["moderators"] = mods_says(review, mech, mods)
     says["implementation"], figs["implementation"] = impl_says(review)
-    says["economics"], figs["economics"] = sentence((econ.get("finding") or "No economic evidence was coded.").capitalize()), ""
+    says["economics"], figs["economics"] = (
+        sentence((econ.get("finding") or "No economic evidence was coded.").capitalize()),
+        "",
+    )
     dims = dimension_rows(rating, says, figs)
     mech_ctx = mechanisms_section(review, mech, results / "mechanisms")
     ctx = {
         "page_title": review.config["title"],
         "short_name": review.config.get("short_title") or review.config["intervention"],
-        "review": {k: review.config.get(k) for k in ("id", "title", "question", "intervention", "comparison", "population", "published_review")},
+        "review": {
+            k: review.config.get(k)
+            for k in ("id", "title", "question", "intervention", "comparison", "population", "published_review")
+        },
         "plain_summary": plain_summary(review, says, dims),
         "dimensions": dims,
         "effect": effect_section(review, effect, results / "effect"),
@@ -604,7 +901,12 @@ def snapshot(review: Review, summaries: dict[str, Any], rating: dict[str, Any], 
     estimates = {}
     for o in summaries.get("effect", {}).get("outcomes", []):
         f = (o.get("frequentist") or {}).get("z") or {}
-        estimates[o["outcome"]] = {"k": o.get("k"), "estimate": f.get("estimate"), "ci_lb": f.get("ci_lb"), "ci_ub": f.get("ci_ub")}
+        estimates[o["outcome"]] = {
+            "k": o.get("k"),
+            "estimate": f.get("estimate"),
+            "ci_lb": f.get("ci_lb"),
+            "ci_ub": f.get("ci_ub"),
+        }
     dims = rating.get("dimensions", rating)
     return {
         "digest": digest,
@@ -627,7 +929,9 @@ def changes(previous: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]
         if before is None:
             items.append(f"New analysis of {outcome} (k = {now['k']}).")
         elif before != now:
-            items.append(f"{outcome}: k {before.get('k')} → {now.get('k')}; estimate {fmt(before.get('estimate'), 3)} → {fmt(now.get('estimate'), 3)}.")
+            items.append(
+                f"{outcome}: k {before.get('k')} → {now.get('k')}; estimate {fmt(before.get('estimate'), 3)} → {fmt(now.get('estimate'), 3)}."
+            )
     for dim, level in current["levels"].items():
         old = previous.get("levels", {}).get(dim)
         if old != level:
@@ -635,7 +939,9 @@ def changes(previous: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]
     return {"previous_digest": previous.get("digest"), "items": items}
 
 
-def toolkit_row(record: dict[str, Any], rating: dict[str, Any] | None, results: Path, config: dict[str, Any] | None = None) -> dict[str, Any]:
+def toolkit_row(
+    record: dict[str, Any], rating: dict[str, Any] | None, results: Path, config: dict[str, Any] | None = None
+) -> dict[str, Any]:
     row = {"review": record["review"], "ok": record["ok"], "problems": record.get("problems", [])}
     if rating is None:
         return row
@@ -647,10 +953,13 @@ def toolkit_row(record: dict[str, Any], rating: dict[str, Any] | None, results: 
         effect = json.loads(effect_path.read_text(encoding="utf-8"))
     says, fig = effect_says(effect)
     dims = rating.get("dimensions", rating)
-    row.update({
-        "title": (config or {}).get("title") or record["review"],
-        "intervention": (config or {}).get("short_title") or (config or {}).get("intervention") or record["review"],
-        "effect": says, "levels": [(name, dims.get(key, {}).get("final")) for key, name, *_ in DIMENSIONS],
-        "href": f"{record['review']}/index.html",
-    })
+    row.update(
+        {
+            "title": (config or {}).get("title") or record["review"],
+            "intervention": (config or {}).get("short_title") or (config or {}).get("intervention") or record["review"],
+            "effect": says,
+            "levels": [(name, dims.get(key, {}).get("final")) for key, name, *_ in DIMENSIONS],
+            "href": f"{record['review']}/index.html",
+        }
+    )
     return row

@@ -24,19 +24,23 @@ def practice_rows(review: Review) -> list[dict[str, Any]]:
     rows = []
     for mech in sorted(set(cmo["mechanism"])):
         part = cmo[cmo["mechanism"] == mech]
+
         def labels(column: str, stance: str | None = None, frame=part) -> list[str]:
             sub = frame if stance is None else frame[frame["stance"] == stance]
             return sorted({review.concept_label(v) for v in sub[column] if v})
-        rows.append({
-            "mechanism": review.concept_label(mech),
-            "components": labels("component"),
-            "works_in": labels("context", "supports"),
-            "fails_in": labels("context", "contradicts"),
-            "outcomes": labels("outcome", "supports"),
-            "n_studies": part["study_id"].nunique(),
-            "evidence": ", ".join(f"{v} {k}" for k, v in sorted(part["evidence"].value_counts().items())),
-            "studies": sorted(set(part["study_id"])),
-        })
+
+        rows.append(
+            {
+                "mechanism": review.concept_label(mech),
+                "components": labels("component"),
+                "works_in": labels("context", "supports"),
+                "fails_in": labels("context", "contradicts"),
+                "outcomes": labels("outcome", "supports"),
+                "n_studies": part["study_id"].nunique(),
+                "evidence": ", ".join(f"{v} {k}" for k, v in sorted(part["evidence"].value_counts().items())),
+                "studies": sorted(set(part["study_id"])),
+            }
+        )
     rows.sort(key=lambda r: (-r["n_studies"], r["mechanism"]))
     return rows
 
@@ -48,11 +52,19 @@ def implementation_by_level(review: Review) -> list[dict[str, Any]]:
         part = review.implementation[review.implementation["level"] == level]
         if part.empty:
             continue
-        out.append({
-            "level": level,
-            "enablers": [{"theme": labels.get(r["theme"], r["theme"]), "excerpt": r["excerpt"], "study_id": r["study_id"]} for _, r in part[part["type"] == "enabler"].iterrows()],
-            "barriers": [{"theme": labels.get(r["theme"], r["theme"]), "excerpt": r["excerpt"], "study_id": r["study_id"]} for _, r in part[part["type"] == "barrier"].iterrows()],
-        })
+        out.append(
+            {
+                "level": level,
+                "enablers": [
+                    {"theme": labels.get(r["theme"], r["theme"]), "excerpt": r["excerpt"], "study_id": r["study_id"]}
+                    for _, r in part[part["type"] == "enabler"].iterrows()
+                ],
+                "barriers": [
+                    {"theme": labels.get(r["theme"], r["theme"]), "excerpt": r["excerpt"], "study_id": r["study_id"]}
+                    for _, r in part[part["type"] == "barrier"].iterrows()
+                ],
+            }
+        )
     return out
 
 

@@ -104,8 +104,15 @@ def render_failed(review_id: str, results: Path, out: Path) -> None:
     record = read_json(results / "validation.json")
     env = environment()
     html = env.get_template("failed.html.j2").render(
-        version=__version__, css=css(), page_title=f"{review_id}: not reported", kicker="emmie: validation failed",
-        data_path=f"data/{review_id}", data_digest="", footer_note="", review_id=review_id, problems=record["problems"],
+        version=__version__,
+        css=css(),
+        page_title=f"{review_id}: not reported",
+        kicker="emmie: validation failed",
+        data_path=f"data/{review_id}",
+        data_digest="",
+        footer_note="",
+        review_id=review_id,
+        problems=record["problems"],
     )
     for name in PAGES:
         atomic_write_text(out / name, html)
@@ -122,7 +129,13 @@ def render_toolkit(validations: list[Path], results: Path, out: Path, data: Path
         rows.append(context.toolkit_row(record, rating, results / review_id, config))
     env = environment()
     html = env.get_template("toolkit.html.j2").render(
-        version=__version__, css=css(), rows=rows, page_title="Evidence toolkit", kicker="emmie toolkit",
-        data_path="data", data_digest="", footer_note="",
+        version=__version__,
+        css=css(),
+        rows=rows,
+        page_title="Evidence toolkit",
+        kicker="emmie toolkit",
+        data_path="data",
+        data_digest="",
+        footer_note="",
     )
     atomic_write_text(out, html)

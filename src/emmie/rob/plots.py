@@ -83,12 +83,14 @@ def rob_table(rob: pd.DataFrame, studies: pd.DataFrame | None = None) -> pd.Data
         have_overall = set()
         if parts:
             have_overall = set(parts[0].loc[parts[0]["domain"].str.lower() == OVERALL.lower(), "study_id"])
-        overall = pd.DataFrame({
-            "study_id": studies["study_id"].astype(str),
-            "tool": studies["rob_tool"].astype(str),
-            "domain": OVERALL,
-            "judgement": studies["rob_overall"].astype(str),
-        })
+        overall = pd.DataFrame(
+            {
+                "study_id": studies["study_id"].astype(str),
+                "tool": studies["rob_tool"].astype(str),
+                "domain": OVERALL,
+                "judgement": studies["rob_overall"].astype(str),
+            }
+        )
         assessed = ~((overall["tool"] == "none") & (overall["judgement"] == "not_assessed"))
         parts.append(overall.loc[assessed & ~overall["study_id"].isin(have_overall)])
     if not parts:
@@ -109,7 +111,9 @@ def traffic_light_data(table: pd.DataFrame) -> pd.DataFrame:
     """Study x domain grid of judgements (empty string where a study has no judgement)."""
     if not len(table):
         return pd.DataFrame()
-    grid = table.drop_duplicates(["study_id", "domain"], keep="last").pivot(index="study_id", columns="domain", values="judgement")
+    grid = table.drop_duplicates(["study_id", "domain"], keep="last").pivot(
+        index="study_id", columns="domain", values="judgement"
+    )
     studies = list(dict.fromkeys(table["study_id"]))
     return grid.reindex(index=studies, columns=_domains(table)).fillna("")
 
@@ -148,13 +152,15 @@ def summary_data(table: pd.DataFrame, weights: Mapping[str, float] | None = None
             if not hit.any():
                 continue
             weight = float(w[hit].sum())
-            rows.append({
-                "domain": domain,
-                "judgement": judgement,
-                "n": int(hit.sum()),
-                "weight": weight,
-                "percent": 100.0 * weight / total if total > 0 else float("nan"),
-            })
+            rows.append(
+                {
+                    "domain": domain,
+                    "judgement": judgement,
+                    "n": int(hit.sum()),
+                    "weight": weight,
+                    "percent": 100.0 * weight / total if total > 0 else float("nan"),
+                }
+            )
     return pd.DataFrame(rows, columns=["domain", "judgement", "n", "weight", "percent"])
 
 
@@ -162,8 +168,16 @@ def _legend(ax, judgements: list[str], **kwargs) -> None:
     from matplotlib.lines import Line2D
 
     handles = [
-        Line2D([0], [0], marker="o", linestyle="", markersize=11, markerfacecolor=COLOURS[j], markeredgecolor="black",
-               label=f"{SYMBOLS[j] or ' '}  {LABELS[j]}")
+        Line2D(
+            [0],
+            [0],
+            marker="o",
+            linestyle="",
+            markersize=11,
+            markerfacecolor=COLOURS[j],
+            markeredgecolor="black",
+            label=f"{SYMBOLS[j] or ' '}  {LABELS[j]}",
+        )
         for j in judgements
     ]
     ax.legend(handles=handles, frameon=False, **kwargs)
@@ -195,7 +209,9 @@ def traffic_light_plot(table: pd.DataFrame) -> str:
         ax.spines[side].set_visible(False)
     ax.tick_params(length=0)
     ax.grid(True, color="#DDDDDD", linewidth=0.5, zorder=0)
-    _legend(ax, [j for j in ORDER if j in used], loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, title="Judgement")
+    _legend(
+        ax, [j for j in ORDER if j in used], loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, title="Judgement"
+    )
     return to_svg(fig)
 
 
@@ -214,7 +230,15 @@ def summary_plot(table: pd.DataFrame, weights: Mapping[str, float] | None = None
             pct = 0.0 if np.isnan(row["percent"]) else row["percent"]
             ax.barh(i, pct, left=left, color=COLOURS[row["judgement"]], edgecolor="black", linewidth=0.5, height=0.7)
             if pct >= 6:
-                ax.text(left + pct / 2, i, SYMBOLS[row["judgement"]], ha="center", va="center", fontsize=10, fontweight="bold")
+                ax.text(
+                    left + pct / 2,
+                    i,
+                    SYMBOLS[row["judgement"]],
+                    ha="center",
+                    va="center",
+                    fontsize=10,
+                    fontweight="bold",
+                )
             left += pct
     ax.set_yticks(range(len(domains)), [_wrap(d, 40) for d in domains], fontsize=8)
     ax.set_ylim(len(domains) - 0.5, -0.5)
@@ -223,7 +247,14 @@ def summary_plot(table: pd.DataFrame, weights: Mapping[str, float] | None = None
     ax.set_xlabel("Share of studies" + (" (weighted)" if weights is not None else ""))
     for side in ("right", "top"):
         ax.spines[side].set_visible(False)
-    _legend(ax, used, loc="upper center", bbox_to_anchor=(0.5, -0.25 - 0.5 / max(len(domains), 1)), ncol=min(len(used), 4), fontsize=8)
+    _legend(
+        ax,
+        used,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.25 - 0.5 / max(len(domains), 1)),
+        ncol=min(len(used), 4),
+        fontsize=8,
+    )
     return to_svg(fig)
 
 
