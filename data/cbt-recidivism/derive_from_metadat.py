@@ -1,8 +1,8 @@
 """Derive the coded tables of this folder from Landenberger & Lipsey (2005) as published in metadat.
 
-Input: ``dat.landenberger2005`` (R package metadat 1.2.0), exported as
-``/work/shared/sources/example-reviews/landenberger2005_cbt_recidivism.csv``
-(checked identical to the R data set with ``all.equal``). The rules applied here
+Input: ``dat.landenberger2005`` (R package metadat 1.2.0), exported as CSV; the repository keeps a copy
+at ``tests/fixtures/moderators/landenberger2005_cbt_recidivism.csv`` (checked identical to the R data set
+with ``all.equal``). The rules applied here
 are the ones stated in ``README.md``; run this file to regenerate
 ``studies.csv``, ``effects.csv``, ``moderators.csv``, ``vocabulary.csv`` and ``cmo.csv``.
 
@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_INPUT = Path("/work/shared/sources/example-reviews/landenberger2005_cbt_recidivism.csv")
+DEFAULT_INPUT = HERE.parents[1] / "tests" / "fixtures" / "moderators" / "landenberger2005_cbt_recidivism.csv"
 
 REVIEW = "Landenberger, N. A., & Lipsey, M. W. (2005). The positive effects of cognitive-behavioral programs for offenders: A meta-analysis of factors associated with effective treatment. Journal of Experimental Criminology, 1, 451-476"
 DOI = "10.1007/s11292-005-3541-7"
