@@ -5,6 +5,7 @@ import pytest
 
 from emmie.economics import NO_EVIDENCE, convert, load_reference, synthesise
 from emmie.errors import EmmieError
+from emmie.ingest.schema import ECONOMICS
 
 
 @pytest.fixture(scope="module")
@@ -58,27 +59,12 @@ def test_bad_reference_file(tmp_path):
 
 
 def econ(rows):
-    cols = [
-        "econ_id",
-        "study_id",
-        "item",
-        "kind",
-        "amount",
-        "currency",
-        "price_year",
-        "unit",
-        "n_units",
-        "outcome",
-        "excerpt",
-        "source",
-        "source_page",
-        "verified",
-    ]
+    """An economics table as the loader gives it: every codebook column, text "" and numbers NaN when empty."""
     f = pd.DataFrame(rows)
-    for c in cols:
-        if c not in f:
-            f[c] = math.nan if c == "n_units" else ""
-    return f[cols]
+    for c in ECONOMICS.columns:
+        if c.name not in f:
+            f[c.name] = math.nan if c.type in ("int", "float", "year") else ""
+    return f[[c.name for c in ECONOMICS.columns]]
 
 
 def effect(measure, est, lb, ub, desirable="lower"):
