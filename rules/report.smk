@@ -1,7 +1,20 @@
+rule findings:
+    input:
+        review_files,
+        emmie=f"{RESULTS}/{{review}}/emmie.json",
+    output:
+        report(f"{RESULTS}/{{review}}/findings.json", category="Findings", labels={"review": "{review}", "file": "findings.json"}),
+    log:
+        f"{RESULTS}/logs/{{review}}/findings.log",
+    shell:
+        f"{EMMIE} findings {DATA}/{{wildcards.review}} {RESULTS}/{{wildcards.review}} {{output}} > {{log}} 2>&1"
+
+
 rule report:
     input:
         review_files,
         emmie=f"{RESULTS}/{{review}}/emmie.json",
+        findings=f"{RESULTS}/{{review}}/findings.json",
     output:
         report(f"{REPORTS}/{{review}}/index.html", category="Reports", labels={"review": "{review}", "output": "full review"}),
         report(f"{REPORTS}/{{review}}/practice-guide.html", category="Reports", labels={"review": "{review}", "output": "practice guide"}),
@@ -17,6 +30,7 @@ rule toolkit:
     input:
         [f"{RESULTS}/{r}/validation.json" for r in REVIEWS],
         [f"{RESULTS}/{r}/emmie.json" for r in REVIEWS],
+        [f"{RESULTS}/{r}/findings.json" for r in REVIEWS],
         [f"{DATA}/{r}/review.yaml" for r in REVIEWS],
     output:
         report(f"{REPORTS}/index.html", category="Reports", labels={"review": "all", "output": "toolkit page"}),

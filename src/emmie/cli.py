@@ -86,6 +86,18 @@ def cmd_rate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_findings(args: argparse.Namespace) -> int:
+    from emmie.findings import stage as findings_stage
+    from emmie.io import write_json
+
+    review = _load_valid(args.data)
+    if review is None:
+        write_json(args.out, {"review": Path(args.data).name, "skipped": "the data did not validate", "findings": []})
+        return 0
+    findings_stage.run(review, Path(args.results), Path(args.out))
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from emmie.report import render
 
@@ -158,6 +170,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("results")
     p.add_argument("out")
     p.set_defaults(func=cmd_rate)
+
+    p = sub.add_parser("findings", help="derive what the pages tell a reader (results/<review>/findings.json)")
+    p.add_argument("data")
+    p.add_argument("results")
+    p.add_argument("out")
+    p.set_defaults(func=cmd_findings)
 
     p = sub.add_parser("report", help="render the review's four HTML outputs")
     p.add_argument("data")

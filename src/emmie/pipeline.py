@@ -69,9 +69,14 @@ def run_stage(stage: str, review: Review, out: Path, *, results: Path | None = N
 
 
 def _need(results: Path | None, rel: str) -> Path:
+    from emmie.errors import AnalysisError
+
     if results is None:
-        raise ValueError("this stage needs --results")
-    return results / rel
+        raise AnalysisError(f"this stage reads {rel} from an earlier stage: give the review's results folder with --results")
+    path = results / rel
+    if not path.is_file():
+        raise AnalysisError(f"{path}: not found; run the stage that writes it first (expected {rel} under --results)")
+    return path
 
 
 def skip_stage(out: Path) -> None:

@@ -139,11 +139,15 @@ def test_synthesise_tables_and_sign_tests():
     assert s.at[("child safety", "s1"), "direction"] == "benefit"
     assert s.at[("child safety", "s1"), "n_results"] == 2
     assert s.at[("child safety", "s3"), "direction"] == "unclear"
+    # Comparative studies (s1 quasi-experimental, s5 RCT) and uncontrolled ones are tested apart, never pooled.
     cs = swim.sign_tests["child safety"]
-    assert (cs.n_benefit, cs.n_harm, cs.n_excluded) == (2, 0, 1)
-    assert cs.pval == pytest.approx(0.5)
+    assert (cs.n_benefit, cs.n_harm, cs.n_excluded) == (1, 0, 0)
+    assert cs.pval == pytest.approx(1.0)
+    cu = swim.sign_tests_uncontrolled["child safety"]
+    assert (cu.n_benefit, cu.n_harm, cu.n_excluded) == (1, 0, 1)
     fam = swim.sign_tests["family"]
-    assert (fam.n_benefit, fam.n_harm) == (1, 1) and fam.pval == pytest.approx(1.0)
+    assert (fam.n_benefit, fam.n_harm) == (0, 1) and fam.pval == pytest.approx(1.0)
+    assert (swim.sign_tests_uncontrolled["family"].n_benefit, swim.sign_tests_uncontrolled["family"].n_harm) == (1, 0)
     d = swim.to_dict()
     assert [x["domain"] for x in d["domains"]] == ["child safety", "family"]
     assert d["domains"][0]["counts"]["benefit"] == 2 and d["rule"] == "direction"
@@ -177,7 +181,7 @@ def test_effect_direction_plot_svg():
     assert svg == effect_direction_plot(swim)
     assert "<title>Effect direction plot</title>" in svg
     assert "\u25b2" in svg and "\u25bc" in svg and "child safety" in svg
-    assert "2/2, p = 0.5" in svg
+    assert "1/1, p = 1" in svg  # the comparative studies only
 
 
 @given(st.integers(0, 40), st.integers(0, 40))

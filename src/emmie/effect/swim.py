@@ -50,7 +50,7 @@ Wilson, E. B. (1927). Probable inference, the law of succession, and statistical
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -58,10 +58,12 @@ import pandas as pd
 from scipy import stats
 
 from emmie.effect.plots import OKABE_ITO, default_transf, figure_to_svg, new_figure
+from emmie.ingest.schema import COMPARATIVE_DESIGNS
 
 DIRECTIONS = ("benefit", "harm", "no_change", "mixed", "unclear")
 RULES = ("direction", "ci")
 NON_COMPARATIVE = ("PROP", "NONE")
+COMPARATIVE = frozenset(COMPARATIVE_DESIGNS)
 STUDY_THRESHOLD = 0.7
 
 # Sample-size classes of the effect-direction plot (Boon & Thomson 2021): <50, 50-300, >300.
@@ -206,7 +208,9 @@ class Swim:
         The effect-direction table: one row per domain and study, ``domain, study_id, design, rob_overall, n,
         n_results, direction``.
     sign_tests : dict
-        Domain -> :class:`SignTest`.
+        Domain -> :class:`SignTest` over the comparative studies (randomised and quasi-experimental) only.
+    sign_tests_uncontrolled : dict
+        Domain -> :class:`SignTest` over the other studies, kept apart: they cannot attribute a change.
     rule : str
         The direction rule used.
     """
@@ -215,6 +219,7 @@ class Swim:
     studies: pd.DataFrame
     sign_tests: dict[str, SignTest]
     rule: str
+    sign_tests_uncontrolled: dict[str, SignTest] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         domains = []
@@ -227,6 +232,9 @@ class Swim:
                     "n_studies": len(rows),
                     "counts": counts,
                     "sign_test": st.to_dict(),
+                    "sign_test_uncontrolled": self.sign_tests_uncontrolled[domain].to_dict()
+                    if domain in self.sign_tests_uncontrolled
+                    else None,
                     "studies": rows.drop(columns="domain").to_dict(orient="records"),
                 }
             )
@@ -338,6 +346,7 @@ def synthesise(
     )
     per_study = []
     sign_tests: dict[str, SignTest] = {}
+    uncontrolled_tests: dict[str, SignTest] = {}
     for domain in sorted(table["domain"].unique()):
         sub = table[table["domain"] == domain]
         for sid in sorted(sub["study_id"].unique()):
@@ -354,13 +363,19 @@ def synthesise(
                     "direction": study_direction(list(mine["direction"])),
                 }
             )
-        dirs = [p["direction"] for p in per_study if p["domain"] == domain]
+        # Comparative and uncontrolled studies answer different questions: a sign test never pools them.
+        dirs = [p["direction"] for p in per_study if p["domain"] == domain and p["design"] in COMPARATIVE]
         nb, nh = dirs.count("benefit"), dirs.count("harm")
         sign_tests[domain] = sign_test(nb, nh, n_excluded=len(dirs) - nb - nh, level=level)
+        dirs = [p["direction"] for p in per_study if p["domain"] == domain and p["design"] not in COMPARATIVE]
+        nb, nh = dirs.count("benefit"), dirs.count("harm")
+        uncontrolled_tests[domain] = sign_test(nb, nh, n_excluded=len(dirs) - nb - nh, level=level)
     studies_frame = pd.DataFrame(
         per_study, columns=["domain", "study_id", "design", "rob_overall", "n", "n_results", "direction"]
     )
-    return Swim(results=table, studies=studies_frame, sign_tests=sign_tests, rule=rule)
+    return Swim(
+        results=table, studies=studies_frame, sign_tests=sign_tests, rule=rule, sign_tests_uncontrolled=uncontrolled_tests
+    )
 
 
 def size_class(n: float) -> tuple[str, float]:
@@ -427,7 +442,7 @@ def effect_direction_plot(swim: Swim, *, title: str = "Effect direction plot") -
             )
     y = top - 0.3 * (n_rows + 1) - 0.1
     ax.plot([x_study, width - 0.1], [y + 0.15, y + 0.15], color=OKABE_ITO["grey"], lw=0.6)
-    ax.text(x_study, y, "Sign test (benefit / benefit + harm)", va="center", color=ink, fontstyle="italic")
+    ax.text(x_study, y, "Sign test, comparative studies (benefit / benefit + harm)", va="center", color=ink, fontstyle="italic")
     for j, domain in enumerate(domains):
         st = swim.sign_tests[domain]
         txt = f"{st.n_benefit}/{st.n}, p = {st.pval:.3g}" if st.n else "no test (n = 0)"

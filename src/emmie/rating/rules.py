@@ -142,7 +142,10 @@ def mechanisms_rule(review: Review, mechanisms: dict[str, Any]) -> Proposal:
         return Proposal(
             "mechanisms",
             3,
-            [f"mechanisms observed or tested in {n_observed} supporting studies ({n_tested} tested)"],
+            [
+                f"mechanisms observed or tested in {n_observed} supporting studies"
+                + (f", tested in {n_tested} of them" if n_tested else ", none of them testing it")
+            ],
             facts,
         )
     if n_described >= 1:
@@ -160,38 +163,59 @@ def mechanisms_rule(review: Review, mechanisms: dict[str, Any]) -> Proposal:
 
 
 def moderators_rule(review: Review, mechanisms: dict[str, Any], moderators: dict[str, Any]) -> Proposal:
-    """Moderators: none / mentioned / contexts coded / moderator data analysed."""
-    contexts = int((review.cmo["context"] != "").sum()) if len(review.cmo) else 0
+    """Moderators: none / mentioned / conditions articulated / moderator data analysed / systematic and theory-based.
+
+    4 effect-size moderator analyses and moderating contexts in the CMO graph backed by observed or tested
+    evidence (systematic and theory-based); 3 at least one effect-size moderator analysis (some moderator data
+    analysed); 2 contexts coded in CMO configurations (conditions articulated, not analysed); 1 moderators named
+    or attempted but no context coded; 0 nothing.
+    """
+    cmo = review.cmo
+    contexts = int((cmo["context"] != "").sum()) if len(cmo) else 0
     declared = [m.get("name") for m in review.config.get("moderators", []) or []]
     analyses = moderators.get("analyses") or []
     not_possible = moderators.get("not_possible") or []
     moderating = mechanisms.get("moderating_contexts") or []
+    empirical = [
+        m
+        for m in moderating
+        if len(cmo)
+        and cmo.loc[(cmo["context"] == m.get("context")) & (cmo["mechanism"] == m.get("mechanism")), "evidence"]
+        .isin(["observed", "tested"])
+        .any()
+    ]
     facts = {
         "contexts_coded": contexts,
-        "moderators_declared": declared,
+        "moderators_declared": len(declared),
         "analyses": len(analyses),
         "not_possible": len(not_possible),
         "moderating_contexts": len(moderating),
+        "moderating_contexts_observed_or_tested": len(empirical),
     }
-    if analyses and moderating:
+    if analyses and empirical:
         return Proposal(
             "moderators",
             4,
             [
-                f"{len(analyses)} effect-size moderator analyses and {len(moderating)} moderating contexts in the CMO graph"
+                f"{len(analyses)} effect-size moderator analyses and {len(empirical)} moderating contexts observed or tested in the CMO evidence"
             ],
             facts,
         )
-    if analyses or moderating:
-        what = (
-            f"{len(analyses)} effect-size moderator analyses"
-            if analyses
-            else f"{len(moderating)} moderating contexts in the CMO graph"
-        )
-        return Proposal("moderators", 3, [what], facts)
+    if analyses:
+        why = [f"{len(analyses)} effect-size moderator analyses"]
+        if moderating:
+            why.append(
+                f"not systematic and theory-based: none of the {len(moderating)} moderating contexts in the CMO graph is observed or tested"
+            )
+        return Proposal("moderators", 3, why, facts)
     if contexts:
         return Proposal(
-            "moderators", 2, [f"{contexts} CMO coding(s) name a context, none analysed as a moderator"], facts
+            "moderators",
+            2,
+            [
+                f"conditions articulated: {contexts} CMO coding(s) name a context, but no moderator analysis of the effect was possible"
+            ],
+            facts,
         )
     if declared or not_possible:
         return Proposal("moderators", 1, ["moderators named but no context coded and no analysis possible"], facts)
@@ -250,7 +274,11 @@ def implementation_rule(implementation: dict[str, Any]) -> Proposal:
 
 
 def economics_rule(economics: dict[str, Any]) -> Proposal:
-    """Economics: none / direct costs / direct + indirect / marginal / full CEA-CBA (item kinds as proxies)."""
+    """Economics: none / direct costs / direct + indirect / marginal / full CEA-CBA (item kinds as proxies).
+
+    Only items of kind ``cost`` (what delivering the intervention cost) count as costs: grants and other
+    ``funding`` amounts say what was paid to an implementer, not what delivery costs, so alone they give 0.
+    """
     counts = economics.get("counts") or {}
     ce = economics.get("cost_effectiveness") or []
     items = economics.get("items") or []
@@ -283,12 +311,18 @@ def economics_rule(economics: dict[str, Any]) -> Proposal:
             ["per-participant cost tied to an outcome, but no cost-effectiveness figure could be formed"],
             facts,
         )
-    if (counts.get("cost", 0) or counts.get("funding", 0)) and (
-        counts.get("outcome_value", 0) or counts.get("saving", 0)
-    ):
-        return Proposal("economics", 2, ["costs and outcome valuations or savings reported"], facts)
+    if counts.get("cost", 0) and (counts.get("outcome_value", 0) or counts.get("saving", 0)):
+        return Proposal("economics", 2, ["delivery costs and outcome valuations or savings reported"], facts)
+    if counts.get("cost", 0):
+        return Proposal("economics", 1, [f"direct delivery costs only ({counts['cost']} item(s))"], facts)
     if sum(counts.values()):
-        return Proposal("economics", 1, ["costs or funding amounts only"], facts)
+        kinds = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(counts.items()) if v)
+        return Proposal(
+            "economics",
+            0,
+            [f"no cost of delivering the intervention: only {kinds} item(s); grants and funding are not delivery costs"],
+            facts,
+        )
     return Proposal("economics", 0, ["no economic items coded"], facts)
 
 

@@ -1,0 +1,181 @@
+"""Certainty of a body of evidence per outcome, by written rules in the manner of GRADE.
+
+Each domain is judged by one small function that returns a :class:`Judgement` (how many
+levels to rate down, and why in words); :func:`grade` starts from the study designs and
+applies them. Every cut-off is a module constant, so that the tests can check each side of it.
+
+Rules (emmie's operationalisation; the reviewers may override a level in ``review.yaml``
+``certainty_overrides`` with a justification):
+
+start
+    High when randomised trials carry at least half of the weight of the analysis, otherwise
+    low (Balshem et al. 2011).
+risk of bias
+    Rate down one level when studies at high, serious or critical risk carry at least half of the
+    weight, two when studies at critical risk alone do (Guyatt et al. 2011c).
+inconsistency
+    Rate down one level when I² >= 50% and the 95% prediction interval includes no effect
+    (Guyatt et al. 2011d; Cochrane Handbook 10.10.2). Not judged with one study.
+imprecision
+    Rate down one level when the 95% CI of the headline test includes no effect, two when it
+    includes both an important benefit and an important harm (beyond the outcome's MID on each
+    side) (Guyatt et al. 2011b; Zeng et al. 2021, minimally contextualised).
+publication bias
+    With k >= 10, rate down one level when Egger's test or the rank test gives p < 0.10
+    (Sterne et al. 2011; Guyatt et al. 2011a). With fewer studies it is not judged, and the
+    finding says so.
+indirectness
+    Needs the reviewers' judgement of population, intervention and outcome; never rated down
+    by a rule, and the record says so.
+
+Direction-only evidence (no effect size to pool) is judged on the comparative studies alone:
+same start and risk-of-bias rules by number of studies, and always one level down for
+imprecision, because no effect size or interval can be formed (Murad et al. 2017).
+
+References
+----------
+Balshem, H., et al. (2011). GRADE guidelines: 3. Rating the quality of evidence. J Clin Epidemiol 64, 401-406.
+Guyatt, G. H., et al. (2011a). GRADE guidelines: 5. Rating the quality of evidence - publication bias.
+    J Clin Epidemiol 64, 1277-1282.
+Guyatt, G. H., et al. (2011b). GRADE guidelines 6. Rating the quality of evidence - imprecision. J Clin Epidemiol 64,
+    1283-1293.
+Guyatt, G. H., et al. (2011c). GRADE guidelines: 4. Rating the quality of evidence - study limitations (risk of bias).
+    J Clin Epidemiol 64, 407-415.
+Guyatt, G. H., et al. (2011d). GRADE guidelines: 7. Rating the quality of evidence - inconsistency. J Clin Epidemiol 64,
+    1294-1302.
+Murad, M. H., et al. (2017). Rating the certainty in evidence in the absence of a single estimate of effect.
+    Evid Based Med 22, 85-87.
+Sterne, J. A. C., et al. (2011). Recommendations for examining and interpreting funnel plot asymmetry in
+    meta-analyses of randomised controlled trials. BMJ 343, d4002.
+Zeng, L., et al. (2021). GRADE guidelines 32: GRADE offers guidance on imprecision ratings in a minimally
+    contextualized framework. J Clin Epidemiol 137, 163-175.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+
+LEVELS = ("very low", "low", "moderate", "high")  # index + 1 = GRADE's 1-4
+RCT_WEIGHT_FOR_HIGH = 0.5
+HIGH_ROB_SHARE = 0.5
+CRITICAL_ROB_SHARE = 0.5
+I2_INCONSISTENT = 50.0
+SMALL_STUDY_K = 10
+SMALL_STUDY_P = 0.10
+ROB_HIGH = frozenset({"high", "serious", "critical"})
+ROB_CRITICAL = frozenset({"critical"})
+RANDOMISED = frozenset({"rct"})
+RULES_CITATION = "GRADE (Balshem 2011; Guyatt 2011a-d; Zeng 2021; Murad 2017), as set out in emmie.findings.certainty"
+
+
+@dataclass(frozen=True)
+class Judgement:
+    domain: str
+    down: int  # levels rated down (0, 1 or 2)
+    reason: str
+
+
+@dataclass(frozen=True)
+class Certainty:
+    level: str  # one of LEVELS
+    start: str
+    judgements: tuple[Judgement, ...]
+    overridden: bool = False
+    proposed: str | None = None
+    justification: str | None = None
+    reviewer: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def reasons(self) -> list[str]:
+        return [f"{j.domain}: {j.reason}" for j in self.judgements if j.down]
+
+
+def start_level(designs: Sequence[str], weights: Sequence[float] | None = None) -> tuple[str, str]:
+    """'high' when randomised trials carry >= RCT_WEIGHT_FOR_HIGH of the weight (or of the studies), else 'low'."""
+    w = list(weights) if weights is not None else [1.0] * len(designs)
+    total = sum(w)
+    share = sum(wi for d, wi in zip(designs, w, strict=True) if d in RANDOMISED) / total if total else 0.0
+    what = "weight" if weights is not None else "studies"
+    if share >= RCT_WEIGHT_FOR_HIGH:
+        return "high", f"randomised trials carry {share:.0%} of the {what}"
+    return "low", f"non-randomised studies carry {1 - share:.0%} of the {what}"
+
+
+def risk_of_bias(judgements: Sequence[str], weights: Sequence[float] | None = None) -> Judgement:
+    w = list(weights) if weights is not None else [1.0] * len(judgements)
+    total = sum(w) or 1.0
+    high = sum(wi for j, wi in zip(judgements, w, strict=True) if j in ROB_HIGH) / total
+    critical = sum(wi for j, wi in zip(judgements, w, strict=True) if j in ROB_CRITICAL) / total
+    what = "weight" if weights is not None else "studies"
+    if critical >= CRITICAL_ROB_SHARE:
+        return Judgement("risk of bias", 2, f"studies at critical risk of bias carry {critical:.0%} of the {what}")
+    if high >= HIGH_ROB_SHARE:
+        return Judgement(
+            "risk of bias", 1, f"studies at high, serious or critical risk of bias carry {high:.0%} of the {what}"
+        )
+    return Judgement("risk of bias", 0, f"studies at high or critical risk carry {high:.0%} of the {what}")
+
+
+def inconsistency(k: int, i2: float | None, pi_lb: float | None, pi_ub: float | None) -> Judgement:
+    if k < 2 or i2 is None:
+        return Judgement("inconsistency", 0, "not judged (a single study)")
+    crosses = pi_lb is not None and pi_ub is not None and pi_lb <= 0 <= pi_ub
+    if i2 >= I2_INCONSISTENT and crosses:
+        return Judgement(
+            "inconsistency", 1, f"I² = {i2:.0f}% and the prediction interval includes no effect"
+        )
+    return Judgement("inconsistency", 0, f"I² = {i2:.0f}%" + ("" if crosses else "; prediction interval on one side of no effect"))
+
+
+def imprecision(ci_lb: float, ci_ub: float, desirable: str, mid: float | None) -> Judgement:
+    """On the analysis scale (log for ratios); ``mid`` is an absolute difference on that scale."""
+    includes_null = ci_lb <= 0 <= ci_ub
+    if mid is not None and ci_lb <= -mid and ci_ub >= mid:
+        return Judgement("imprecision", 2, "the confidence interval includes both an important benefit and an important harm")
+    if includes_null:
+        return Judgement("imprecision", 1, "the confidence interval includes no effect")
+    return Judgement("imprecision", 0, "the confidence interval excludes no effect")
+
+
+def publication_bias(k: int, egger_p: float | None, rank_p: float | None) -> Judgement:
+    if k < SMALL_STUDY_K or (egger_p is None and rank_p is None):
+        return Judgement("publication bias", 0, f"not assessable with fewer than {SMALL_STUDY_K} studies")
+    ps = [p for p in (egger_p, rank_p) if p is not None]
+    if min(ps) < SMALL_STUDY_P:
+        return Judgement(
+            "publication bias",
+            1,
+            f"funnel-plot asymmetry (Egger p = {egger_p:.3f}, rank test p = {rank_p:.3f}): small-study effects suspected",
+        )
+    return Judgement("publication bias", 0, "no funnel-plot asymmetry detected (p >= 0.10 on both tests)")
+
+
+INDIRECTNESS = Judgement("indirectness", 0, "not rated down by rule: needs the reviewers' judgement")
+
+
+def grade(start: str, start_reason: str, judgements: Sequence[Judgement]) -> Certainty:
+    level = LEVELS.index(start) - sum(j.down for j in judgements)
+    return Certainty(
+        LEVELS[max(level, 0)],
+        f"{start} ({start_reason})",
+        (*judgements, INDIRECTNESS),
+    )
+
+
+def override(c: Certainty, block: Mapping | None) -> Certainty:
+    """A reviewer's level (``{"level": "moderate", "justification": "...", "reviewer": "..."}``) over the proposal."""
+    if not block:
+        return c
+    return Certainty(
+        str(block["level"]),
+        c.start,
+        c.judgements,
+        overridden=True,
+        proposed=c.level,
+        justification=str(block.get("justification") or ""),
+        reviewer=block.get("reviewer"),
+    )

@@ -1,0 +1,516 @@
+"""Effect findings: a certainty-graded verdict per outcome, and every analysis that bears on it.
+
+The verdict of a pooled outcome is a GRADE informative statement (Santesso et al. 2020): its
+verb follows the certainty (high "reduces", moderate "probably reduces", low "may reduce", very
+low "the evidence is very uncertain about ..."), its object the size of the effect against the
+outcome's minimal important difference (MID). Direction-only outcomes are judged on their
+comparative studies alone (:func:`direction_only_statement`); uncontrolled reports are counted
+apart and never carry a verdict.
+
+References
+----------
+Santesso, N., et al. (2020). GRADE guidelines 26: informative statements to communicate the findings of
+    systematic reviews of interventions. J Clin Epidemiol 119, 126-135.
+Akl, E. A., et al. (2007). Using alternative statistical formats for presenting risks and risk reductions.
+    Cochrane Database Syst Rev (natural frequencies).
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections import Counter
+from typing import Any
+
+from emmie.effect.swim import study_direction
+from emmie.findings import certainty as gr
+from emmie.findings.model import Finding
+from emmie.findings.text import (
+    RATIO_MEASURES,
+    fmt,
+    fmt_effect,
+    fmt_p_short,
+    fmt_prob,
+    join_and,
+    number,
+    on_display_scale,
+    plural,
+    sentence,
+    words,
+)
+from emmie.ingest.schema import COMPARATIVE_DESIGNS
+
+VERDICT_RULE = "GRADE informative statements (Santesso et al. 2020) from the certainty rules in emmie.findings.certainty"
+DIRECTION_RULE = (
+    "Direction-only synthesis (SWiM; Campbell et al. 2020) judged on comparative studies alone; "
+    "'little to no evidence' when no comparative study shows a benefit (emmie.findings.effect.direction_only_statement)"
+)
+UNCONTROLLED_RULE = "Uncontrolled designs cannot attribute change to the intervention (Shadish, Cook & Campbell 2002); counted apart, no verdict"
+PAGES_VERDICT = ("index", "practice-guide", "information-sheet", "toolkit")
+
+
+# --------------------------------------------------------------------------- words
+
+
+def plain_names(outcome: dict[str, Any]) -> dict[str, str]:
+    """The outcome's plain-language names, from ``review.yaml`` ``plain`` or its label and desirable direction."""
+    plain = outcome.get("plain") or {}
+    lower = outcome.get("desirable") == "lower"
+    return {
+        "noun": plain.get("noun") or _noun(str(outcome.get("label") or outcome.get("id"))),
+        "benefit_verb": plain.get("benefit_verb") or ("reduces" if lower else "increases"),
+        "harm_verb": plain.get("harm_verb") or ("increases" if lower else "reduces"),
+        "event": plain.get("event") or "",
+        "people": plain.get("people") or "people",
+    }
+
+
+def _noun(label: str) -> str:
+    """An outcome label as a noun phrase in running text: parentheses dropped, first letter lower case."""
+    text = " ".join(re.sub(r"\([^)]*\)", "", label).split()).replace(" ,", ",")
+    return text[:1].lower() + text[1:] if text[1:2].islower() else text
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _base(verb: str) -> str:
+    """'reduces' -> 'reduce', 'increases' -> 'increase', 'improves' -> 'improve'."""
+    first, *rest = verb.split(" ", 1)
+    if first.endswith("ies"):
+        first = first[:-3] + "y"
+    elif first.endswith(("shes", "ches", "sses", "xes")):
+        first = first[:-2]
+    elif first.endswith("s"):
+        first = first[:-1]
+    return " ".join([first, *rest])
+
+
+def magnitude(est: float, ci_lb: float, ci_ub: float, mid: float | None) -> str:
+    """'important' or 'trivial': against the MID where one is set, else whether the CI excludes no effect."""
+    if mid is not None:
+        return "important" if abs(est) >= mid else "trivial"
+    return "important" if (ci_lb > 0 or ci_ub < 0) else "trivial"
+
+
+def informative_statement(level: str, size: str, benefit: bool, subject: str, names: dict[str, str]) -> str:
+    """Santesso et al. (2020), table 2, for ``level`` in GRADE's four and ``size`` 'important' or 'trivial'."""
+    noun = names["noun"]
+    if level == "very low":
+        return f"The evidence is very uncertain about the effect of {subject} on {noun}."
+    if size == "trivial":
+        phrase = {"high": "results", "moderate": "probably results", "low": "may result"}[level]
+        return _cap(f"{subject} {phrase} in little to no difference in {noun}.")
+    verb = names["benefit_verb"] if benefit else names["harm_verb"]
+    phrase = {"high": verb, "moderate": f"probably {verb}", "low": f"may {_base(verb)}"}[level]
+    return _cap(f"{subject} {phrase} {noun}.")
+
+
+def direction_only_statement(
+    level: str | None, counts: dict[str, int], n_studies: int, subject: str, names: dict[str, str]
+) -> str:
+    """The verdict from comparative studies' directions (no effect size could be pooled).
+
+    No comparative study: nothing can be said. None of them shows a benefit: "little to no evidence"
+    (the wording of the 2018 Signs of Safety review), with the reminder that this is not evidence of no
+    effect. Very low certainty otherwise: "very uncertain". Else the GRADE verb for the majority direction.
+    """
+    noun, verb = names["noun"], names["benefit_verb"]
+    if n_studies == 0:
+        return f"No comparative study has measured the effect of {subject} on {noun}, so the evidence cannot say whether it works."
+    found = _counts_text(counts)
+    studies = plural(n_studies, "comparative study", "comparative studies")
+    if counts.get("benefit", 0) == 0:
+        return (
+            f"There is little to no evidence that {subject} {verb} {noun}: {studies} found {found}. "
+            "Lack of evidence is not evidence that it does not work."
+        )
+    if level in (None, "very low"):
+        return f"The evidence is very uncertain about the effect of {subject} on {noun}: {studies} found {found}."
+    benefit = counts.get("benefit", 0) > counts.get("harm", 0)
+    return informative_statement(level, "important", benefit, subject, names)[:-1] + f": {studies} found {found}."
+
+
+def _counts_text(counts: dict[str, int]) -> str:
+    order = ("benefit", "harm", "no_change", "mixed", "unclear")
+    parts = [f"{counts[k]} {'a benefit' if k == 'benefit' and counts[k] == 1 else words(k)}" for k in order if counts.get(k)]
+    return join_and(parts) or "no usable direction"
+
+
+# --------------------------------------------------------------------------- pooled outcomes
+
+
+def _study_info(review) -> dict[str, dict[str, str]]:
+    return {
+        r["study_id"]: {"design": r["design"], "rob": r["rob_overall"]} for _, r in review.studies.iterrows()
+    }
+
+
+def baseline_risk(review, effect_ids: list[str]) -> float | None:
+    """Median comparison-group risk ``ci / (ci + di)`` over the 2x2 rows of an analysis (None without them)."""
+    eff = review.effects
+    if not {"ci", "di"} <= set(eff.columns):
+        return None
+    rows = eff[eff["effect_id"].isin(effect_ids)]
+    risks = []
+    for _, r in rows.iterrows():
+        c, d = number(r.get("ci")), number(r.get("di"))
+        if c is not None and d is not None and c + d > 0:
+            risks.append(c / (c + d))
+    return statistics.median(risks) if risks else None
+
+
+def risk_with(measure: str, p0: float, x: float) -> float | None:
+    """Intervention-group risk implied by a pooled ``x`` (log OR, log RR or RD) at comparison risk ``p0``."""
+    import math
+
+    if measure == "OR":
+        odds = p0 / (1 - p0) * math.exp(x)
+        return odds / (1 + odds)
+    if measure == "RR":
+        return min(p0 * math.exp(x), 1.0)
+    if measure == "RD":
+        return min(max(p0 + x, 0.0), 1.0)
+    return None
+
+
+def natural_frequency(measure: str, p0: float, est: float, lb: float, ub: float) -> dict[str, int] | None:
+    """Per 100 in the comparison groups, and per 100 with the intervention (with the CI's bounds)."""
+    if measure not in ("OR", "RR", "RD"):
+        return None
+    p1, p_lb, p_ub = (risk_with(measure, p0, x) for x in (est, lb, ub))
+    return {
+        "control": round(100 * p0),
+        "intervention": round(100 * p1),
+        "lb": round(100 * min(p_lb, p_ub)),
+        "ub": round(100 * max(p_lb, p_ub)),
+    }
+
+
+def pooled_outcome(review, o: dict[str, Any], subject: str) -> tuple[dict[str, Any], list[Finding]]:
+    oid = o["outcome"]
+    names = plain_names({**_config_outcome(review, oid), **{k: o.get(k) for k in ("label", "desirable")}})
+    measure = str(o.get("measure") or "")
+    head = (o.get("frequentist") or {}).get(o.get("headline_test") or "knha") or {}
+    est, lb, ub = (number(head.get(k)) for k in ("estimate", "ci_lb", "ci_ub"))
+    pi_lb, pi_ub = number(head.get("pi_lb")), number(head.get("pi_ub"))
+    studies = [s["study_id"] for s in o.get("studies") or []]
+    weights = [number(s.get("weight")) or 0.0 for s in o.get("studies") or []]
+    info = _study_info(review)
+    designs = [info.get(s, {}).get("design", "") for s in studies]
+    robs = [info.get(s, {}).get("rob", "") for s in studies]
+    lower = o.get("desirable") == "lower"
+    mid = number(o.get("mid"))
+    # On the analysis scale a benefit is a negative effect when lower is better: judge on the benefit scale.
+    sign = -1.0 if lower else 1.0
+    b_est, b_lb, b_ub = sign * est, min(sign * lb, sign * ub), max(sign * lb, sign * ub)
+    ss = o.get("small_study") or {}
+    egger_p = number((ss.get("egger") or {}).get("pval"))
+    rank_p = number((ss.get("rank") or {}).get("pval"))
+    start, start_why = gr.start_level(designs, weights)
+    judgements = [
+        gr.risk_of_bias(robs, weights),
+        gr.inconsistency(int(o.get("k") or 0), number(head.get("i2")), pi_lb, pi_ub),
+        gr.imprecision(b_lb, b_ub, "higher", mid),
+        gr.publication_bias(int(o.get("k") or 0), egger_p, rank_p),
+    ]
+    cert = gr.override(gr.grade(start, start_why, judgements), (review.config.get("certainty_overrides") or {}).get(oid))
+    size = magnitude(b_est, b_lb, b_ub, mid)
+    statement = informative_statement(cert.level, size, b_est > 0, subject, names)
+    estimate_text = fmt_effect(measure, est, lb, ub)
+    statement += f" Pooled over {plural(int(o['k']), 'study', 'studies')}: {estimate_text}."
+    findings: list[Finding] = []
+    numbers = {"estimate": est, "ci_lb": lb, "ci_ub": ub, "pi_lb": pi_lb, "pi_ub": pi_ub, "k": o.get("k"), "measure": measure}
+    tf = ss.get("trim_and_fill") or {}
+    pub = next(j for j in cert.judgements if j.domain == "publication bias")
+    if pub.down and number(tf.get("estimate")) is not None:
+        statement += (
+            f" Small-study effects suggest the effect may be smaller than pooled "
+            f"(trim-and-fill {fmt_effect(measure, tf['estimate'], None, None)})."
+        )
+    findings.append(
+        Finding(
+            id=f"effect.verdict.{oid}",
+            dimension="effect",
+            statement=statement,
+            certainty=cert.level,
+            numbers={**numbers, "certainty": cert.to_dict()},
+            rule=VERDICT_RULE,
+            studies=tuple(studies),
+            pages=("index",),
+        )
+    )
+    # Natural frequencies where the comparison groups give a baseline risk.
+    p0 = baseline_risk(review, [s["effect_id"] for s in o.get("studies") or []])
+    nf = natural_frequency(measure, p0, est, lb, ub) if p0 is not None and est is not None else None
+    if nf:
+        event = names["event"] or f"had the outcome ({names['noun']})"
+        diff = nf["intervention"] - nf["control"]
+        more = "more" if diff >= 0 else "fewer"
+        findings.append(
+            Finding(
+                id=f"effect.frequency.{oid}",
+                dimension="effect",
+                statement=(
+                    f"For every 100 {names['people']} in the comparison groups, about {nf['control']} {event}; "
+                    f"with {subject}, about {nf['intervention']} would (95% CI {nf['lb']} to {nf['ub']}): "
+                    f"{abs(diff)} {more} per 100. The comparison-group figure is the median of the studies' comparison groups."
+                ),
+                certainty=cert.level,
+                numbers={"baseline_risk": p0, **nf},
+                rule="Natural frequencies (Akl et al. 2007) from the pooled estimate and the median comparison-group risk",
+                studies=tuple(studies),
+                pages=("index", "information-sheet"),
+            )
+        )
+    if ss:
+        findings.append(_small_study_finding(oid, measure, est, ss, studies))
+    loo = o.get("leave_one_out") or []
+    if loo:
+        findings.append(_loo_finding(oid, measure, lb, ub, loo, studies, review))
+    bayes = o.get("bayes") or {}
+    interp = o.get("interpretation") or {}
+    if interp:
+        findings.append(_bayes_finding(oid, measure, interp, bayes, pub.down > 0, studies))
+    view = {
+        "outcome": oid,
+        "label": o.get("label"),
+        "certainty": cert.to_dict(),
+        "certainty_rows": [
+            {"domain": j.domain, "down": j.down, "reason": j.reason} for j in cert.judgements
+        ],
+        "verdict": statement,
+        "findings": [f.id for f in findings],
+    }
+    return view, findings
+
+
+def _config_outcome(review, oid: str) -> dict[str, Any]:
+    return next((x for x in review.config.get("outcomes", []) if x.get("id") == oid), {})
+
+
+def _small_study_finding(oid: str, measure: str, est: float, ss: dict[str, Any], studies: list[str]) -> Finding:
+    eg, rk, tf = ss.get("egger") or {}, ss.get("rank") or {}, ss.get("trim_and_fill") or {}
+    k0 = int(tf.get("k0") or 0)
+    asym = min(p for p in (number(eg.get("pval")), number(rk.get("pval")), 1.0) if p is not None) < gr.SMALL_STUDY_P
+    text = (
+        f"Funnel-plot asymmetry: Egger's regression test {fmt_p_short(eg.get('pval'))}, rank correlation test "
+        f"{fmt_p_short(rk.get('pval'))} ({'small-study effects suspected' if asym else 'no asymmetry detected'}). "
+    )
+    if k0:
+        text += (
+            f"Trim-and-fill imputes {plural(k0, 'missing study', 'missing studies')} on the {tf.get('side')} side and moves the "
+            f"estimate from {fmt_effect(measure, est, None, None)} to {fmt_effect(measure, tf.get('estimate'), None, None)}. "
+        )
+    else:
+        text += "Trim-and-fill imputes no missing study. "
+    text += (
+        f"Rosenthal's fail-safe N is {ss.get('failsafe_n')}; it ignores heterogeneity and is not a test of bias (Becker 2005)."
+    )
+    return Finding(
+        id=f"effect.small_study.{oid}",
+        dimension="effect",
+        statement=text,
+        certainty=None,
+        numbers={"egger_p": eg.get("pval"), "rank_p": rk.get("pval"), "trim_and_fill": tf, "failsafe_n": ss.get("failsafe_n")},
+        rule="Egger et al. 1997; Begg & Mazumdar 1994; Duval & Tweedie 2000 (L0); Rosenthal 1979; p < 0.10 (Sterne et al. 2011)",
+        studies=tuple(studies),
+        pages=("index",),
+    )
+
+
+def _loo_finding(oid, measure, lb, ub, loo, studies, review) -> Finding:
+    ests = [number(r.get("estimate")) for r in loo]
+    ests = [e for e in ests if e is not None]
+    excludes_before = lb > 0 or ub < 0
+    flips = [
+        r.get("omitted_study_id")
+        for r in loo
+        if number(r.get("ci_lb")) is not None
+        and ((number(r["ci_lb"]) > 0 or number(r["ci_ub"]) < 0) != excludes_before)
+    ]
+    lo, hi = min(ests), max(ests)
+    text = (
+        f"Leaving out one study at a time, the pooled estimate ranges from {fmt_effect(measure, lo, None, None)} to "
+        f"{fmt_effect(measure, hi, None, None)}; "
+    )
+    if flips:
+        text += (
+            "leaving out "
+            + join_and(sorted(str(s) for s in flips))
+            + " changes whether the confidence interval includes no effect."
+        )
+    else:
+        text += "no single study changes whether the confidence interval includes no effect."
+    return Finding(
+        id=f"effect.influence.{oid}",
+        dimension="effect",
+        statement=text,
+        numbers={"min": lo, "max": hi, "changes_conclusion": flips},
+        rule="Leave-one-out analysis (Viechtbauer & Cheung 2010)",
+        studies=tuple(studies),
+        pages=("index",),
+    )
+
+
+def _bayes_finding(oid, measure, interp, bayes, small_study: bool, studies) -> Finding:
+    ci = interp.get("interval") or {}
+    text = (
+        f"Bayesian random-effects analysis: probability of any benefit {fmt_prob(interp.get('p_benefit'))}"
+        + (
+            f", of a benefit at least the minimal important difference {fmt_prob(interp.get('p_benefit_mid'))}"
+            if interp.get("p_benefit_mid") is not None
+            else ""
+        )
+        + f"; 95% credible interval {fmt(on_display_scale(measure, ci.get('lb')))} to "
+        f"{fmt(on_display_scale(measure, ci.get('ub')))}"
+        + (f" ({measure})" if measure in RATIO_MEASURES else "")
+        + "."
+    )
+    sens = bayes.get("prior_sensitivity") or []
+    ps = [number(r.get("p_benefit")) for r in sens if number(r.get("p_benefit")) is not None]
+    if len(ps) > 1:
+        text += f" Across {len(ps)} heterogeneity priors the probability of any benefit ranges from {fmt_prob(min(ps))} to {fmt_prob(max(ps))}."
+    if small_study:
+        text += " These probabilities assume the studies are unbiased; the small-study effects above mean they overstate the benefit."
+    if int(bayes.get("k") or 0) < 5:
+        text += " With so few studies the result leans on the prior."
+    return Finding(
+        id=f"effect.bayes.{oid}",
+        dimension="effect",
+        statement=text,
+        numbers={k: interp.get(k) for k in ("p_benefit", "p_benefit_mid", "p_harm", "conclusion")},
+        rule="Exact Bayesian random-effects model (Röver 2020); 0.95/0.05 decision thresholds in emmie.effect.bayes.interpret",
+        studies=tuple(studies),
+        pages=("index",),
+    )
+
+
+# --------------------------------------------------------------------------- direction-only outcomes
+
+
+def direction_only_outcome(
+    review, outcome: dict[str, Any], results: list[dict[str, Any]], subject: str
+) -> tuple[dict[str, Any], list[Finding]]:
+    oid = outcome["outcome"]
+    names = plain_names({**_config_outcome(review, oid), **{k: outcome.get(k) for k in ("label", "desirable")}})
+    info = _study_info(review)
+    by_study: dict[str, list[str]] = {}
+    for r in results:
+        by_study.setdefault(r["study_id"], []).append(r.get("direction") or "unclear")
+    direction = {s: study_direction(d) for s, d in by_study.items()}
+    comparative = sorted(s for s in direction if info.get(s, {}).get("design") in COMPARATIVE_DESIGNS)
+    uncontrolled = sorted(s for s in direction if s not in comparative)
+    counts = Counter(direction[s] for s in comparative)
+    level = None
+    cert = None
+    if comparative:
+        start, why = gr.start_level([info[s]["design"] for s in comparative])
+        rob = gr.risk_of_bias([info[s]["rob"] for s in comparative])
+        impr = gr.Judgement("imprecision", 1, "direction only: no effect size or interval could be formed (Murad et al. 2017)")
+        cert = gr.override(gr.grade(start, why, [rob, impr]), (review.config.get("certainty_overrides") or {}).get(oid))
+        level = cert.level
+    statement = direction_only_statement(level, dict(counts), len(comparative), subject, names)
+    findings = [
+        Finding(
+            id=f"effect.verdict.{oid}",
+            dimension="effect",
+            statement=statement,
+            certainty=level or "no comparative evidence",
+            numbers={"comparative": dict(counts), "n_comparative": len(comparative), "certainty": cert.to_dict() if cert else None},
+            rule=DIRECTION_RULE,
+            studies=tuple(comparative),
+            pages=("index",),
+        )
+    ]
+    if uncontrolled:
+        u_counts = Counter(direction[s] for s in uncontrolled)
+        designs = sorted({words(info.get(s, {}).get("design")) for s in uncontrolled})
+        robs = Counter(info.get(s, {}).get("rob") for s in uncontrolled)
+        rob_text = ", ".join(f"{v} {words(k)}" for k, v in sorted(robs.items()) if k)
+        findings.append(
+            Finding(
+                id=f"effect.uncontrolled.{oid}",
+                dimension="effect",
+                statement=(
+                    f"{plural(len(uncontrolled), 'study or report', 'studies or reports')} without a comparison group "
+                    f"({', '.join(designs)}; risk of bias {rob_text}) describe {_counts_text(dict(u_counts))} in {names['noun']}. "
+                    "Without a comparison group they cannot show that the change was caused by "
+                    f"{subject}, so they carry no verdict."
+                ),
+                certainty=None,
+                numbers={"uncontrolled": dict(u_counts), "n_uncontrolled": len(uncontrolled)},
+                rule=UNCONTROLLED_RULE,
+                studies=tuple(uncontrolled),
+                pages=("index",),
+            )
+        )
+    view = {
+        "outcome": oid,
+        "label": outcome.get("label"),
+        "certainty": cert.to_dict() if cert else None,
+        "certainty_rows": [{"domain": j.domain, "down": j.down, "reason": j.reason} for j in cert.judgements]
+        if cert
+        else [],
+        "verdict": statement,
+        "findings": [f.id for f in findings],
+    }
+    return view, findings
+
+
+def derive(review, effect: dict[str, Any], subject: str) -> tuple[dict[str, Any], list[Finding]]:
+    """Every Effect finding, and the per-outcome views the pages lay out."""
+    views, findings = [], []
+    swim_results = (effect.get("swim") or {}).get("results") or []
+    for o in effect.get("outcomes", []):
+        if o.get("pooled") and o.get("frequentist"):
+            view, fs = pooled_outcome(review, o, subject)
+        else:
+            mine = [r for r in swim_results if r.get("outcome") == o["outcome"]]
+            if not mine:
+                continue
+            view, fs = direction_only_outcome(review, o, mine, subject)
+        view["primary"] = bool(o.get("primary"))
+        views.append(view)
+        findings.extend(fs)
+    headline = _headline(effect, views, findings, subject)
+    findings.append(headline)
+    return {"outcomes": views, "headline": headline.id}, findings
+
+
+def _headline(effect, views, findings, subject) -> Finding:
+    by_id = {f.id: f for f in findings}
+    primary = next((v for v in views if v.get("primary")), views[0] if views else None)
+    if primary is None:
+        return Finding(
+            id="effect.headline",
+            dimension="effect",
+            statement=f"No result on any outcome was coded, so nothing can be said about the effect of {subject}.",
+            rule=VERDICT_RULE,
+            pages=PAGES_VERDICT,
+            headline=True,
+        )
+    verdict = by_id[f"effect.verdict.{primary['outcome']}"]
+    others = [v for v in views if v is not primary]
+    text = verdict.statement
+    unc = by_id.get(f"effect.uncontrolled.{primary['outcome']}")
+    if unc:
+        n = unc.numbers["n_uncontrolled"]
+        text += (
+            f" {plural(n, 'report', 'reports')} without a comparison group "
+            f"({_counts_text(unc.numbers['uncontrolled'])}) cannot show that {subject} caused the change."
+        )
+    if others:
+        text += f" ({plural(len(others), 'other outcome')} in the full report.)"
+    return Finding(
+        id="effect.headline",
+        dimension="effect",
+        statement=text,
+        certainty=verdict.certainty,
+        numbers={"outcome": primary["outcome"]},
+        rule="The verdict on the review's primary outcome",
+        studies=verdict.studies,
+        pages=PAGES_VERDICT,
+        headline=True,
+    )

@@ -1,0 +1,172 @@
+"""Mechanisms findings: programme-theory verdicts that respect how the studies know, and the
+moderating contexts with the role the data give them.
+
+A proposition the graph classes as confirmed, refined or partly supported keeps that verdict only
+when at least one supporting or refining coding on its links is *observed* or *tested*; resting on
+asserted or described codings alone it is "plausible, untested" (Pawson 2013: a programme theory is
+tested by evidence on its mechanisms, not by the presence of the programme's components).
+
+References
+----------
+Pawson, R. (2013). The Science of Evaluation: A Realist Manifesto. London: Sage.
+Wong, G., et al. (2013). RAMESES publication standards: realist syntheses. BMC Medicine 11, 21.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from emmie.findings.model import Finding
+from emmie.findings.text import join_and, plural, words
+
+EVIDENCE_ORDER = ("asserted", "described", "observed", "tested")
+EMPIRICAL = ("observed", "tested")
+CMO_FIELDS = ("context", "component", "mechanism", "enables", "outcome")
+THEORY_RULE = (
+    "Graph verdict (emmie.mechanisms.theory) kept only with observed or tested support; "
+    "asserted or described support alone gives 'plausible, untested' (emmie.findings.mechanisms)"
+)
+ROLE_RULE = "Role of a context as coded (enables / blocks / refines / mixed: emmie.mechanisms.analysis.moderating_contexts)"
+
+
+def _rows_on_link(cmo: pd.DataFrame, u: str, v: str) -> pd.DataFrame:
+    if cmo.empty:
+        return cmo
+    mask = pd.Series(False, index=cmo.index)
+    for _, r in cmo.iterrows():
+        values = {str(r.get(f) or "") for f in CMO_FIELDS}
+        mask[_] = u in values and v in values
+    return cmo[mask]
+
+
+def strongest(evidence: list[str]) -> str | None:
+    ranks = [EVIDENCE_ORDER.index(e) for e in evidence if e in EVIDENCE_ORDER]
+    return EVIDENCE_ORDER[max(ranks)] if ranks else None
+
+
+def proposition_verdict(graph_status: str, positive_evidence: list[str]) -> str:
+    """The verdict a reader is given for a proposition (see the module docstring)."""
+    if graph_status in ("confirmed", "refined", "partly_supported") and strongest(positive_evidence) not in EMPIRICAL:
+        return "plausible, untested"
+    return words(graph_status)
+
+
+def theory(review, mech: dict[str, Any], studies_short) -> tuple[list[dict[str, Any]], list[Finding]]:
+    views, findings = [], []
+    cmo = review.cmo
+    for t in mech.get("theory", []):
+        positive, links = [], []
+        for lk in t.get("links", []):
+            rows = _rows_on_link(cmo, lk["source"], lk["target"])
+            backing = rows[rows["stance"].isin(["supports", "refines"])] if len(rows) else rows
+            ev = list(backing["evidence"]) if len(backing) else []
+            positive += ev
+            parts = []
+            for key, word in (("supporting_studies", "supports"), ("refining_studies", "refines"), ("contradicting_studies", "contradicts")):
+                if lk.get(key):
+                    parts.append({"word": word, "studies": list(lk[key])})
+            links.append(
+                {
+                    "text": f"{review.concept_label(lk['source'])} → {review.concept_label(lk['target'])}",
+                    "status": words(lk.get("status")),
+                    "evidence": words(strongest(ev)) or "none",
+                    "parts": parts,
+                }
+            )
+        verdict = proposition_verdict(t.get("status") or "untested", positive)
+        best = strongest(positive)
+        statement = f"{t.get('id')}: {t.get('statement', '').rstrip('.')}: {verdict}"
+        if verdict == "plausible, untested":
+            statement += f" (its support is {best or 'none'} only: no study observed or tested it)"
+        elif verdict == "untested":
+            statement += " (no coded study has evidence on it)"
+        elif best:
+            statement += f" (strongest support: {best})"
+        findings.append(
+            Finding(
+                id=f"mechanisms.theory.{t.get('id')}",
+                dimension="mechanisms",
+                statement=statement + ".",
+                certainty=verdict,
+                numbers={"graph_status": t.get("status"), "strongest_evidence": best},
+                rule=THEORY_RULE,
+                studies=tuple(t.get("studies") or ()),
+                pages=("index", "practice-guide"),
+            )
+        )
+        views.append({"id": t.get("id"), "statement": t.get("statement", ""), "verdict": verdict, "links": links, "finding": findings[-1].id})
+    return views, findings
+
+
+def context_roles(review, mech: dict[str, Any]) -> tuple[list[dict[str, Any]], list[Finding]]:
+    """Each moderating context with its coded role and the strongest evidence behind it."""
+    cmo = review.cmo
+    views, findings = [], []
+    for r in mech.get("moderating_contexts", []):
+        studies = sorted(set(r.get("enabling_studies", [])) | set(r.get("blocking_studies", [])) | set(r.get("refining_studies", [])))
+        rows = cmo[(cmo["context"] == r.get("context")) & (cmo["mechanism"] == r.get("mechanism"))] if len(cmo) else cmo
+        best = strongest(list(rows["evidence"])) if len(rows) else None
+        role = r.get("role") or "conditions"
+        ctx, mechanism = r.get("context_label"), r.get("mechanism_label")
+        statement = f"{ctx} {role} {mechanism[0].lower() + mechanism[1:] if mechanism else ''} ({plural(len(studies), 'study', 'studies')}; evidence {best or 'not stated'})."
+        fid = f"mechanisms.context.{r.get('context')}.{r.get('mechanism')}"
+        findings.append(
+            Finding(
+                id=fid,
+                dimension="moderators",
+                statement=statement,
+                certainty=best,
+                numbers={k: r.get(k) for k in ("n_enabling", "n_blocking", "n_refining", "strength")},
+                rule=ROLE_RULE,
+                studies=tuple(studies),
+                pages=("index", "practice-guide"),
+            )
+        )
+        views.append({"context": ctx, "mechanism": mechanism, "role": role, "evidence": best or "not stated", "studies": studies, "n": len(studies), "finding": fid})
+    return views, findings
+
+
+def studies_by_evidence(cmo: pd.DataFrame) -> dict[str, int]:
+    """Distinct studies by the strongest evidence their supporting or refining codings give (at least that kind)."""
+    backing = cmo[cmo["stance"].isin(["supports", "refines"])] if len(cmo) else cmo
+    best = {s: strongest(list(p["evidence"])) for s, p in backing.groupby("study_id")} if len(backing) else {}
+    return {k: sum(1 for b in best.values() if b and EVIDENCE_ORDER.index(b) >= EVIDENCE_ORDER.index(k)) for k in EVIDENCE_ORDER}
+
+
+def headline(review, mech: dict[str, Any], theory_views: list[dict[str, Any]]) -> Finding:
+    cmo = review.cmo
+    if cmo.empty or not mech.get("configurations"):
+        return Finding("mechanisms.headline", "mechanisms", "No context-mechanism-outcome configuration was coded.", rule=THEORY_RULE, pages=("index", "practice-guide", "information-sheet"), headline=True)
+    n_studies = cmo["study_id"].nunique()
+    at_least = studies_by_evidence(cmo)
+    top = mech["configurations"][0]
+    labels = top.get("labels") or [review.concept_label(n) for n in top.get("path", [])]
+    counts = {v: sum(1 for t in theory_views if t["verdict"] == v) for v in dict.fromkeys(t["verdict"] for t in theory_views)}
+    theory_text = (
+        " Programme theory: " + join_and([f"{n} {v}" for v, n in counts.items()]) + "."
+        if counts
+        else ""
+    )
+    if at_least["observed"] == 0:
+        text = (
+            f"No coded study observed or tested a mechanism: the {plural(len(cmo), 'coding')} from "
+            f"{plural(n_studies, 'study', 'studies')} are {join_and(sorted(set(cmo['evidence'])))} only, so the programme theory is plausible but untested by these data."
+        )
+    else:
+        text = (
+            f"Best-supported configuration: {' → '.join(labels)} ({plural(int(top.get('n_studies', 0)), 'study', 'studies')}). "
+            f"{at_least['observed']} of {n_studies} studies give observed or tested evidence ({at_least['tested']} tested); the rest describe or assert it."
+        )
+    return Finding(
+        "mechanisms.headline",
+        "mechanisms",
+        text + theory_text,
+        certainty=None,
+        numbers={"studies_at_least": at_least, "n_studies": n_studies, "theory": counts},
+        rule="Studies counted by the strongest evidence of their supporting or refining codings (as EMMIE-Q Mechanisms)",
+        studies=tuple(sorted(set(cmo["study_id"]))),
+        pages=("index", "practice-guide", "information-sheet", "toolkit"),
+        headline=True,
+    )

@@ -1,0 +1,61 @@
+"""What a reader is told: one record per statement, with what it rests on."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+#: The outputs a finding can be shown on (the four pages of a review and the toolkit row).
+PAGES = ("index", "practice-guide", "implementation-summary", "information-sheet", "toolkit")
+DIMENSIONS = ("effect", "mechanisms", "moderators", "implementation", "economics")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One statement for a reader.
+
+    Attributes
+    ----------
+    id : str
+        Stable within a review, e.g. ``effect.verdict.care_entry``.
+    dimension : str
+        One of :data:`DIMENSIONS`, or ``"summary"``.
+    statement : str
+        The sentence the pages print, numbers already written in.
+    certainty : str or None
+        The certainty of the evidence behind it in words (GRADE level, or a qualifier such as
+        "untested"); None where no certainty applies (a count, a description).
+    numbers : dict
+        The numbers behind the statement, unformatted, for anyone re-checking it.
+    rule : str
+        The written rule that produced it and its source.
+    studies : list of str
+        The studies (``study_id``) behind it.
+    pages : tuple of str
+        The outputs that must show it (:data:`PAGES`).
+    headline : bool
+        The dimension's headline (one per dimension).
+    """
+
+    id: str
+    dimension: str
+    statement: str
+    rule: str
+    certainty: str | None = None
+    numbers: dict[str, Any] = field(default_factory=dict)
+    studies: tuple[str, ...] = ()
+    pages: tuple[str, ...] = ("index",)
+    headline: bool = False
+
+    def __post_init__(self) -> None:
+        unknown = set(self.pages) - set(PAGES)
+        if unknown:
+            raise ValueError(f"finding {self.id}: unknown page(s) {sorted(unknown)}")
+        if not self.statement.strip():
+            raise ValueError(f"finding {self.id}: empty statement")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["studies"] = list(self.studies)
+        d["pages"] = list(self.pages)
+        return d
