@@ -8,6 +8,23 @@ REVIEWS = list(config["reviews"])
 # The Python that runs Snakemake has emmie installed (make sets up .venv).
 EMMIE = f'"{sys.executable}" -m emmie'
 
+def _code_digest():
+    """A fingerprint of the emmie package: a rule reruns when the code that makes its output changes."""
+    import hashlib
+
+    import emmie
+
+    root = Path(emmie.__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        if path.suffix in (".py", ".yaml", ".j2", ".css", ".js") and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(root)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+EMMIE_CODE = _code_digest()
+
 wildcard_constraints:
     review="[A-Za-z0-9][A-Za-z0-9_-]*",
 

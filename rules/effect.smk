@@ -4,6 +4,8 @@ rule effect:
         validation=f"{RESULTS}/{{review}}/validation.json",
     output:
         directory(f"{RESULTS}/{{review}}/effect"),
+    params:
+        code=EMMIE_CODE,
     log:
         f"{RESULTS}/logs/{{review}}/effect.log",
     shell:
@@ -16,6 +18,8 @@ rule moderators:
         effect=f"{RESULTS}/{{review}}/effect",
     output:
         directory(f"{RESULTS}/{{review}}/moderators"),
+    params:
+        code=EMMIE_CODE,
     log:
         f"{RESULTS}/logs/{{review}}/moderators.log",
     shell:

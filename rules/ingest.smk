@@ -6,6 +6,8 @@ rule validate:
         review_files,
     output:
         f"{RESULTS}/{{review}}/validation.json",
+    params:
+        code=EMMIE_CODE,
     log:
         f"{RESULTS}/logs/{{review}}/validate.log",
     shell:

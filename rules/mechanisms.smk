@@ -4,6 +4,8 @@ rule mechanisms:
         validation=f"{RESULTS}/{{review}}/validation.json",
     output:
         directory(f"{RESULTS}/{{review}}/mechanisms"),
+    params:
+        code=EMMIE_CODE,
     log:
         f"{RESULTS}/logs/{{review}}/mechanisms.log",
     shell:

@@ -4,6 +4,8 @@ rule findings:
         emmie=f"{RESULTS}/{{review}}/emmie.json",
     output:
         report(f"{RESULTS}/{{review}}/findings.json", category="Findings", labels={"review": "{review}", "file": "findings.json"}),
+    params:
+        code=EMMIE_CODE,
     log:
         f"{RESULTS}/logs/{{review}}/findings.log",
     shell:
@@ -20,6 +22,8 @@ rule report:
         report(f"{REPORTS}/{{review}}/practice-guide.html", category="Reports", labels={"review": "{review}", "output": "practice guide"}),
         report(f"{REPORTS}/{{review}}/implementation-summary.html", category="Reports", labels={"review": "{review}", "output": "implementation summary"}),
         report(f"{REPORTS}/{{review}}/information-sheet.html", category="Reports", labels={"review": "{review}", "output": "information sheet"}),
+    params:
+        code=EMMIE_CODE,
     log:
         f"{RESULTS}/logs/{{review}}/report.log",
     shell:
@@ -35,6 +39,7 @@ rule toolkit:
     output:
         report(f"{REPORTS}/index.html", category="Reports", labels={"review": "all", "output": "toolkit page"}),
     params:
+        code=EMMIE_CODE,
         validations=[f"{RESULTS}/{r}/validation.json" for r in REVIEWS],
     log:
         f"{RESULTS}/logs/toolkit.log",

@@ -4,6 +4,8 @@ rule implementation:
         validation=f"{RESULTS}/{{review}}/validation.json",
     output:
         directory(f"{RESULTS}/{{review}}/implementation"),
+    params:
+        code=EMMIE_CODE,
     log:
         f"{RESULTS}/logs/{{review}}/implementation.log",
     shell:
@@ -16,6 +18,8 @@ rule economics:
         effect=f"{RESULTS}/{{review}}/effect",
     output:
         directory(f"{RESULTS}/{{review}}/economics"),
+    params:
+        code=EMMIE_CODE,
     log:
         f"{RESULTS}/logs/{{review}}/economics.log",
     shell:
@@ -28,6 +32,8 @@ rule appraisal:
         validation=f"{RESULTS}/{{review}}/validation.json",
     output:
         directory(f"{RESULTS}/{{review}}/appraisal"),
+    params:
+        code=EMMIE_CODE,
     log:
         f"{RESULTS}/logs/{{review}}/appraisal.log",
     shell:
@@ -45,6 +51,8 @@ rule rate:
         appraisal=f"{RESULTS}/{{review}}/appraisal",
     output:
         report(f"{RESULTS}/{{review}}/emmie.json", category="EMMIE-Q", labels={"review": "{review}", "file": "emmie.json"}),
+    params:
+        code=EMMIE_CODE,
     log:
         f"{RESULTS}/logs/{{review}}/rate.log",
     shell:

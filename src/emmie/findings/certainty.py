@@ -99,10 +99,13 @@ def start_level(designs: Sequence[str], weights: Sequence[float] | None = None) 
     w = list(weights) if weights is not None else [1.0] * len(designs)
     total = sum(w)
     share = sum(wi for d, wi in zip(designs, w, strict=True) if d in RANDOMISED) / total if total else 0.0
-    what = "weight" if weights is not None else "studies"
     if share >= RCT_WEIGHT_FOR_HIGH:
-        return "high", f"randomised trials carry {share:.0%} of the {what}"
-    return "low", f"non-randomised studies carry {1 - share:.0%} of the {what}"
+        return "high", _share(share, "randomised trials", weights is not None)
+    return "low", _share(1 - share, "non-randomised studies", weights is not None)
+
+
+def _share(share: float, who: str, weighted: bool) -> str:
+    return f"{who} carry {share:.0%} of the weight" if weighted else f"{who} are {share:.0%} of the studies"
 
 
 def risk_of_bias(judgements: Sequence[str], weights: Sequence[float] | None = None) -> Judgement:
@@ -110,14 +113,12 @@ def risk_of_bias(judgements: Sequence[str], weights: Sequence[float] | None = No
     total = sum(w) or 1.0
     high = sum(wi for j, wi in zip(judgements, w, strict=True) if j in ROB_HIGH) / total
     critical = sum(wi for j, wi in zip(judgements, w, strict=True) if j in ROB_CRITICAL) / total
-    what = "weight" if weights is not None else "studies"
+    weighted = weights is not None
     if critical >= CRITICAL_ROB_SHARE:
-        return Judgement("risk of bias", 2, f"studies at critical risk of bias carry {critical:.0%} of the {what}")
+        return Judgement("risk of bias", 2, _share(critical, "studies at critical risk of bias", weighted))
     if high >= HIGH_ROB_SHARE:
-        return Judgement(
-            "risk of bias", 1, f"studies at high, serious or critical risk of bias carry {high:.0%} of the {what}"
-        )
-    return Judgement("risk of bias", 0, f"studies at high or critical risk carry {high:.0%} of the {what}")
+        return Judgement("risk of bias", 1, _share(high, "studies at high, serious or critical risk of bias", weighted))
+    return Judgement("risk of bias", 0, _share(high, "studies at high, serious or critical risk of bias", weighted))
 
 
 def inconsistency(k: int, i2: float | None, pi_lb: float | None, pi_ub: float | None) -> Judgement:
@@ -146,11 +147,10 @@ def publication_bias(k: int, egger_p: float | None, rank_p: float | None) -> Jud
         return Judgement("publication bias", 0, f"not assessable with fewer than {SMALL_STUDY_K} studies")
     ps = [p for p in (egger_p, rank_p) if p is not None]
     if min(ps) < SMALL_STUDY_P:
-        return Judgement(
-            "publication bias",
-            1,
-            f"funnel-plot asymmetry (Egger p = {egger_p:.3f}, rank test p = {rank_p:.3f}): small-study effects suspected",
+        tests = ", ".join(
+            f"{name} p = {p:.3f}" for name, p in (("Egger", egger_p), ("rank test", rank_p)) if p is not None
         )
+        return Judgement("publication bias", 1, f"funnel-plot asymmetry ({tests}): small-study effects suspected")
     return Judgement("publication bias", 0, "no funnel-plot asymmetry detected (p >= 0.10 on both tests)")
 
 

@@ -35,7 +35,6 @@ from emmie.findings.text import (
     number,
     on_display_scale,
     plural,
-    sentence,
     words,
 )
 from emmie.ingest.schema import COMPARATIVE_DESIGNS
@@ -133,9 +132,15 @@ def direction_only_statement(
 
 
 def _counts_text(counts: dict[str, int]) -> str:
+    """Study directions in words: 'no change' for one study, 'benefit in 3 and mixed results in 1' for several."""
     order = ("benefit", "harm", "no_change", "mixed", "unclear")
-    parts = [f"{counts[k]} {'a benefit' if k == 'benefit' and counts[k] == 1 else words(k)}" for k in order if counts.get(k)]
-    return join_and(parts) or "no usable direction"
+    names = {"benefit": "a benefit", "harm": "harm", "no_change": "no change", "mixed": "mixed results", "unclear": "an unclear direction"}
+    present = [k for k in order if counts.get(k)]
+    if not present:
+        return "no usable direction"
+    if sum(counts.values()) == 1:
+        return names[present[0]]
+    return join_and([f"{names[k].removeprefix('a ').removeprefix('an ')} in {counts[k]}" for k in present])
 
 
 # --------------------------------------------------------------------------- pooled outcomes
@@ -354,6 +359,12 @@ def _loo_finding(oid, measure, lb, ub, loo, studies, review) -> Finding:
     )
 
 
+def _span(measure: str, lb: Any, ub: Any) -> str:
+    lo, hi = on_display_scale(measure, lb), on_display_scale(measure, ub)
+    prefix = f"{measure} " if measure in RATIO_MEASURES else ""
+    return f"{prefix}{fmt(lo)} to {fmt(hi)}"
+
+
 def _bayes_finding(oid, measure, interp, bayes, small_study: bool, studies) -> Finding:
     ci = interp.get("interval") or {}
     text = (
@@ -363,15 +374,17 @@ def _bayes_finding(oid, measure, interp, bayes, small_study: bool, studies) -> F
             if interp.get("p_benefit_mid") is not None
             else ""
         )
-        + f"; 95% credible interval {fmt(on_display_scale(measure, ci.get('lb')))} to "
-        f"{fmt(on_display_scale(measure, ci.get('ub')))}"
-        + (f" ({measure})" if measure in RATIO_MEASURES else "")
-        + "."
+        + f"; 95% credible interval {_span(measure, ci.get('lb'), ci.get('ub'))}."
     )
     sens = bayes.get("prior_sensitivity") or []
     ps = [number(r.get("p_benefit")) for r in sens if number(r.get("p_benefit")) is not None]
     if len(ps) > 1:
-        text += f" Across {len(ps)} heterogeneity priors the probability of any benefit ranges from {fmt_prob(min(ps))} to {fmt_prob(max(ps))}."
+        lo, hi = fmt_prob(min(ps)), fmt_prob(max(ps))
+        text += (
+            f" Under each of the {len(ps)} heterogeneity priors tried, the probability of any benefit is {lo}."
+            if lo == hi
+            else f" Across {len(ps)} heterogeneity priors the probability of any benefit ranges from {lo} to {hi}."
+        )
     if small_study:
         text += " These probabilities assume the studies are unbiased; the small-study effects above mean they overstate the benefit."
     if int(bayes.get("k") or 0) < 5:
@@ -435,7 +448,7 @@ def direction_only_outcome(
                 dimension="effect",
                 statement=(
                     f"{plural(len(uncontrolled), 'study or report', 'studies or reports')} without a comparison group "
-                    f"({', '.join(designs)}; risk of bias {rob_text}) describe {_counts_text(dict(u_counts))} in {names['noun']}. "
+                    f"({', '.join(designs)}; risk of bias {rob_text}) report {_counts_text(dict(u_counts))} for {names['noun']}. "
                     "Without a comparison group they cannot show that the change was caused by "
                     f"{subject}, so they carry no verdict."
                 ),
@@ -502,7 +515,7 @@ def _headline(effect, views, findings, subject) -> Finding:
             f"({_counts_text(unc.numbers['uncontrolled'])}) cannot show that {subject} caused the change."
         )
     if others:
-        text += f" ({plural(len(others), 'other outcome')} in the full report.)"
+        text += f" ({plural(len(others), 'other outcome')}: see the Effect section of the full report.)"
     return Finding(
         id="effect.headline",
         dimension="effect",

@@ -157,7 +157,9 @@ def headline(review, mech: dict[str, Any], theory_views: list[dict[str, Any]]) -
     else:
         text = (
             f"Best-supported configuration: {' → '.join(labels)} ({plural(int(top.get('n_studies', 0)), 'study', 'studies')}). "
-            f"{at_least['observed']} of {n_studies} studies give observed or tested evidence ({at_least['tested']} tested); the rest describe or assert it."
+            f"{at_least['observed']} of {n_studies} studies give observed or tested evidence "
+            + (f"({at_least['tested']} tested)" if at_least["tested"] else "(none tested it)")
+            + "; the rest describe or assert it."
         )
     return Finding(
         "mechanisms.headline",

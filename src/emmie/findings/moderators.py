@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from emmie.findings.model import Finding
-from emmie.findings.text import fmt, fmt_p, fmt_p_short, number, on_display_scale, plural
+from emmie.findings.text import fmt, fmt_p, fmt_p_short, number, plural
 
 ALPHA = 0.05
 HEADLINE_RULE = (
@@ -43,7 +43,7 @@ def survives(a: dict[str, Any], alpha: float = ALPHA) -> bool:
     return p is not None and p < alpha
 
 
-def analysis_view(a: dict[str, Any], measure: str | None) -> dict[str, Any]:
+def analysis_view(a: dict[str, Any], measure: str | None, outcome_label: str | None = None) -> dict[str, Any]:
     """One analysis as the report lays it out: a subgroup table or coefficient table, and its tests in words.
 
     Raises KeyError when a key the layout needs is missing, so that a renamed result fails loudly.
@@ -51,7 +51,7 @@ def analysis_view(a: dict[str, Any], measure: str | None) -> dict[str, Any]:
     reg = a["regression"]
     head = reg["knha"]
     view: dict[str, Any] = {
-        "title": f"{a['label']} ({a['moderator']}) on {a['outcome']}: k = {a['k']}",
+        "title": f"{a['label']} ({a['moderator']}), {outcome_label or a['outcome']}: k = {a['k']}",
         "moderator": a["moderator"],
         "outcome": a["outcome"],
         "figure": a.get("figure"),
@@ -59,7 +59,7 @@ def analysis_view(a: dict[str, Any], measure: str | None) -> dict[str, Any]:
     sub = a.get("subgroups")
     if sub:
         view["table"] = {
-            "caption": f"Subgroups of {a['label'].lower()}" + (" (estimates on the log scale)" if measure in ("OR", "RR", "ROM") else ""),
+            "caption": "subgroup meta-analyses" + (f" (estimates on the log {measure} scale)" if measure in ("OR", "RR", "ROM") else ""),
             "columns": ["Level", "k", "Estimate", "95% CI", "tau²", "I² (%)"],
             "rows": [
                 [s["level"], str(s["k"]), fmt(s["estimate"], 3), f"{fmt(s['ci_lb'], 3)} to {fmt(s['ci_ub'], 3)}", fmt(s["tau2"], 4), fmt(s.get("i2"), 1)]
@@ -74,7 +74,7 @@ def analysis_view(a: dict[str, Any], measure: str | None) -> dict[str, Any]:
         )
     else:
         view["table"] = {
-            "caption": f"Meta-regression on {a['label'].lower()} (Knapp-Hartung)",
+            "caption": "meta-regression coefficients (Knapp-Hartung)" + (f", on the log {measure} scale" if measure in ("OR", "RR", "ROM") else ""),
             "columns": ["Term", "Coefficient", "SE", "95% CI", "p"],
             "rows": [
                 [name, fmt(c, 4), fmt(se, 4), f"{fmt(lo, 4)} to {fmt(hi, 4)}", fmt_p(p)]
@@ -100,7 +100,10 @@ def analysis_view(a: dict[str, Any], measure: str | None) -> dict[str, Any]:
 
 def derive(mods: dict[str, Any], outcomes: dict[str, dict[str, Any]], context_views: list[dict[str, Any]]) -> tuple[dict[str, Any], list[Finding]]:
     analyses = mods.get("analyses") or []
-    views = [analysis_view(a, (outcomes.get(a["outcome"]) or {}).get("measure")) for a in analyses]
+    views = [
+        analysis_view(a, (outcomes.get(a["outcome"]) or {}).get("measure"), (outcomes.get(a["outcome"]) or {}).get("label"))
+        for a in analyses
+    ]
     findings = [
         Finding(
             id=f"moderators.analysis.{v['outcome']}.{v['moderator']}",
@@ -114,12 +117,15 @@ def derive(mods: dict[str, Any], outcomes: dict[str, dict[str, Any]], context_vi
         )
         for v, a in zip(views, analyses, strict=True)
     ]
-    findings.append(headline(analyses, context_views, mods))
+    pooled = any(o.get("pooled") for o in outcomes.values())
+    findings.append(headline(analyses, context_views, mods, pooled))
     not_possible = [f"{n.get('moderator')} ({n.get('outcome')}): {n.get('reason')}" for n in mods.get("not_possible", [])]
     return {"analyses": views, "not_possible": not_possible, "headline": "moderators.headline"}, findings
 
 
-def headline(analyses: list[dict[str, Any]], contexts: list[dict[str, Any]], mods: dict[str, Any]) -> Finding:
+def headline(
+    analyses: list[dict[str, Any]], contexts: list[dict[str, Any]], mods: dict[str, Any], pooled: bool = True
+) -> Finding:
     kept = [a for a in analyses if survives(a)]
     empirical = [c for c in contexts if c["evidence"] in ("observed", "tested")]
     if kept:
@@ -132,10 +138,12 @@ def headline(analyses: list[dict[str, Any]], contexts: list[dict[str, Any]], mod
             f"the smallest unadjusted result, {smallest['label'].lower()} ({fmt_p_short(raw_p(smallest))}), has a Holm-adjusted "
             f"{fmt_p_short(adjusted_p(smallest))}. The data do not show for whom or where the effect differs."
         )
+    elif not pooled:
+        text = "No moderator of the effect size could be analysed: no outcome has a meta-analysis to analyse."
     else:
-        text = "No moderator of the effect size could be analysed" + (
-            f" ({mods['note']})" if mods.get("note") else " (no outcome has enough comparable results)"
-        ) + "."
+        text = "No moderator of the effect size was analysed" + (
+            ": the review declared none." if mods.get("note") else ": none had enough comparable results."
+        )
     if not kept and empirical:
         top = max(empirical, key=lambda c: (c["n"], c["evidence"] == "tested"))
         text += (

@@ -92,14 +92,14 @@ def effect_rule(studies: pd.DataFrame, effects: pd.DataFrame, effect: dict[str, 
     reasons = [
         f"meta-analysis possible for {len(pooled)} outcome(s), largest k = {k_max}",
         f"risk of bias of comparative studies: {n_low} low, {n_mod} moderate, {n_high} high",
-        f"largest I^2 = {i2_max:.0f}%",
+        f"largest I² = {i2_max:.0f}%",
     ]
     if n_high * 2 >= n_comp or i2_max >= 75:
-        return Proposal("effect", 2, [*reasons, "most comparative studies at high risk of bias or I^2 >= 75%"], facts)
+        return Proposal("effect", 2, [*reasons, "most comparative studies at high risk of bias or I² >= 75%"], facts)
     if k_max >= 5 and n_low * 2 > n_comp and i2_max < 50:
-        return Proposal("effect", 4, [*reasons, "k >= 5, most studies at low risk of bias and I^2 < 50%"], facts)
+        return Proposal("effect", 4, [*reasons, "k >= 5, most studies at low risk of bias and I² < 50%"], facts)
     return Proposal(
-        "effect", 3, [*reasons, "most comparative studies at low or moderate risk of bias and I^2 < 75%"], facts
+        "effect", 3, [*reasons, "most comparative studies at low or moderate risk of bias and I² < 75%"], facts
     )
 
 

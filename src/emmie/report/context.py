@@ -14,6 +14,8 @@ from typing import Any
 
 from markupsafe import Markup
 
+from emmie.findings.text import fmt, fmt_p, fmt_p_short, fmt_prob, plural
+from emmie.findings.text import number as _f
 from emmie.ingest.review import Review
 from emmie.report.html import read_svg
 
@@ -26,44 +28,6 @@ DIMENSIONS = (
 )
 EXP_MEASURES = {"OR", "RR", "ROM"}
 SOFTWARE = ("numpy", "scipy", "pandas", "statsmodels", "pymc", "arviz", "networkx", "matplotlib", "jinja2", "snakemake")
-
-
-def _f(x: Any) -> float | None:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
-
-
-def plural(n: int, word: str, many: str | None = None) -> str:
-    return f"{n} {word if n == 1 else (many or word + 's')}"
-
-
-def sentence(text: str) -> str:
-    text = text.strip()
-    return text if not text or text.endswith((".", "!", "?")) else text + "."
-
-
-def fmt_prob(p: float) -> str:
-    """A probability in words that never rounds to certainty."""
-    if p > 0.99:
-        return "more than 99%"
-    if p < 0.01:
-        return "less than 1%"
-    return f"{p:.0%}"
-
-
-def fmt_p(p: Any) -> str:
-    v = _f(p)
-    if v is None:
-        return "–"
-    return "< 0.0001" if v < 0.0001 else f"{v:.4f}"
-
-
-def fmt(x: Any, digits: int = 2) -> str:
-    v = _f(x)
-    return "–" if v is None else f"{v:.{digits}f}"
 
 
 # --------------------------------------------------------------------------- studies
@@ -115,7 +79,10 @@ def references(review: Review) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- Effect
 
 
-def effect_section(review: Review, effect: dict[str, Any], folder: Path) -> dict[str, Any]:
+def effect_section(
+    review: Review, effect: dict[str, Any], folder: Path, findings: dict[str, Any], said: dict[str, Any]
+) -> dict[str, Any]:
+    views = {v["outcome"]: v for v in findings["effect"]["outcomes"]}
     outcomes = []
     for o in effect.get("outcomes", []):
         figures = []
@@ -145,7 +112,8 @@ def effect_section(review: Review, effect: dict[str, Any], folder: Path) -> dict
             if name:
                 figures.append({"svg": read_svg(folder / name), "alt": alt, "caption": caption})
         freq = o.get("frequentist") or None
-        lines = interpretation_lines(o.get("interpretation"), o.get("bayes"))
+        view = views.get(o.get("outcome")) or {}
+        notes = [said[i]["statement"] for i in view.get("findings", []) if not i.startswith("effect.verdict.")]
         sens = _sensitivity_rows((o.get("bayes") or {}).get("prior_sensitivity"))
         outcomes.append(
             {
@@ -174,8 +142,11 @@ def effect_section(review: Review, effect: dict[str, Any], folder: Path) -> dict
                 "scale_note": f"estimates on the log scale of the {o.get('measure')}"
                 if o.get("measure") in EXP_MEASURES
                 else "",
-                "interpretation": bool(lines),
-                "interpretation_lines": lines,
+                "interpretation": bool(view) and bool(o.get("pooled")),
+                "verdict": view.get("verdict"),
+                "certainty": (view.get("certainty") or {}).get("level"),
+                "certainty_rows": view.get("certainty_rows") or [],
+                "notes": notes,
                 "sensitivity": table_from_records(sens) if sens else None,
                 "figures": figures,
                 "studies": o.get("studies") or [],
@@ -186,14 +157,17 @@ def effect_section(review: Review, effect: dict[str, Any], folder: Path) -> dict
     domains = []
     for d in swim.get("domains", []):
         st = d.get("sign_test") or {}
+        su = d.get("sign_test_uncontrolled") or {}
         sign = (
-            (
-                f"studies with a benefit {st.get('n_benefit', 0)}, with harm {st.get('n_harm', 0)}, "
-                f"{st.get('n_excluded', 0)} mixed, no change or unclear; two-sided p = {fmt(st.get('pval'), 3)}"
-            )
-            if st.get("pval") is not None
-            else ""
+            f"comparative studies (by study): {st.get('n_benefit', 0)} benefit, {st.get('n_harm', 0)} harm, "
+            f"{st.get('n_excluded', 0)} mixed, no change or unclear; "
+            + (f"sign test {fmt_p_short(st.get('pval'))}" if st.get("pval") is not None else "no sign test (no benefit or harm)")
         )
+        if su.get("n", 0) or su.get("n_excluded", 0):
+            sign += (
+                f". Studies without a comparison group, kept apart: {su.get('n_benefit', 0)} benefit, {su.get('n_harm', 0)} harm, "
+                f"{su.get('n_excluded', 0)} mixed, no change or unclear"
+            )
         rows = [
             swim_row({**r, "outcome_label": labels.get(r.get("outcome"))})
             for r in swim.get("results", [])
@@ -213,9 +187,10 @@ def effect_section(review: Review, effect: dict[str, Any], folder: Path) -> dict
             r for r in swim.get("results", []) if r.get("domain") == d.get("domain") and r.get("design") in COMPARATIVE
         ]
         note = (
-            f"Results from comparative studies only: {direction_counts(comparative)}."
+            f"Results from comparative studies: {direction_counts(comparative)}. "
+            "Results from studies without a comparison group are shown beside them but cannot carry a verdict."
             if comparative
-            else "No comparative study reports on this domain."
+            else "No comparative study reports on this domain: these results cannot carry a verdict."
         )
         domains.append({"domain": d.get("domain"), "sign_test": sign, "rows": rows, "studies": studies, "note": note})
     swim_figures = [
@@ -232,7 +207,22 @@ def effect_section(review: Review, effect: dict[str, Any], folder: Path) -> dict
         for o in outcomes
         if o not in analysed
     ]
+    verdicts = [
+        {
+            "outcome": v["outcome"],
+            "label": v["label"],
+            "certainty": said[f"effect.verdict.{v['outcome']}"]["certainty"],
+            "verdict": v["verdict"],
+            "certainty_rows": v.get("certainty_rows") or [],
+            "start": (v.get("certainty") or {}).get("start"),
+            "override": (v.get("certainty") or {}) if (v.get("certainty") or {}).get("overridden") else None,
+            "notes": [said[i]["statement"] for i in v["findings"] if i.startswith("effect.uncontrolled.")],
+        }
+        for v in findings["effect"]["outcomes"]
+    ]
     return {
+        "headline": said["effect.headline"]["statement"],
+        "verdicts": verdicts,
         "outcomes": analysed,
         "not_analysed": not_analysed,
         "warnings": effect.get("warnings", []),
@@ -256,10 +246,12 @@ SENSITIVITY_COLUMNS = (
 
 
 def _sensitivity_rows(records: list[dict[str, Any]] | None) -> dict[str, Any] | None:
+    """The prior-sensitivity table with its numbers written out (probabilities never round to certainty)."""
     if not records:
         return None
     columns = [(k, label) for k, label in SENSITIVITY_COLUMNS if any(r.get(k) is not None for r in records)]
-    return {"columns": [label for _, label in columns], "rows": [[r.get(k) for k, _ in columns] for r in records]}
+    cell = lambda k, v: fmt_prob(v) if k.startswith("p_") else (v if isinstance(v, str) else fmt(v, 3))  # noqa: E731
+    return {"columns": [label for _, label in columns], "rows": [[cell(k, r.get(k)) for k, _ in columns] for r in records]}
 
 
 SYMBOL = {"benefit": "▲", "harm": "▼", "no_change": "◆", "mixed": "◆", "unclear": "○"}
@@ -288,13 +280,6 @@ def transformed_text(o: dict[str, Any]) -> str:
         return ""
     e = lambda x: fmt(math.exp(x), 2) if _f(x) is not None else "–"  # noqa: E731
     return f"{o['measure']} {e(f['estimate'])} (95% CI {e(f['ci_lb'])} to {e(f['ci_ub'])}; prediction interval {e(f.get('pi_lb'))} to {e(f.get('pi_ub'))})"
-
-
-def interpretation_lines(interp: dict[str, Any] | None, bayes: dict[str, Any] | None) -> list[str]:
-    """The plain-language statements of the Bayesian analysis, then its caveats."""
-    if not interp:
-        return []
-    return [str(x) for x in (interp.get("statements") or [])] + [str(x) for x in (interp.get("caveats") or [])]
 
 
 def table_from_records(records: Any) -> dict[str, Any] | None:
@@ -454,56 +439,23 @@ def _gaps(gaps: dict[str, Any]) -> list[str]:
     return items
 
 
-def moderators_section(review: Review, mech: dict[str, Any], mods: dict[str, Any], folder: Path) -> dict[str, Any]:
-    contexts = []
-    for r in mech.get("moderating_contexts", []):
-        studies = sorted(
-            set(r.get("enabling_studies", [])) | set(r.get("blocking_studies", [])) | set(r.get("refining_studies", []))
-        )
-        contexts.append(
-            {
-                "context": r.get("context_label") or label_of(review, r.get("context")),
-                "mechanism": r.get("mechanism_label") or label_of(review, r.get("mechanism")),
-                "role": r.get("role", ""),
-                "n": len(studies),
-                "studies": studies,
-                "n_enabling": r.get("n_enabling", 0),
-                "n_blocking": r.get("n_blocking", 0),
-            }
-        )
-    analyses = []
-    for a in mods.get("analyses", []):
-        table = table_from_records(a.get("table") or a.get("levels") or a.get("coefficients"))
-        svg = read_svg(folder / a["figure"]) if a.get("figure") else None
-        analyses.append(
-            {
-                "title": a.get("title") or f"{a.get('moderator')} on {a.get('outcome')}",
-                "columns": table["columns"] if table else [],
-                "rows": table["rows"] if table else [],
-                "test": a.get("test_text") or a.get("summary") or "",
-                "svg": svg,
-                "alt": f"Bubble plot of effect size against {a.get('moderator')}",
-                "caption": a.get("caption") or "",
-            }
-        )
-    not_possible = [
-        f"{n.get('moderator')} ({n.get('outcome')}): {n.get('reason')}" for n in mods.get("not_possible", [])
+def moderators_section(findings: dict[str, Any], folder: Path, said: dict[str, Any]) -> dict[str, Any]:
+    """Every moderator analysis with its table and tests, the contexts with their coded roles, the headline."""
+    m = findings["moderators"]
+    analyses = [
+        {
+            **v,
+            "svg": read_svg(folder / v["figure"]) if v.get("figure") else None,
+            "alt": f"Bubble plot of effect size against {v['moderator']}",
+        }
+        for v in m["analyses"]
     ]
     return {
-        "contexts": contexts,
+        "headline": said[m["headline"]]["statement"],
+        "contexts": m["contexts"],
         "analyses": analyses,
-        "not_possible": not_possible,
-        "none_statement": _no_moderator_statement(mods),
+        "not_possible": m["not_possible"],
     }
-
-
-def _no_moderator_statement(mods: dict[str, Any]) -> str:
-    base = "The effect data support no moderator analysis"
-    if mods.get("note"):
-        return f"{base}: {mods['note']}."
-    if mods.get("not_possible"):
-        return f"{base}; see the reasons above."
-    return f"{base}: no outcome has enough comparable results."
 
 
 # --------------------------------------------------------------------------- Implementation, Economics, appraisal
@@ -599,62 +551,10 @@ def appraisal_section(folder: Path, prisma: dict[str, Any]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- the summary and the rating
 
 
-def dimension_rows(rating: dict[str, Any], says: dict[str, str], key_figures: dict[str, str]) -> list[dict[str, Any]]:
-    rows = []
-    dims = rating.get("dimensions", rating)
-    for key, name, gloss, anchor in DIMENSIONS:
-        d = dims.get(key, {})
-        rows.append(
-            {
-                "key": key,
-                "name": name,
-                "gloss": gloss,
-                "anchor": anchor,
-                "says": says.get(key, ""),
-                "proposed": d.get("proposed", 0),
-                "final": d.get("final", d.get("proposed", 0)),
-                "overridden": bool(d.get("overridden")),
-                "justification": d.get("justification") or "",
-                "reasons": d.get("reasons", []),
-                "facts": d.get("facts", {}),
-                "descriptor": descriptor_text(d.get("descriptor")),
-                "key_figure": key_figures.get(key, ""),
-            }
-        )
-    return rows
-
-
-def descriptor_text(descriptor: Any) -> str:
-    if isinstance(descriptor, dict):
-        text = descriptor.get("descriptor", "")
-        if descriptor.get("verified") is False:
-            text += " (paraphrase not yet verified against Johnson, Tilley & Bowers 2015)"
-        return text
-    return str(descriptor or "")
-
-
-def effect_says(effect: dict[str, Any]) -> tuple[str, str]:
-    pooled = [o for o in effect.get("outcomes", []) if o.get("pooled")]
-    if pooled:
-        o = pooled[0]
-        f = (o.get("frequentist") or {}).get("z") or {}
-        est = (
-            transformed_text(o)
-            or f"estimate {fmt(f.get('estimate'), 2)} (95% CI {fmt(f.get('ci_lb'), 2)} to {fmt(f.get('ci_ub'), 2)})"
-        )
-        text = f"{o['label']}: pooled over {o['k']} studies, {est}."
-        interp = o.get("interpretation") or {}
-        if isinstance(interp.get("p_benefit"), (int, float)):
-            text += f" Probability of any benefit: {fmt_prob(interp['p_benefit'])}."
-        return text, f"k = {o['k']}, I² = {fmt(f.get('i2'), 0)}%"
-    n = sum(o.get("n_results", 0) for o in effect.get("outcomes", []))
-    results = (effect.get("swim") or {}).get("results", [])
-    text = f"No result could be pooled in a meta-analysis. {n} coded results, synthesised by direction of effect."
-    for label, designs in (("comparative studies", COMPARATIVE), ("other studies", None)):
-        part = [r for r in results if (r.get("design") in COMPARATIVE) == (designs is not None)]
-        if part:
-            text += f" From {label} ({len({r.get('study_id') for r in part})}): {direction_counts(part)}."
-    return text, "no meta-analysis possible"
+def dimension_rows(findings: dict[str, Any], headline: dict[str, str]) -> list[dict[str, Any]]:
+    """The EMMIE table: per dimension its headline finding and its EMMIE-Q row (both from findings.json)."""
+    anchors = {key: key for key, *_ in DIMENSIONS}
+    return [{**row, "says": headline[row["key"]], "anchor": anchors[row["key"]]} for row in findings["emmie_q"]]
 
 
 COMPARATIVE = ("rct", "quasi_experimental")
@@ -666,27 +566,6 @@ def direction_counts(results: list[dict[str, Any]]) -> str:
         key = (r.get("direction") or "unclear").replace("_", " ")
         counts[key] = counts.get(key, 0) + 1
     return ", ".join(f"{v} {k}" for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-
-
-def plain_summary(review: Review, says: dict[str, str], rating_rows: list[dict[str, Any]]) -> list[str]:
-    n = len(review.studies)
-    comparative = int(review.studies["design"].isin(["rct", "quasi_experimental"]).sum())
-    name = review.config.get("short_title") or review.config["intervention"]
-    lines = [
-        f"We looked at {n} studies and reports; {comparative} of them compared people or places receiving {name} with a comparison group that did not."
-    ]
-    for row in rating_rows:
-        lines.append(
-            f"{row['name']} ({row['gloss'].lower().rstrip('?')}): {sentence(row['says'])} Quality of this evidence: {row['final']} out of 4."
-        )
-    low = [r["name"] for r in rating_rows if r["final"] <= 1]
-    if low:
-        lines.append(
-            "Where the evidence is thin ("
-            + ", ".join(low)
-            + "), that is itself the finding: a lack of evidence is not evidence that the intervention does not work."
-        )
-    return lines
 
 
 def methods_paragraphs(
@@ -781,6 +660,17 @@ def methods_paragraphs(
             "with a GDP deflator, then converting at that year's exchange rate (Shemilt et al. 2010), using the reference tables in data/_reference."
         )
     paras.append(
+        "The certainty of the evidence on each outcome was rated by written rules in the manner of GRADE (emmie.findings.certainty): "
+        "starting high when randomised trials carry at least half of the weight and low otherwise (Balshem et al. 2011), and rated "
+        "down for risk of bias (studies at high, serious or critical risk carrying half the weight), inconsistency (I² >= 50% with a "
+        "prediction interval that includes no effect), imprecision (a confidence interval that includes no effect; two levels when it "
+        "includes important benefit and harm), and publication bias (Egger's or the rank test p < 0.10, with 10 or more studies). "
+        "Indirectness is left to the reviewers. Direction-only outcomes were rated on their comparative studies and always rated down "
+        "for imprecision (Murad et al. 2017). Verdicts use GRADE's informative statements (Santesso et al. 2020). GRADE certainty "
+        "(how sure we can be of the effect) and the EMMIE-Q Effect level (how well the evidence on effect was gathered and analysed) "
+        "answer different questions, so a well-conducted meta-analysis can rate 3/4 on EMMIE-Q while its certainty is very low."
+    )
+    paras.append(
         "EMMIE-Q levels were proposed by the written rules in src/emmie/rating/emmie_q.yaml from the facts shown beside each level, and may "
         "be overridden by the reviewers with a justification; the report shows both."
     )
@@ -797,76 +687,24 @@ def software_versions() -> list[tuple[str, str]]:
     return rows
 
 
-def mech_says(review: Review, mech: dict[str, Any]) -> tuple[str, str]:
-    configs = mech.get("configurations", [])
-    if not configs:
-        return "No context-mechanism-outcome configuration was coded.", ""
-    top = configs[0]
-    labels = top.get("labels") or [label_of(review, n) for n in top.get("path", [])]
-    ev = mech.get("evidence", {})
-    tested = ev.get("tested", 0) + ev.get("observed", 0)
-    return (
-        f"Best-supported configuration: {' → '.join(labels)} ({top.get('n_studies', '?')} studies). "
-        f"{tested} of {sum(ev.values()) if ev else 0} codings rest on observed or tested evidence, the rest on theory or description.",
-        f"{len(configs)} configurations",
-    )
-
-
-def mods_says(review: Review, mech: dict[str, Any], mods: dict[str, Any]) -> tuple[str, str]:
-    ctx = mech.get("moderating_contexts", [])
-    parts = []
-    if ctx:
-        top = max(
-            ctx,
-            key=lambda r: (
-                r.get("n_enabling", 0) + r.get("n_blocking", 0) + r.get("n_refining", 0),
-                r.get("strength", 0),
-            ),
-        )
-        n = top.get("n_enabling", 0) + top.get("n_blocking", 0) + top.get("n_refining", 0)
-        parts.append(
-            f"Most-cited condition: {top.get('context_label')} {top.get('role', 'conditions')} {top.get('mechanism_label')} ({n} stud{'y' if n == 1 else 'ies'})."
-        )
-    analyses = mods.get("analyses", [])
-    if analyses:
-        parts.append(f"{len(analyses)} moderator analyses of the effect sizes.")
-    else:
-        parts.append("The effect data support no moderator analysis.")
-    return " ".join(parts), f"{len(ctx)} context-mechanism links"
-
-
-def impl_says(review: Review) -> tuple[str, str]:
-    frame = review.implementation
-    if frame.empty:
-        return "No implementation evidence was coded.", ""
-    top = frame["theme"].value_counts()
-    labels = {t["id"]: t["label"] for t in review.config.get("implementation_themes", [])}
-    themes = ", ".join(labels.get(t, t) for t in list(top.index[:3]))
-    return (
-        f"{plural(int((frame['type'] == 'barrier').sum()), 'barrier')} and {plural(int((frame['type'] == 'enabler').sum()), 'enabler')}; most often about {themes}.",
-        plural(frame["study_id"].nunique(), "study", "studies"),
-    )
-
-
 def build(
-    review: Review, results: Path, summaries: dict[str, dict[str, Any]], rating: dict[str, Any]
+    review: Review,
+    results: Path,
+    summaries: dict[str, dict[str, Any]],
+    rating: dict[str, Any],
+    findings: dict[str, Any],
 ) -> dict[str, Any]:
+    """What the templates lay out. Every statement comes from ``findings`` (results/<review>/findings.json)."""
     effect = summaries.get("effect", {})
     mech = summaries.get("mechanisms", {})
     mods = summaries.get("moderators", {})
     impl = summaries.get("implementation", {})
     econ = summaries.get("economics", {})
-    says, figs = {}, {}
-    says["effect"], figs["effect"] = effect_says(effect)
-    says["mechanisms"], figs["mechanisms"] = mech_says(review, mech)
-    says["moderators"], figs["moderators"] = mods_says(review, mech, mods)
-    says["implementation"], figs["implementation"] = impl_says(review)
-    says["economics"], figs["economics"] = (
-        sentence((econ.get("finding") or "No economic evidence was coded.").capitalize()),
-        "",
-    )
-    dims = dimension_rows(rating, says, figs)
+    said = {f["id"]: f for f in findings["findings"]}
+    headline = {dim: said[fid]["statement"] for dim, fid in findings["headlines"].items()}
+    dims = dimension_rows(findings, headline)
     mech_ctx = mechanisms_section(review, mech, results / "mechanisms")
+    mech_ctx["theory"] = findings["mechanisms"]["theory"]
     ctx = {
         "page_title": review.config["title"],
         "short_name": review.config.get("short_title") or review.config["intervention"],
@@ -874,19 +712,23 @@ def build(
             k: review.config.get(k)
             for k in ("id", "title", "question", "intervention", "comparison", "population", "published_review")
         },
-        "plain_summary": plain_summary(review, says, dims),
+        "scope": said["summary.scope"]["statement"],
+        "plain_summary": [said["summary.scope"]["statement"]]
+        + [f"{d['name']} ({d['gloss'].lower().rstrip('?')}): {d['says']} Quality of this evidence: {d['final']} out of 4." for d in dims],
         "dimensions": dims,
-        "effect": effect_section(review, effect, results / "effect"),
+        "effect": effect_section(review, effect, results / "effect", findings, said),
         "mech": mech_ctx,
-        "moderators": moderators_section(review, mech, mods, results / "moderators"),
+        "moderators": moderators_section(findings, results / "moderators", said),
         "implementation": implementation_section(review, impl, results / "implementation"),
         "economics": economics_section(review, econ, results / "economics"),
         "appraisal": appraisal_section(results / "appraisal", summaries.get("prisma", {})),
-        "methods": methods_paragraphs(review, effect, mech, mods, econ),
+        "methods": methods_paragraphs(review, effect, mech, mods, econ) + [findings.get("emmie_q_note") or ""],
+        "emmie_q_reviewers": [d for d in dims if d["overridden"]],
         "software": software_versions(),
         "references": references(review),
         "studies": study_index(review),
         "scripts": "",
+        "said": said,
     }
     from emmie.report import pages
 
@@ -940,25 +782,21 @@ def changes(previous: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]
 
 
 def toolkit_row(
-    record: dict[str, Any], rating: dict[str, Any] | None, results: Path, config: dict[str, Any] | None = None
+    record: dict[str, Any], rating: dict[str, Any] | None, findings: dict[str, Any] | None, config: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     row = {"review": record["review"], "ok": record["ok"], "problems": record.get("problems", [])}
-    if rating is None:
+    if rating is None or not findings or not findings.get("findings"):
         return row
-    effect_path = results / "effect" / "effect.json"
-    effect = {}
-    if effect_path.is_file():
-        import json
-
-        effect = json.loads(effect_path.read_text(encoding="utf-8"))
-    says, fig = effect_says(effect)
+    said = {f["id"]: f for f in findings["findings"]}
     dims = rating.get("dimensions", rating)
     row.update(
         {
             "title": (config or {}).get("title") or record["review"],
             "intervention": (config or {}).get("short_title") or (config or {}).get("intervention") or record["review"],
-            "effect": says,
-            "levels": [(name, dims.get(key, {}).get("final")) for key, name, *_ in DIMENSIONS],
+            "effect": said[findings["headlines"]["effect"]]["statement"],
+            "certainty": said[findings["headlines"]["effect"]]["certainty"],
+            "moderators": said[findings["headlines"]["moderators"]]["statement"],
+            "levels": [(name, dims[key]["final"]) for key, name, *_ in DIMENSIONS],
             "href": f"{record['review']}/index.html",
         }
     )

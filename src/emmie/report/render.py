@@ -19,6 +19,7 @@ from emmie import __version__
 from emmie.ingest.review import Review
 from emmie.io import atomic_write_text, to_json
 from emmie.pipeline import read_json, read_summaries
+from emmie.findings import text
 from emmie.report import context
 
 PAGES = {
@@ -40,7 +41,9 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["pval"] = context.fmt_p
+    # Numbers are written by emmie.findings.text only, so no two pages can write one differently.
+    env.filters["pval"] = text.fmt_p
+    env.filters["num"] = text.fmt
     return env
 
 
@@ -56,7 +59,8 @@ def data_digest(review: Review) -> str:
 def render_review(review: Review, results: Path, out: Path) -> None:
     summaries = read_summaries(results)
     rating = read_json(results / "emmie.json")
-    ctx = context.build(review, results, summaries, rating)
+    findings = read_json(results / "findings.json")
+    ctx = context.build(review, results, summaries, rating, findings)
     snapshot = context.snapshot(review, summaries, rating, data_digest(review))
     current = _read_snapshot(out / CURRENT)
     previous = _read_snapshot(out / PREVIOUS)
@@ -125,8 +129,10 @@ def render_toolkit(validations: list[Path], results: Path, out: Path, data: Path
         review_id = record["review"]
         emmie_json = results / review_id / "emmie.json"
         rating = read_json(emmie_json) if record["ok"] and emmie_json.is_file() else None
+        findings_json = results / review_id / "findings.json"
+        findings = read_json(findings_json) if record["ok"] and findings_json.is_file() else None
         config = _read_config(data / review_id / "review.yaml") if record["ok"] else {}
-        rows.append(context.toolkit_row(record, rating, results / review_id, config))
+        rows.append(context.toolkit_row(record, rating, findings, config))
     env = environment()
     html = env.get_template("toolkit.html.j2").render(
         version=__version__,
