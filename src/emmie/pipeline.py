@@ -72,7 +72,9 @@ def _need(results: Path | None, rel: str) -> Path:
     from emmie.errors import AnalysisError
 
     if results is None:
-        raise AnalysisError(f"this stage reads {rel} from an earlier stage: give the review's results folder with --results")
+        raise AnalysisError(
+            f"this stage reads {rel} from an earlier stage: give the review's results folder with --results"
+        )
     path = results / rel
     if not path.is_file():
         raise AnalysisError(f"{path}: not found; run the stage that writes it first (expected {rel} under --results)")

@@ -123,22 +123,37 @@ def test_mechanisms_levels(codings, level):
     assert p.facts["evidence"] == evidence and p.facts["configurations"] == 2
 
 
+MODERATING = {"moderating_contexts": [{"context": "c_rural", "mechanism": "m"}]}
+
+
 @pytest.mark.parametrize(
-    ("config", "cmo_context", "mech", "mods", "level"),
+    ("config", "cmo_context", "evidence", "mech", "mods", "level"),
     [
-        ({}, "", {}, {}, 0),
-        ({"moderators": [{"name": "x", "type": "continuous"}]}, "", {}, {"not_possible": [{"moderator": "x"}]}, 1),
-        ({}, "c_rural", {}, {}, 2),
-        ({}, "c_rural", {"moderating_contexts": [{"context": "c_rural"}]}, {}, 3),
-        ({}, "", {}, {"analyses": [{"moderator": "x"}]}, 3),
-        ({}, "c_rural", {"moderating_contexts": [{"context": "c_rural"}]}, {"analyses": [{"moderator": "x"}]}, 4),
+        ({}, "", "asserted", {}, {}, 0),
+        ({"moderators": [{"name": "x", "type": "continuous"}]}, "", "asserted", {}, {"not_possible": [{"moderator": "x"}]}, 1),
+        ({}, "c_rural", "asserted", {}, {}, 2),
+        # Moderating contexts in the graph without an analysis: conditions articulated (2), not "analysed" (3).
+        ({}, "c_rural", "observed", MODERATING, {}, 2),
+        ({}, "", "asserted", {}, {"analyses": [{"moderator": "x"}]}, 3),
+        # Analyses plus contexts that are only asserted: not theory-based, stays at 3.
+        ({}, "c_rural", "asserted", MODERATING, {"analyses": [{"moderator": "x"}]}, 3),
+        ({}, "c_rural", "described", MODERATING, {"analyses": [{"moderator": "x"}]}, 3),
+        # Analyses plus contexts observed or tested: systematic and theory-based.
+        ({}, "c_rural", "observed", MODERATING, {"analyses": [{"moderator": "x"}]}, 4),
+        ({}, "c_rural", "tested", MODERATING, {"analyses": [{"moderator": "x"}]}, 4),
     ],
 )
-def test_moderators_levels(config, cmo_context, mech, mods, level):
-    review = make_review(config, cmo=[{"cmo_id": "m1", "study_id": "s0", "context": cmo_context, "mechanism": "m"}])
+def test_moderators_levels(config, cmo_context, evidence, mech, mods, level):
+    review = make_review(
+        config,
+        cmo=[{"cmo_id": "m1", "study_id": "s0", "context": cmo_context, "mechanism": "m", "evidence": evidence}],
+    )
     p = moderators_rule(review, mech, mods)
     assert p.level == level
     assert p.facts["contexts_coded"] == (1 if cmo_context else 0)
+    descriptor = rubric()["dimensions"]["moderators"]["levels"][level]["descriptor"].lower()
+    if "analysis" in descriptor:  # a level whose descriptor says "analysis" needs an analysis
+        assert p.facts["analyses"] > 0
 
 
 def impl_summary(rows):
@@ -202,7 +217,12 @@ def econ_summary(kinds, ce=0, tied=False):
     ("summary", "level"),
     [
         (econ_summary([]), 0),
-        (econ_summary(["funding"]), 1),
+        # Grants and funding are not delivery costs: "direct costs only" needs a cost item.
+        (econ_summary(["funding"]), 0),
+        (econ_summary(["funding", "funding", "saving"]), 0),
+        (econ_summary(["cost"]), 1),
+        (econ_summary(["cost", "funding"]), 1),
+        (econ_summary(["funding", "saving"]), 0),
         (econ_summary(["cost", "saving"]), 2),
         (econ_summary(["cost"], tied=True), 3),
         (econ_summary(["cost"], ce=1, tied=True), 4),

@@ -1059,6 +1059,37 @@ def _pct(p: float) -> str:
     return f"{100 * p:.0f}%"
 
 
+CONCLUSIONS = {
+    "important_benefit": "The evidence shows an important benefit.",
+    "benefit": "The evidence shows a benefit.",
+    "benefit_size_uncertain": "The evidence shows a benefit; whether it is large enough to matter is uncertain.",
+    "harm": "The evidence shows the outcome gets worse.",
+    "evidence_of_absence": "The evidence rules out an important benefit (evidence of absence).",
+    "absence_of_evidence": (
+        "The evidence can neither confirm nor rule out an important benefit (absence of evidence, not evidence of absence)."
+    ),
+    "inconclusive": "The evidence does not show a benefit or a harm with confidence.",
+}
+
+
+def decide(p_benefit: float, p_benefit_mid: float | None, p_harm: float, mid: float | None) -> tuple[str, str]:
+    """The decision rule of :func:`interpret` on the posterior probabilities: ``(conclusion, sentence)``.
+
+    Thresholds: :data:`CONFIDENT` (0.95) and :data:`RULED_OUT` (0.05); the first rule that applies wins.
+    """
+    if mid is not None and p_benefit_mid is not None and p_benefit_mid >= CONFIDENT:
+        return "important_benefit", CONCLUSIONS["important_benefit"]
+    if p_benefit >= CONFIDENT:
+        return "benefit", CONCLUSIONS["benefit_size_uncertain" if mid is not None else "benefit"]
+    if p_harm >= CONFIDENT:
+        return "harm", CONCLUSIONS["harm"]
+    if mid is not None and p_benefit_mid is not None and p_benefit_mid < RULED_OUT:
+        return "evidence_of_absence", CONCLUSIONS["evidence_of_absence"]
+    if mid is not None:
+        return "absence_of_evidence", CONCLUSIONS["absence_of_evidence"]
+    return "inconclusive", CONCLUSIONS["inconclusive"]
+
+
 def interpret(result: BayesResult, *, mid: float | None, desirable: str, measure: str | None = None) -> dict[str, Any]:
     """Plain-language reading of a Bayesian meta-analysis for practitioners.
 
@@ -1123,27 +1154,7 @@ def interpret(result: BayesResult, *, mid: float | None, desirable: str, measure
         f"{pct_level} prediction interval for the effect in a new setting: {span(result.pred_lb, result.pred_ub)}.",
     ]
 
-    if mid is not None and probs["p_benefit_mid"] >= CONFIDENT:
-        conclusion, sentence = "important_benefit", "The evidence shows an important benefit."
-    elif probs["p_benefit"] >= CONFIDENT:
-        conclusion = "benefit"
-        sentence = "The evidence shows a benefit" + (
-            "; whether it is large enough to matter is uncertain." if mid is not None else "."
-        )
-    elif probs["p_harm"] >= CONFIDENT:
-        conclusion, sentence = "harm", "The evidence shows the outcome gets worse."
-    elif mid is not None and probs["p_benefit_mid"] < RULED_OUT:
-        conclusion = "evidence_of_absence"
-        sentence = "The evidence rules out an important benefit (evidence of absence)."
-    elif mid is not None:
-        conclusion = "absence_of_evidence"
-        sentence = (
-            "The evidence can neither confirm nor rule out an important benefit "
-            "(absence of evidence, not evidence of absence)."
-        )
-    else:
-        conclusion = "inconclusive"
-        sentence = "The evidence does not show a benefit or a harm with confidence."
+    conclusion, sentence = decide(probs["p_benefit"], probs["p_benefit_mid"], probs["p_harm"], mid)
     statements.append(sentence)
 
     caveats = list(result.warnings)

@@ -374,7 +374,11 @@ def synthesise(
         per_study, columns=["domain", "study_id", "design", "rob_overall", "n", "n_results", "direction"]
     )
     return Swim(
-        results=table, studies=studies_frame, sign_tests=sign_tests, rule=rule, sign_tests_uncontrolled=uncontrolled_tests
+        results=table,
+        studies=studies_frame,
+        sign_tests=sign_tests,
+        rule=rule,
+        sign_tests_uncontrolled=uncontrolled_tests,
     )
 
 
@@ -442,7 +446,14 @@ def effect_direction_plot(swim: Swim, *, title: str = "Effect direction plot") -
             )
     y = top - 0.3 * (n_rows + 1) - 0.1
     ax.plot([x_study, width - 0.1], [y + 0.15, y + 0.15], color=OKABE_ITO["grey"], lw=0.6)
-    ax.text(x_study, y, "Sign test, comparative studies (benefit / benefit + harm)", va="center", color=ink, fontstyle="italic")
+    ax.text(
+        x_study,
+        y,
+        "Sign test, comparative studies (benefit / benefit + harm)",
+        va="center",
+        color=ink,
+        fontstyle="italic",
+    )
     for j, domain in enumerate(domains):
         st = swim.sign_tests[domain]
         txt = f"{st.n_benefit}/{st.n}, p = {st.pval:.3g}" if st.n else "no test (n = 0)"

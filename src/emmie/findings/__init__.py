@@ -28,7 +28,9 @@ NAMES = {
     "implementation": ("Implementation", "How to do it"),
     "economics": ("Economics", "What does it cost?"),
 }
-EMMIE_Q_RULE = "EMMIE-Q rules in src/emmie/rating/emmie_q.yaml (Johnson, Tilley & Bowers 2015), reviewer overrides applied"
+EMMIE_Q_RULE = (
+    "EMMIE-Q rules in src/emmie/rating/emmie_q.yaml (Johnson, Tilley & Bowers 2015), reviewer overrides applied"
+)
 
 
 def subject_of(review: Review) -> str:
@@ -37,9 +39,16 @@ def subject_of(review: Review) -> str:
 
 def _implementation(review: Review) -> Finding:
     frame = review.implementation
-    pages = ("index", "implementation-summary", "information-sheet", "practice-guide", "toolkit")
+    pages = ("index", "implementation-summary", "information-sheet", "practice-guide")
     if frame.empty:
-        return Finding("implementation.headline", "implementation", "No implementation evidence was coded.", rule="Counts of coded barriers and enablers", pages=pages, headline=True)
+        return Finding(
+            "implementation.headline",
+            "implementation",
+            "No implementation evidence was coded.",
+            rule="Counts of coded barriers and enablers",
+            pages=pages,
+            headline=True,
+        )
     labels = {t["id"]: t["label"] for t in review.config.get("implementation_themes", [])}
     top = frame["theme"].value_counts()
     themes = [labels.get(t, t).lower() for t in list(top.index[:3])]
@@ -88,7 +97,15 @@ def emmie_q_rows(rating: dict[str, Any]) -> tuple[list[dict[str, Any]], list[Fin
             statement += f" Proposed {d.get('proposed')}/4 by the rules; set to {final}/4 by {d.get('reviewer') or 'the reviewers'}: {d.get('justification')}"
         fid = f"emmie_q.{key}"
         findings.append(
-            Finding(fid, key, sentence(statement), certainty=f"{final}/4", numbers={"proposed": d.get("proposed"), "final": final}, rule=EMMIE_Q_RULE, pages=("index",))
+            Finding(
+                fid,
+                key,
+                sentence(statement),
+                certainty=f"{final}/4",
+                numbers={"proposed": d.get("proposed"), "final": final},
+                rule=EMMIE_Q_RULE,
+                pages=("index",),
+            )
         )
         rows.append(
             {
@@ -119,7 +136,9 @@ def _plain_summary(review: Review, headlines: dict[str, Finding], rows: list[dic
     )
     if low:
         text += (
-            " Where the evidence is thin (" + ", ".join(low) + "), that is itself the finding: a lack of evidence is not "
+            " Where the evidence is thin ("
+            + ", ".join(low)
+            + "), that is itself the finding: a lack of evidence is not "
             "evidence that the intervention does not work."
         )
     return Finding(

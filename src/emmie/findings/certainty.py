@@ -126,17 +126,19 @@ def inconsistency(k: int, i2: float | None, pi_lb: float | None, pi_ub: float | 
         return Judgement("inconsistency", 0, "not judged (a single study)")
     crosses = pi_lb is not None and pi_ub is not None and pi_lb <= 0 <= pi_ub
     if i2 >= I2_INCONSISTENT and crosses:
-        return Judgement(
-            "inconsistency", 1, f"I² = {i2:.0f}% and the prediction interval includes no effect"
-        )
-    return Judgement("inconsistency", 0, f"I² = {i2:.0f}%" + ("" if crosses else "; prediction interval on one side of no effect"))
+        return Judgement("inconsistency", 1, f"I² = {i2:.0f}% and the prediction interval includes no effect")
+    return Judgement(
+        "inconsistency", 0, f"I² = {i2:.0f}%" + ("" if crosses else "; prediction interval on one side of no effect")
+    )
 
 
 def imprecision(ci_lb: float, ci_ub: float, desirable: str, mid: float | None) -> Judgement:
     """On the analysis scale (log for ratios); ``mid`` is an absolute difference on that scale."""
     includes_null = ci_lb <= 0 <= ci_ub
     if mid is not None and ci_lb <= -mid and ci_ub >= mid:
-        return Judgement("imprecision", 2, "the confidence interval includes both an important benefit and an important harm")
+        return Judgement(
+            "imprecision", 2, "the confidence interval includes both an important benefit and an important harm"
+        )
     if includes_null:
         return Judgement("imprecision", 1, "the confidence interval includes no effect")
     return Judgement("imprecision", 0, "the confidence interval excludes no effect")

@@ -25,6 +25,7 @@ from typing import Any
 from emmie.effect.swim import study_direction
 from emmie.findings import certainty as gr
 from emmie.findings.model import Finding
+from emmie.findings.studies import study_labels
 from emmie.findings.text import (
     RATIO_MEASURES,
     fmt,
@@ -39,7 +40,9 @@ from emmie.findings.text import (
 )
 from emmie.ingest.schema import COMPARATIVE_DESIGNS
 
-VERDICT_RULE = "GRADE informative statements (Santesso et al. 2020) from the certainty rules in emmie.findings.certainty"
+VERDICT_RULE = (
+    "GRADE informative statements (Santesso et al. 2020) from the certainty rules in emmie.findings.certainty"
+)
 DIRECTION_RULE = (
     "Direction-only synthesis (SWiM; Campbell et al. 2020) judged on comparative studies alone; "
     "'little to no evidence' when no comparative study shows a benefit (emmie.findings.effect.direction_only_statement)"
@@ -134,7 +137,13 @@ def direction_only_statement(
 def _counts_text(counts: dict[str, int]) -> str:
     """Study directions in words: 'no change' for one study, 'benefit in 3 and mixed results in 1' for several."""
     order = ("benefit", "harm", "no_change", "mixed", "unclear")
-    names = {"benefit": "a benefit", "harm": "harm", "no_change": "no change", "mixed": "mixed results", "unclear": "an unclear direction"}
+    names = {
+        "benefit": "a benefit",
+        "harm": "harm",
+        "no_change": "no change",
+        "mixed": "mixed results",
+        "unclear": "an unclear direction",
+    }
     present = [k for k in order if counts.get(k)]
     if not present:
         return "no usable direction"
@@ -147,9 +156,7 @@ def _counts_text(counts: dict[str, int]) -> str:
 
 
 def _study_info(review) -> dict[str, dict[str, str]]:
-    return {
-        r["study_id"]: {"design": r["design"], "rob": r["rob_overall"]} for _, r in review.studies.iterrows()
-    }
+    return {r["study_id"]: {"design": r["design"], "rob": r["rob_overall"]} for _, r in review.studies.iterrows()}
 
 
 def baseline_risk(review, effect_ids: list[str]) -> float | None:
@@ -220,13 +227,23 @@ def pooled_outcome(review, o: dict[str, Any], subject: str) -> tuple[dict[str, A
         gr.imprecision(b_lb, b_ub, "higher", mid),
         gr.publication_bias(int(o.get("k") or 0), egger_p, rank_p),
     ]
-    cert = gr.override(gr.grade(start, start_why, judgements), (review.config.get("certainty_overrides") or {}).get(oid))
+    cert = gr.override(
+        gr.grade(start, start_why, judgements), (review.config.get("certainty_overrides") or {}).get(oid)
+    )
     size = magnitude(b_est, b_lb, b_ub, mid)
     statement = informative_statement(cert.level, size, b_est > 0, subject, names)
     estimate_text = fmt_effect(measure, est, lb, ub)
     statement += f" Pooled over {plural(int(o['k']), 'study', 'studies')}: {estimate_text}."
     findings: list[Finding] = []
-    numbers = {"estimate": est, "ci_lb": lb, "ci_ub": ub, "pi_lb": pi_lb, "pi_ub": pi_ub, "k": o.get("k"), "measure": measure}
+    numbers = {
+        "estimate": est,
+        "ci_lb": lb,
+        "ci_ub": ub,
+        "pi_lb": pi_lb,
+        "pi_ub": pi_ub,
+        "k": o.get("k"),
+        "measure": measure,
+    }
     tf = ss.get("trim_and_fill") or {}
     pub = next(j for j in cert.judgements if j.domain == "publication bias")
     if pub.down and number(tf.get("estimate")) is not None:
@@ -282,9 +299,7 @@ def pooled_outcome(review, o: dict[str, Any], subject: str) -> tuple[dict[str, A
         "outcome": oid,
         "label": o.get("label"),
         "certainty": cert.to_dict(),
-        "certainty_rows": [
-            {"domain": j.domain, "down": j.down, "reason": j.reason} for j in cert.judgements
-        ],
+        "certainty_rows": [{"domain": j.domain, "down": j.down, "reason": j.reason} for j in cert.judgements],
         "verdict": statement,
         "findings": [f.id for f in findings],
     }
@@ -310,15 +325,18 @@ def _small_study_finding(oid: str, measure: str, est: float, ss: dict[str, Any],
         )
     else:
         text += "Trim-and-fill imputes no missing study. "
-    text += (
-        f"Rosenthal's fail-safe N is {ss.get('failsafe_n')}; it ignores heterogeneity and is not a test of bias (Becker 2005)."
-    )
+    text += f"Rosenthal's fail-safe N is {ss.get('failsafe_n')}; it ignores heterogeneity and is not a test of bias (Becker 2005)."
     return Finding(
         id=f"effect.small_study.{oid}",
         dimension="effect",
         statement=text,
         certainty=None,
-        numbers={"egger_p": eg.get("pval"), "rank_p": rk.get("pval"), "trim_and_fill": tf, "failsafe_n": ss.get("failsafe_n")},
+        numbers={
+            "egger_p": eg.get("pval"),
+            "rank_p": rk.get("pval"),
+            "trim_and_fill": tf,
+            "failsafe_n": ss.get("failsafe_n"),
+        },
         rule="Egger et al. 1997; Begg & Mazumdar 1994; Duval & Tweedie 2000 (L0); Rosenthal 1979; p < 0.10 (Sterne et al. 2011)",
         studies=tuple(studies),
         pages=("index",),
@@ -343,7 +361,7 @@ def _loo_finding(oid, measure, lb, ub, loo, studies, review) -> Finding:
     if flips:
         text += (
             "leaving out "
-            + join_and(sorted(str(s) for s in flips))
+            + join_and(sorted({study_labels(review).get(str(s), str(s)) for s in flips}))
             + " changes whether the confidence interval includes no effect."
         )
     else:
@@ -421,7 +439,9 @@ def direction_only_outcome(
     if comparative:
         start, why = gr.start_level([info[s]["design"] for s in comparative])
         rob = gr.risk_of_bias([info[s]["rob"] for s in comparative])
-        impr = gr.Judgement("imprecision", 1, "direction only: no effect size or interval could be formed (Murad et al. 2017)")
+        impr = gr.Judgement(
+            "imprecision", 1, "direction only: no effect size or interval could be formed (Murad et al. 2017)"
+        )
         cert = gr.override(gr.grade(start, why, [rob, impr]), (review.config.get("certainty_overrides") or {}).get(oid))
         level = cert.level
     statement = direction_only_statement(level, dict(counts), len(comparative), subject, names)
@@ -431,7 +451,11 @@ def direction_only_outcome(
             dimension="effect",
             statement=statement,
             certainty=level or "no comparative evidence",
-            numbers={"comparative": dict(counts), "n_comparative": len(comparative), "certainty": cert.to_dict() if cert else None},
+            numbers={
+                "comparative": dict(counts),
+                "n_comparative": len(comparative),
+                "certainty": cert.to_dict() if cert else None,
+            },
             rule=DIRECTION_RULE,
             studies=tuple(comparative),
             pages=("index",),

@@ -28,7 +28,9 @@ THEORY_RULE = (
     "Graph verdict (emmie.mechanisms.theory) kept only with observed or tested support; "
     "asserted or described support alone gives 'plausible, untested' (emmie.findings.mechanisms)"
 )
-ROLE_RULE = "Role of a context as coded (enables / blocks / refines / mixed: emmie.mechanisms.analysis.moderating_contexts)"
+ROLE_RULE = (
+    "Role of a context as coded (enables / blocks / refines / mixed: emmie.mechanisms.analysis.moderating_contexts)"
+)
 
 
 def _rows_on_link(cmo: pd.DataFrame, u: str, v: str) -> pd.DataFrame:
@@ -64,7 +66,11 @@ def theory(review, mech: dict[str, Any], studies_short) -> tuple[list[dict[str, 
             ev = list(backing["evidence"]) if len(backing) else []
             positive += ev
             parts = []
-            for key, word in (("supporting_studies", "supports"), ("refining_studies", "refines"), ("contradicting_studies", "contradicts")):
+            for key, word in (
+                ("supporting_studies", "supports"),
+                ("refining_studies", "refines"),
+                ("contradicting_studies", "contradicts"),
+            ):
                 if lk.get(key):
                     parts.append({"word": word, "studies": list(lk[key])})
             links.append(
@@ -96,7 +102,15 @@ def theory(review, mech: dict[str, Any], studies_short) -> tuple[list[dict[str, 
                 pages=("index", "practice-guide"),
             )
         )
-        views.append({"id": t.get("id"), "statement": t.get("statement", ""), "verdict": verdict, "links": links, "finding": findings[-1].id})
+        views.append(
+            {
+                "id": t.get("id"),
+                "statement": t.get("statement", ""),
+                "verdict": verdict,
+                "links": links,
+                "finding": findings[-1].id,
+            }
+        )
     return views, findings
 
 
@@ -105,7 +119,9 @@ def context_roles(review, mech: dict[str, Any]) -> tuple[list[dict[str, Any]], l
     cmo = review.cmo
     views, findings = [], []
     for r in mech.get("moderating_contexts", []):
-        studies = sorted(set(r.get("enabling_studies", [])) | set(r.get("blocking_studies", [])) | set(r.get("refining_studies", [])))
+        studies = sorted(
+            set(r.get("enabling_studies", [])) | set(r.get("blocking_studies", [])) | set(r.get("refining_studies", []))
+        )
         rows = cmo[(cmo["context"] == r.get("context")) & (cmo["mechanism"] == r.get("mechanism"))] if len(cmo) else cmo
         best = strongest(list(rows["evidence"])) if len(rows) else None
         role = r.get("role") or "conditions"
@@ -124,7 +140,17 @@ def context_roles(review, mech: dict[str, Any]) -> tuple[list[dict[str, Any]], l
                 pages=("index", "practice-guide"),
             )
         )
-        views.append({"context": ctx, "mechanism": mechanism, "role": role, "evidence": best or "not stated", "studies": studies, "n": len(studies), "finding": fid})
+        views.append(
+            {
+                "context": ctx,
+                "mechanism": mechanism,
+                "role": role,
+                "evidence": best or "not stated",
+                "studies": studies,
+                "n": len(studies),
+                "finding": fid,
+            }
+        )
     return views, findings
 
 
@@ -132,23 +158,31 @@ def studies_by_evidence(cmo: pd.DataFrame) -> dict[str, int]:
     """Distinct studies by the strongest evidence their supporting or refining codings give (at least that kind)."""
     backing = cmo[cmo["stance"].isin(["supports", "refines"])] if len(cmo) else cmo
     best = {s: strongest(list(p["evidence"])) for s, p in backing.groupby("study_id")} if len(backing) else {}
-    return {k: sum(1 for b in best.values() if b and EVIDENCE_ORDER.index(b) >= EVIDENCE_ORDER.index(k)) for k in EVIDENCE_ORDER}
+    return {
+        k: sum(1 for b in best.values() if b and EVIDENCE_ORDER.index(b) >= EVIDENCE_ORDER.index(k))
+        for k in EVIDENCE_ORDER
+    }
 
 
 def headline(review, mech: dict[str, Any], theory_views: list[dict[str, Any]]) -> Finding:
     cmo = review.cmo
     if cmo.empty or not mech.get("configurations"):
-        return Finding("mechanisms.headline", "mechanisms", "No context-mechanism-outcome configuration was coded.", rule=THEORY_RULE, pages=("index", "practice-guide", "information-sheet"), headline=True)
+        return Finding(
+            "mechanisms.headline",
+            "mechanisms",
+            "No context-mechanism-outcome configuration was coded.",
+            rule=THEORY_RULE,
+            pages=("index", "practice-guide", "information-sheet"),
+            headline=True,
+        )
     n_studies = cmo["study_id"].nunique()
     at_least = studies_by_evidence(cmo)
     top = mech["configurations"][0]
     labels = top.get("labels") or [review.concept_label(n) for n in top.get("path", [])]
-    counts = {v: sum(1 for t in theory_views if t["verdict"] == v) for v in dict.fromkeys(t["verdict"] for t in theory_views)}
-    theory_text = (
-        " Programme theory: " + join_and([f"{n} {v}" for v, n in counts.items()]) + "."
-        if counts
-        else ""
-    )
+    counts = {
+        v: sum(1 for t in theory_views if t["verdict"] == v) for v in dict.fromkeys(t["verdict"] for t in theory_views)
+    }
+    theory_text = " Programme theory: " + join_and([f"{n} {v}" for v, n in counts.items()]) + "." if counts else ""
     if at_least["observed"] == 0:
         text = (
             f"No coded study observed or tested a mechanism: the {plural(len(cmo), 'coding')} from "
@@ -169,6 +203,6 @@ def headline(review, mech: dict[str, Any], theory_views: list[dict[str, Any]]) -
         numbers={"studies_at_least": at_least, "n_studies": n_studies, "theory": counts},
         rule="Studies counted by the strongest evidence of their supporting or refining codings (as EMMIE-Q Mechanisms)",
         studies=tuple(sorted(set(cmo["study_id"]))),
-        pages=("index", "practice-guide", "information-sheet", "toolkit"),
+        pages=("index", "practice-guide", "information-sheet"),
         headline=True,
     )

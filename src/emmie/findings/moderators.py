@@ -59,10 +59,18 @@ def analysis_view(a: dict[str, Any], measure: str | None, outcome_label: str | N
     sub = a.get("subgroups")
     if sub:
         view["table"] = {
-            "caption": "subgroup meta-analyses" + (f" (estimates on the log {measure} scale)" if measure in ("OR", "RR", "ROM") else ""),
+            "caption": "subgroup meta-analyses"
+            + (f" (estimates on the log {measure} scale)" if measure in ("OR", "RR", "ROM") else ""),
             "columns": ["Level", "k", "Estimate", "95% CI", "tau²", "I² (%)"],
             "rows": [
-                [s["level"], str(s["k"]), fmt(s["estimate"], 3), f"{fmt(s['ci_lb'], 3)} to {fmt(s['ci_ub'], 3)}", fmt(s["tau2"], 4), fmt(s.get("i2"), 1)]
+                [
+                    s["level"],
+                    str(s["k"]),
+                    fmt(s["estimate"], 3),
+                    f"{fmt(s['ci_lb'], 3)} to {fmt(s['ci_ub'], 3)}",
+                    fmt(s["tau2"], 4),
+                    fmt(s.get("i2"), 1),
+                ]
                 for s in sub["subgroups"]
             ],
         }
@@ -70,15 +78,22 @@ def analysis_view(a: dict[str, Any], measure: str | None, outcome_label: str | N
         sep = sub.get("separate_tau2") or {}
         tests = (
             f"Test of subgroup differences (common tau²): F({tod['df']}, {fmt(tod.get('df2'), 0)}) = {fmt(tod['qm'], 2)}, {fmt_p_short(tod['pval'])}"
-            + (f"; with separate tau² per subgroup, Q = {fmt(sep.get('q_between'), 2)} (df {sep.get('df')}), {fmt_p_short(sep.get('pval'))}" if sep else "")
+            + (
+                f"; with separate tau² per subgroup, Q = {fmt(sep.get('q_between'), 2)} (df {sep.get('df')}), {fmt_p_short(sep.get('pval'))}"
+                if sep
+                else ""
+            )
         )
     else:
         view["table"] = {
-            "caption": "meta-regression coefficients (Knapp-Hartung)" + (f", on the log {measure} scale" if measure in ("OR", "RR", "ROM") else ""),
+            "caption": "meta-regression coefficients (Knapp-Hartung)"
+            + (f", on the log {measure} scale" if measure in ("OR", "RR", "ROM") else ""),
             "columns": ["Term", "Coefficient", "SE", "95% CI", "p"],
             "rows": [
                 [name, fmt(c, 4), fmt(se, 4), f"{fmt(lo, 4)} to {fmt(hi, 4)}", fmt_p(p)]
-                for name, c, se, lo, hi, p in zip(head["names"], head["coef"], head["se"], head["ci_lb"], head["ci_ub"], head["pval"], strict=True)
+                for name, c, se, lo, hi, p in zip(
+                    head["names"], head["coef"], head["se"], head["ci_lb"], head["ci_ub"], head["pval"], strict=True
+                )
             ],
         }
         tests = f"Meta-regression (Knapp-Hartung): F({head['qm_df']}, {fmt(head.get('df'), 0)}) = {fmt(head['qm'], 2)}, {fmt_p_short(head['qm_pval'])}; R² = {fmt(head.get('r2'), 0)}%"
@@ -90,7 +105,11 @@ def analysis_view(a: dict[str, Any], measure: str | None, outcome_label: str | N
         tests += (
             f". Holm-adjusted over the {m.get('n_tests')} moderators of this outcome: "
             f"{fmt_p_short(m.get('pval_knha_holm'))} (Knapp-Hartung)"
-            + (f", {fmt_p_short(m.get('pval_permutation_holm'))} (permutation)" if m.get("pval_permutation_holm") is not None else "")
+            + (
+                f", {fmt_p_short(m.get('pval_permutation_holm'))} (permutation)"
+                if m.get("pval_permutation_holm") is not None
+                else ""
+            )
         )
     view["tests"] = tests + "."
     view["survives"] = survives(a)
@@ -98,10 +117,14 @@ def analysis_view(a: dict[str, Any], measure: str | None, outcome_label: str | N
     return view
 
 
-def derive(mods: dict[str, Any], outcomes: dict[str, dict[str, Any]], context_views: list[dict[str, Any]]) -> tuple[dict[str, Any], list[Finding]]:
+def derive(
+    mods: dict[str, Any], outcomes: dict[str, dict[str, Any]], context_views: list[dict[str, Any]]
+) -> tuple[dict[str, Any], list[Finding]]:
     analyses = mods.get("analyses") or []
     views = [
-        analysis_view(a, (outcomes.get(a["outcome"]) or {}).get("measure"), (outcomes.get(a["outcome"]) or {}).get("label"))
+        analysis_view(
+            a, (outcomes.get(a["outcome"]) or {}).get("measure"), (outcomes.get(a["outcome"]) or {}).get("label")
+        )
         for a in analyses
     ]
     findings = [
@@ -119,7 +142,9 @@ def derive(mods: dict[str, Any], outcomes: dict[str, dict[str, Any]], context_vi
     ]
     pooled = any(o.get("pooled") for o in outcomes.values())
     findings.append(headline(analyses, context_views, mods, pooled))
-    not_possible = [f"{n.get('moderator')} ({n.get('outcome')}): {n.get('reason')}" for n in mods.get("not_possible", [])]
+    not_possible = [
+        f"{n.get('moderator')} ({n.get('outcome')}): {n.get('reason')}" for n in mods.get("not_possible", [])
+    ]
     return {"analyses": views, "not_possible": not_possible, "headline": "moderators.headline"}, findings
 
 

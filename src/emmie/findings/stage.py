@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from emmie.errors import AnalysisError
 from emmie.findings import derive
 from emmie.ingest.review import Review
 from emmie.io import write_json
@@ -12,6 +13,16 @@ from emmie.pipeline import read_json, read_summaries
 
 
 def run(review: Review, results: Path, out_json: Path) -> dict[str, Any]:
-    doc = derive(review, read_summaries(results), read_json(results / "emmie.json"))
+    """Derive the findings; a stage result that lacks a key they need is an error, never an empty page."""
+    rating = results / "emmie.json"
+    if not rating.is_file():
+        raise AnalysisError(f"{rating}: not found; run `emmie rate` first")
+    try:
+        doc = derive(review, read_summaries(results), read_json(rating))
+    except KeyError as exc:
+        raise AnalysisError(
+            f"{results}: a stage result lacks the key {exc}; the results are from another emmie version or damaged: "
+            "rerun the pipeline"
+        ) from exc
     write_json(out_json, doc)
     return doc

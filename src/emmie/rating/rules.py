@@ -320,7 +320,9 @@ def economics_rule(economics: dict[str, Any]) -> Proposal:
         return Proposal(
             "economics",
             0,
-            [f"no cost of delivering the intervention: only {kinds} item(s); grants and funding are not delivery costs"],
+            [
+                f"no cost of delivering the intervention: only {kinds} item(s); grants and funding are not delivery costs"
+            ],
             facts,
         )
     return Proposal("economics", 0, ["no economic items coded"], facts)

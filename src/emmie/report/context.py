@@ -14,6 +14,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from emmie.findings.studies import study_labels
 from emmie.findings.text import fmt, fmt_p, fmt_p_short, fmt_prob, plural
 from emmie.findings.text import number as _f
 from emmie.ingest.review import Review
@@ -34,13 +35,10 @@ SOFTWARE = ("numpy", "scipy", "pandas", "statsmodels", "pymc", "arviz", "network
 
 
 def study_index(review: Review) -> dict[str, dict[str, str]]:
-    out = {}
-    for _, s in review.studies.iterrows():
-        year = "" if s["year"] != s["year"] else str(int(s["year"]))
-        first = str(s["citation"]).split(",")[0].split("(")[0].strip()
-        short = f"{first} ({year})" if year and year not in first else first
-        out[s["study_id"]] = {"short": short[:60], "citation": s["citation"]}
-    return out
+    labels = study_labels(review)
+    return {
+        s["study_id"]: {"short": labels[s["study_id"]], "citation": s["citation"]} for _, s in review.studies.iterrows()
+    }
 
 
 def references(review: Review) -> list[dict[str, Any]]:
@@ -161,7 +159,11 @@ def effect_section(
         sign = (
             f"comparative studies (by study): {st.get('n_benefit', 0)} benefit, {st.get('n_harm', 0)} harm, "
             f"{st.get('n_excluded', 0)} mixed, no change or unclear; "
-            + (f"sign test {fmt_p_short(st.get('pval'))}" if st.get("pval") is not None else "no sign test (no benefit or harm)")
+            + (
+                f"sign test {fmt_p_short(st.get('pval'))}"
+                if st.get("pval") is not None
+                else "no sign test (no benefit or harm)"
+            )
         )
         if su.get("n", 0) or su.get("n_excluded", 0):
             sign += (
@@ -251,7 +253,10 @@ def _sensitivity_rows(records: list[dict[str, Any]] | None) -> dict[str, Any] | 
         return None
     columns = [(k, label) for k, label in SENSITIVITY_COLUMNS if any(r.get(k) is not None for r in records)]
     cell = lambda k, v: fmt_prob(v) if k.startswith("p_") else (v if isinstance(v, str) else fmt(v, 3))  # noqa: E731
-    return {"columns": [label for _, label in columns], "rows": [[cell(k, r.get(k)) for k, _ in columns] for r in records]}
+    return {
+        "columns": [label for _, label in columns],
+        "rows": [[cell(k, r.get(k)) for k, _ in columns] for r in records],
+    }
 
 
 SYMBOL = {"benefit": "▲", "harm": "▼", "no_change": "◆", "mixed": "◆", "unclear": "○"}
@@ -328,7 +333,7 @@ def _link_parts(link: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def _link_detail(link: dict[str, Any]) -> str:
+def _link_detail(link: dict[str, Any], labels: dict[str, str]) -> str:
     bits = []
     for key, word in (
         ("supporting_studies", "supports"),
@@ -336,11 +341,12 @@ def _link_detail(link: dict[str, Any]) -> str:
         ("contradicting_studies", "contradicts"),
     ):
         if link.get(key):
-            bits.append(f"{', '.join(link[key])} {word}")
+            bits.append(f"{'; '.join(labels.get(s, s) for s in link[key])} {word}")
     return "; ".join(bits) or "no study"
 
 
 def mechanisms_section(review: Review, mech: dict[str, Any], folder: Path) -> dict[str, Any]:
+    names = study_labels(review)
     configs = []
     for c in mech.get("configurations", [])[:25]:
         labels = c.get("labels") or [label_of(review, n) for n in c.get("path", [])]
@@ -378,17 +384,17 @@ def mechanisms_section(review: Review, mech: dict[str, Any], folder: Path) -> di
     lists = [
         {
             "title": "Demi-regularities: mechanisms seen in two or more contexts",
-            "items": [_demi(d) for d in mech.get("demi_regularities", [])],
+            "items": [_demi(d, names) for d in mech.get("demi_regularities", [])],
             "empty": "No mechanism was seen to fire in two or more distinct contexts.",
         },
         {
             "title": "Contested links (supported and contradicted)",
-            "items": [f"{_link_text(review, d)} ({_link_detail(d)})" for d in mech.get("contested", [])],
+            "items": [f"{_link_text(review, d)} ({_link_detail(d, names)})" for d in mech.get("contested", [])],
             "empty": "No link is both supported and contradicted.",
         },
         {
             "title": "Links resting on a single study",
-            "items": [f"{_link_text(review, d)} ({_link_detail(d)})" for d in mech.get("single_study", [])],
+            "items": [f"{_link_text(review, d)} ({_link_detail(d, names)})" for d in mech.get("single_study", [])],
             "empty": "Every link rests on two or more studies.",
         },
         {
@@ -398,7 +404,7 @@ def mechanisms_section(review: Review, mech: dict[str, Any], folder: Path) -> di
         },
         {
             "title": "Links the evidence adds beyond the initial theory",
-            "items": [f"{_link_text(review, d)} ({_link_detail(d)})" for d in mech.get("beyond_theory", [])],
+            "items": [f"{_link_text(review, d)} ({_link_detail(d, names)})" for d in mech.get("beyond_theory", [])],
             "empty": "The evidence adds no link that the initial theory lacks.",
         },
     ]
@@ -421,8 +427,10 @@ def mechanisms_section(review: Review, mech: dict[str, Any], folder: Path) -> di
     }
 
 
-def _demi(d: dict[str, Any]) -> str:
-    contexts = "; ".join(f"{c.get('label')} ({', '.join(c.get('studies', []))})" for c in d.get("contexts", []))
+def _demi(d: dict[str, Any], labels: dict[str, str]) -> str:
+    contexts = "; ".join(
+        f"{c.get('label')} ({'; '.join(labels.get(s, s) for s in c.get('studies', []))})" for c in d.get("contexts", [])
+    )
     return f"{d.get('label')}: in {d.get('n_contexts', len(d.get('contexts', [])))} contexts: {contexts}"
 
 
@@ -714,7 +722,10 @@ def build(
         },
         "scope": said["summary.scope"]["statement"],
         "plain_summary": [said["summary.scope"]["statement"]]
-        + [f"{d['name']} ({d['gloss'].lower().rstrip('?')}): {d['says']} Quality of this evidence: {d['final']} out of 4." for d in dims],
+        + [
+            f"{d['name']} ({d['gloss'].lower().rstrip('?')}): {d['says']} Quality of this evidence: {d['final']} out of 4."
+            for d in dims
+        ],
         "dimensions": dims,
         "effect": effect_section(review, effect, results / "effect", findings, said),
         "mech": mech_ctx,
@@ -782,7 +793,10 @@ def changes(previous: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]
 
 
 def toolkit_row(
-    record: dict[str, Any], rating: dict[str, Any] | None, findings: dict[str, Any] | None, config: dict[str, Any] | None = None
+    record: dict[str, Any],
+    rating: dict[str, Any] | None,
+    findings: dict[str, Any] | None,
+    config: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     row = {"review": record["review"], "ok": record["ok"], "problems": record.get("problems", [])}
     if rating is None or not findings or not findings.get("findings"):
@@ -796,6 +810,7 @@ def toolkit_row(
             "effect": said[findings["headlines"]["effect"]]["statement"],
             "certainty": said[findings["headlines"]["effect"]]["certainty"],
             "moderators": said[findings["headlines"]["moderators"]]["statement"],
+            "economics": said[findings["headlines"]["economics"]]["statement"],
             "levels": [(name, dims[key]["final"]) for key, name, *_ in DIMENSIONS],
             "href": f"{record['review']}/index.html",
         }

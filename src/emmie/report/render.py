@@ -16,10 +16,10 @@ from typing import Any
 import jinja2
 
 from emmie import __version__
+from emmie.findings import text
 from emmie.ingest.review import Review
 from emmie.io import atomic_write_text, to_json
 from emmie.pipeline import read_json, read_summaries
-from emmie.findings import text
 from emmie.report import context
 
 PAGES = {

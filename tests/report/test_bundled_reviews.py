@@ -1,0 +1,248 @@
+"""Both bundled reviews built once, and what their pages *say* checked against findings.json.
+
+Every finding must appear on every page it names; every moderator and small-study analysis that was
+run must be on the page with its numbers; no page may show Python values, internal paths or coded ids
+where a reader expects an author-year label; the EMMIE-Q levels and the headline verdicts of a real
+run are pinned, so that changing a rule or a threshold that moves them fails a test.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from html import unescape
+from pathlib import Path
+
+import pytest
+from report_helpers import Node, parse, run_pipeline
+
+from support import ROOT
+
+REVIEWS = ("sos", "cbt-recidivism")
+PAGE_FILES = {
+    "index": "index.html",
+    "practice-guide": "practice-guide.html",
+    "implementation-summary": "implementation-summary.html",
+    "information-sheet": "information-sheet.html",
+}
+
+
+@pytest.fixture(scope="session")
+def bundled(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("bundled")
+    (root / "config").mkdir()
+    (root / "config" / "config.yaml").write_text("reviews:\n" + "".join(f"  - {r}\n" for r in REVIEWS))
+    for name in (*REVIEWS, "_reference"):
+        shutil.copytree(ROOT / "data" / name, root / "data" / name)
+    proc = run_pipeline(root)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return root
+
+
+def visible(node: Node, skip: tuple[str, ...] = ("script", "style", "svg")) -> str:
+    parts = []
+    for c in node.children:
+        if isinstance(c, str):
+            parts.append(c)
+        elif c.tag not in skip:
+            parts.append(" " + visible(c, skip) + " ")
+    return " ".join("".join(parts).split())
+
+
+def norm(text: str) -> str:
+    return " ".join(unescape(text).split())
+
+
+def page_text(project: Path, review: str, page: str, skip: tuple[str, ...] = ("script", "style", "svg")) -> str:
+    path = project / "reports" / ("index.html" if page == "toolkit" else f"{review}/{PAGE_FILES[page]}")
+    return visible(parse(path.read_text(encoding="utf-8")), skip)
+
+
+def findings(project: Path, review: str) -> dict:
+    return json.loads((project / "results" / review / "findings.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("review", REVIEWS)
+def test_every_finding_is_on_every_page_it_names(bundled: Path, review: str):
+    doc = findings(bundled, review)
+    assert doc["findings"], "no findings derived"
+    texts = {}
+    missing = []
+    for f in doc["findings"]:
+        for page in f["pages"]:
+            if page not in texts:
+                texts[page] = page_text(bundled, review, page)
+            if norm(f["statement"]) not in texts[page]:
+                missing.append(f"{f['id']} not on {page}: {f['statement'][:90]}")
+    assert not missing, "\n".join(missing)
+
+
+@pytest.mark.parametrize("review", REVIEWS)
+def test_each_dimension_has_one_headline_on_the_information_sheet(bundled: Path, review: str):
+    doc = findings(bundled, review)
+    heads = [f for f in doc["findings"] if f["headline"]]
+    assert sorted(f["dimension"] for f in heads) == sorted(
+        ["effect", "mechanisms", "moderators", "implementation", "economics"]
+    )
+    sheet = page_text(bundled, review, "information-sheet")
+    for f in heads:
+        assert norm(f["statement"]) in sheet
+
+
+def test_every_moderator_analysis_is_rendered_with_its_numbers(bundled: Path):
+    doc = findings(bundled, "cbt-recidivism")
+    mods = json.loads((bundled / "results/cbt-recidivism/moderators/moderators_effect.json").read_text())
+    assert len(doc["moderators"]["analyses"]) == len(mods["analyses"]) == 26
+    html = (bundled / "reports/cbt-recidivism/index.html").read_text(encoding="utf-8")
+    tables = parse(html).find_all("table", class_="moderator")
+    assert len(tables) == 26
+    for table, view in zip(tables, doc["moderators"]["analyses"], strict=True):
+        body = [[visible(td) for td in tr.find_all("td")] for tr in table.find("tbody").find_all("tr")]
+        assert body == view["table"]["rows"], view["title"]
+        assert body and all(cell not in ("", "–") for row in body for cell in row[:3])
+    text = page_text(bundled, "cbt-recidivism", "index")
+    # One categorical moderator's subgroup table and test, computed by the stage, shown as numbers.
+    setting = next(a for a in mods["analyses"] if a["moderator"] == "setting")
+    sub = {s["level"]: s for s in setting["subgroups"]["subgroups"]}
+    assert f"{sub['community']['estimate']:.3f}" in text and f"{sub['prison']['tau2']:.4f}" in text
+    assert f"p = {setting['subgroups']['test_of_differences']['pval']:.2f}" in text
+
+
+def test_small_study_analyses_are_shown_and_temper_the_verdict(bundled: Path):
+    effect = json.loads((bundled / "results/cbt-recidivism/effect/effect.json").read_text())
+    ss = effect["outcomes"][0]["small_study"]
+    text = page_text(bundled, "cbt-recidivism", "index")
+    assert f"Egger's regression test p = {ss['egger']['pval']:.3f}" in text
+    assert f"rank correlation test p = {ss['rank']['pval']:.3f}" in text
+    assert f"imputes {ss['trim_and_fill']['k0']} missing studies" in text
+    assert f"fail-safe N is {ss['failsafe_n']}" in text
+    assert "Leaving out one study at a time" in text
+    assert "heterogeneity priors" in text
+    doc = findings(bundled, "cbt-recidivism")
+    head = next(f for f in doc["findings"] if f["id"] == "effect.headline")
+    assert "trim-and-fill OR 1.29" in head["statement"]
+    assert "The evidence shows a benefit" not in text
+    for page in ("information-sheet", "practice-guide", "toolkit"):
+        assert "Small-study effects suggest the effect may be smaller than pooled" in page_text(
+            bundled, "cbt-recidivism", page
+        )
+
+
+def test_sos_verdict_is_little_to_no_evidence_and_designs_are_never_pooled(bundled: Path):
+    doc = findings(bundled, "sos")
+    head = next(f for f in doc["findings"] if f["id"] == "effect.headline")
+    assert head["statement"].startswith("There is little to no evidence that Signs of Safety reduces children entering")
+    assert head["certainty"] == "very low"
+    assert "without a comparison group" in head["statement"]
+    effect = json.loads((bundled / "results/sos/effect/effect.json").read_text())
+    studies = {s["study_id"]: s["design"] for s in effect["swim"]["results"]}
+    for d in effect["swim"]["domains"]:
+        comparative = [s for s in d["studies"] if studies[s["study_id"]] in ("rct", "quasi_experimental")]
+        st = d["sign_test"]
+        assert st["n_benefit"] + st["n_harm"] + st["n_excluded"] == len(comparative), d["domain"]
+    # An outcome with only uncontrolled reports carries no verdict, however many show a benefit.
+    safety = next(f for f in doc["findings"] if f["id"] == "effect.verdict.child_safety")
+    assert safety["statement"].startswith("No comparative study has measured") and safety["certainty"] == "no comparative evidence"
+
+
+EXPECTED_LEVELS = {
+    "sos": {"effect": 1, "mechanisms": 3, "moderators": 2, "implementation": 3, "economics": 0},
+    "cbt-recidivism": {"effect": 3, "mechanisms": 1, "moderators": 3, "implementation": 0, "economics": 0},
+}
+
+
+@pytest.mark.parametrize("review", REVIEWS)
+def test_emmie_q_levels_of_a_real_run_and_their_reasons(bundled: Path, review: str):
+    rating = json.loads((bundled / "results" / review / "emmie.json").read_text())
+    levels = {k: v["final"] for k, v in rating["dimensions"].items()}
+    assert levels == EXPECTED_LEVELS[review]
+    text = page_text(bundled, review, "index")
+    for d in findings(bundled, review)["emmie_q"]:
+        assert norm(d["reason"]) in text and norm(d["descriptor"].rstrip(".")) in text
+    dims = rating["dimensions"]
+    # A level whose descriptor speaks of analysing moderators needs a moderator analysis.
+    if dims["moderators"]["final"] >= 3:
+        assert dims["moderators"]["facts"]["analyses"] > 0
+    # Grants are not delivery costs.
+    if dims["economics"]["final"] >= 1:
+        assert dims["economics"]["facts"]["counts"].get("cost", 0) > 0
+    assert "(0 tested)" not in " ".join(dims["mechanisms"]["reasons"])
+    assert text.count("not yet verified") == 0 and "paraphrase" in text.lower()  # said once, in the methods
+
+
+def test_cbt_theory_is_not_confirmed_by_asserted_codings(bundled: Path):
+    doc = findings(bundled, "cbt-recidivism")
+    assert {t["verdict"] for t in doc["mechanisms"]["theory"]} == {"plausible, untested"}
+    head = next(f for f in doc["findings"] if f["id"] == "moderators.headline")
+    assert "Community setting" not in head["statement"] and "None of the 26 moderators" in head["statement"]
+    for page in ("practice-guide", "information-sheet", "toolkit"):
+        assert "confirmed" not in page_text(bundled, "cbt-recidivism", page)
+    html = (bundled / "reports/cbt-recidivism/index.html").read_text(encoding="utf-8")
+    theory = visible(parse(html).find("table", class_="theory").find("tbody"))
+    assert "confirmed" not in theory and theory.count("plausible, untested") == 3
+
+
+def test_practice_guide_keeps_the_role_the_data_hold(bundled: Path):
+    doc = findings(bundled, "sos")
+    guide = page_text(bundled, "sos", "practice-guide")
+    roles = {c["role"] for c in doc["moderators"]["contexts"]}
+    assert "refines" in roles
+    for c in doc["moderators"]["contexts"]:
+        assert f"{c['context']} {c['role']}" in guide
+    assert "Refined (works differently) where" in guide and "contradicted for" in guide
+
+
+BAD_TEXT = [
+    (re.compile(r"\bNone\b(?! of)"), "Python None"),
+    (re.compile(r"\bnan\b", re.I), "nan"),
+    (re.compile(r"\{'\w+': |\['\w+', "), "a Python dict or list"),
+    (re.compile(r"/work/|/tmp/|results/|\.json\b"), "an internal path"),
+    (re.compile(r"\bi2_max\b|\bk_max\b|_studies\b"), "an internal key"),
+]
+
+
+@pytest.mark.parametrize("review", REVIEWS)
+@pytest.mark.parametrize("page", [*PAGE_FILES, "toolkit"])
+def test_no_python_values_paths_or_raw_ids_on_a_page(bundled: Path, review: str, page: str):
+    text = page_text(bundled, review, page, skip=("script", "style", "svg", "code"))
+    for pattern, what in BAD_TEXT:
+        hit = pattern.search(text)
+        assert hit is None, f"{what} on {review}/{page}: ...{text[max(0, hit.start() - 60) : hit.end() + 60]}..."
+    ids = json.loads((bundled / "results" / review / "validation.json").read_text())
+    studies = [s.strip() for s in (bundled / "data" / review / "studies.csv").read_text().splitlines()[1:]]
+    study_ids = {line.split(",")[0] for line in studies if line}
+    if page == "index":  # the references list and the effect-size tables name coded rows on purpose
+        html = (bundled / "reports" / review / "index.html").read_text(encoding="utf-8")
+        html = re.sub(r"<details>.*?</details>", "", html, flags=re.S)
+        html = re.sub(r'<section id="references".*?</section>', "", html, flags=re.S)
+        html = re.sub(r'<table class="swim".*?</table>', "", html, flags=re.S)
+        text = visible(parse(html), ("script", "style", "svg", "code"))
+    words = set(re.findall(r"[a-z][a-z0-9_-]+", text))
+    raw = sorted(words & study_ids)
+    assert not raw, f"coded study ids instead of author-year labels on {review}/{page}: {raw}"
+    assert ids["ok"]
+
+
+def test_a_missing_result_key_fails_the_findings_step_loudly(bundled: Path, tmp_path: Path):
+    results = tmp_path / "results"
+    shutil.copytree(bundled / "results" / "cbt-recidivism", results)
+    path = results / "moderators" / "moderators_effect.json"
+    doc = json.loads(path.read_text())
+    del doc["analyses"][3]["regression"]
+    path.write_text(json.dumps(doc))
+    out = tmp_path / "findings.json"
+    cmd = [sys.executable, "-m", "emmie", "findings", str(bundled / "data/cbt-recidivism"), str(results), str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert "lacks the key 'regression'" in proc.stderr and "Traceback" not in proc.stderr
+    assert not out.exists()
+
+
+def test_stage_without_results_is_a_user_error_not_an_internal_one(bundled: Path, tmp_path: Path):
+    cmd = [sys.executable, "-m", "emmie", "stage", "moderators", str(bundled / "data/cbt-recidivism"), str(tmp_path / "m")]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert "--results" in proc.stderr and "internal error" not in proc.stderr
