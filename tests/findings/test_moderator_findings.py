@@ -58,7 +58,9 @@ def test_headline_names_a_moderator_only_below_005_after_holm(holm, named):
 
 
 def test_a_coding_artefact_context_never_heads_the_moderators():
-    contexts = [{"context": "Community setting", "role": "enables", "mechanism": "Thinking", "evidence": "asserted", "n": 31}]
+    contexts = [
+        {"context": "Community setting", "role": "enables", "mechanism": "Thinking", "evidence": "asserted", "n": 31}
+    ]
     f = mf.headline([analysis("setting", 0.16, 1.0)], contexts, {})
     assert "Community setting" not in f.statement
     assert "asserted or described evidence only" in f.statement

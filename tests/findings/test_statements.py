@@ -131,7 +131,8 @@ def test_probabilities_never_round_to_certainty(p, text):
 
 
 @pytest.mark.parametrize(
-    ("p", "text"), [(0.0009, "p < 0.001"), (0.001, "p = 0.001"), (0.0999, "p = 0.100"), (0.1, "p = 0.10"), (None, "p not available")]
+    ("p", "text"),
+    [(0.0009, "p < 0.001"), (0.001, "p = 0.001"), (0.0999, "p = 0.100"), (0.1, "p = 0.10"), (None, "p not available")],
 )
 def test_p_values_in_running_text(p, text):
     assert fmt_p_short(p) == text

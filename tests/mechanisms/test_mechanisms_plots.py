@@ -5,8 +5,10 @@ import pytest
 
 from emmie.mechanisms.graph import build_graph
 from emmie.mechanisms.layout import count_crossings, layered_layout, wrap_label
-from emmie.mechanisms.plots import cytoscape_js, interactive_html, layered_svg, script_json
+from emmie.mechanisms.plots import layered_svg, view_elements
 from emmie.mechanisms.synthetic import synthetic_codings
+from emmie.report.cmo_view import cytoscape_js, interactive_html
+from emmie.report.html import script_json
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +68,7 @@ def test_interactive_escapes_script_in_excerpts(small):
     voc = voc.copy()
     voc.loc[0, "label"] = "<b>C1</b>"
     G = build_graph(rows, voc, st)
-    frag = interactive_html(G, element_id="cmo-1", include_library=False)
+    frag = interactive_html(view_elements(G), element_id="cmo-1", include_library=False)
     assert frag.count("</script>") == frag.count("<script") == 2
     assert "<!--" not in frag and "<b>" not in frag and "\u2028" not in frag
     data = re.search(r'<script type="application/json" id="cmo-1-data">(.*?)</script>', frag, re.S).group(1)
@@ -79,7 +81,7 @@ def test_interactive_escapes_script_in_excerpts(small):
 
 def test_interactive_is_self_contained_and_uses_preset_positions(small):
     G = build_graph(*small)
-    frag = interactive_html(G, element_id="g")
+    frag = interactive_html(view_elements(G), element_id="g")
     assert cytoscape_js() in frag
     assert len(cytoscape_js()) > 100_000
     assert not re.search(r"<(script|link|img|iframe)[^>]*\b(src|href)=", frag)
@@ -89,14 +91,14 @@ def test_interactive_is_self_contained_and_uses_preset_positions(small):
     lay = layered_layout(G)
     pos = {n["data"]["id"]: n["position"] for n in data["nodes"]}
     assert pos["m1"]["x"] == pytest.approx(lay.boxes["m1"].x * 72, abs=0.01)
-    assert interactive_html(G, element_id="g") == frag
+    assert interactive_html(view_elements(G), element_id="g") == frag
 
 
 def test_interactive_rejects_unsafe_element_id(small):
     with pytest.raises(ValueError):
-        interactive_html(build_graph(*small), element_id='x" onload="alert(1)')
+        interactive_html(view_elements(build_graph(*small)), element_id='x" onload="alert(1)')
 
 
 def test_script_json():
-    assert script_json({"a": "</script>&"}) == '{"a":"\\u003c/script\\u003e\\u0026"}'
+    assert script_json({"a": "</script>&"}) == '{"a": "\\u003c/script\\u003e\\u0026"}'
     assert json.loads(script_json({"a": "</script>&"})) == {"a": "</script>&"}

@@ -22,7 +22,7 @@ KEYS = {
     "beyond_theory",
     "evidence",
 }
-FILES = ("cmo.graphml", "cmo.json", "cmo_edges.csv", "cmo.svg", "cmo_interactive.html", "mechanisms.json")
+FILES = ("cmo.graphml", "cmo.json", "cmo_edges.csv", "cmo.svg", "cmo_view.json", "mechanisms.json")
 
 
 def _review(small, **config) -> Review:

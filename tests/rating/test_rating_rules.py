@@ -130,7 +130,14 @@ MODERATING = {"moderating_contexts": [{"context": "c_rural", "mechanism": "m"}]}
     ("config", "cmo_context", "evidence", "mech", "mods", "level"),
     [
         ({}, "", "asserted", {}, {}, 0),
-        ({"moderators": [{"name": "x", "type": "continuous"}]}, "", "asserted", {}, {"not_possible": [{"moderator": "x"}]}, 1),
+        (
+            {"moderators": [{"name": "x", "type": "continuous"}]},
+            "",
+            "asserted",
+            {},
+            {"not_possible": [{"moderator": "x"}]},
+            1,
+        ),
         ({}, "c_rural", "asserted", {}, {}, 2),
         # Moderating contexts in the graph without an analysis: conditions articulated (2), not "analysed" (3).
         ({}, "c_rural", "observed", MODERATING, {}, 2),
@@ -339,7 +346,8 @@ def test_stages_end_to_end(tmp_path):
     saved = json.loads((tmp_path / "emmie.json").read_text())
     assert saved == json.loads(json.dumps(out))
     dims = saved["dimensions"]
-    assert (dims["effect"]["proposed"], dims["implementation"]["proposed"], dims["economics"]["proposed"]) == (3, 3, 1)
+    # The only economics item is a grant: funding, not a delivery cost, so Economics stays at 0.
+    assert (dims["effect"]["proposed"], dims["implementation"]["proposed"], dims["economics"]["proposed"]) == (3, 3, 0)
     assert dims["mechanisms"]["proposed"] == 3 and dims["mechanisms"]["final"] == 2
     assert dims["mechanisms"]["justification"].startswith("Theory")
     for d in DIMENSIONS:

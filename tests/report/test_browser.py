@@ -4,6 +4,7 @@ screen sideways, makes no network request, and the interactive CMO graph answers
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,8 @@ PHONE = (390, 844)
 def browser_binary() -> str:
     binary, why = ensure_chromium()
     if binary is None:
+        if os.environ.get("CI", "").lower() == "true":  # CI never skips silently
+            pytest.fail(f"no headless Chromium under CI=true: {why}")
         pytest.skip(f"no headless Chromium: {why}")
     return binary
 

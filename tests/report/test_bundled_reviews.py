@@ -145,7 +145,10 @@ def test_sos_verdict_is_little_to_no_evidence_and_designs_are_never_pooled(bundl
         assert st["n_benefit"] + st["n_harm"] + st["n_excluded"] == len(comparative), d["domain"]
     # An outcome with only uncontrolled reports carries no verdict, however many show a benefit.
     safety = next(f for f in doc["findings"] if f["id"] == "effect.verdict.child_safety")
-    assert safety["statement"].startswith("No comparative study has measured") and safety["certainty"] == "no comparative evidence"
+    assert (
+        safety["statement"].startswith("No comparative study has measured")
+        and safety["certainty"] == "no comparative evidence"
+    )
 
 
 EXPECTED_LEVELS = {
@@ -242,7 +245,15 @@ def test_a_missing_result_key_fails_the_findings_step_loudly(bundled: Path, tmp_
 
 
 def test_stage_without_results_is_a_user_error_not_an_internal_one(bundled: Path, tmp_path: Path):
-    cmd = [sys.executable, "-m", "emmie", "stage", "moderators", str(bundled / "data/cbt-recidivism"), str(tmp_path / "m")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "emmie",
+        "stage",
+        "moderators",
+        str(bundled / "data/cbt-recidivism"),
+        str(tmp_path / "m"),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     assert proc.returncode == 1
     assert "--results" in proc.stderr and "internal error" not in proc.stderr

@@ -46,15 +46,17 @@ The review's protocol in brief (schema: `src/emmie/ingest/review_schema.yaml`):
 |---|---|---|
 | `id` | yes | the folder name |
 | `title`, `short_title`, `question`, `intervention`, `comparison`, `population` | first four | what the review asks |
+| `plain_name` | no | the intervention as the findings name it in running text (default `short_title`) |
 | `published_review` | no | citation, url and note of the published review this folder re-codes |
 | `seed` | yes | seed of every random step (NUTS sampling, permutation tests): same data, same report |
-| `outcomes` | yes | list of `id`, `label`, `desirable` (`lower` or `higher`: which sign of the effect is a benefit), `measure` to pool on, `mid` (minimal important difference on the analysis scale, with `mid_source`), `domain`, `primary` |
+| `outcomes` | yes | list of `id`, `label`, `desirable` (`lower` or `higher`: which sign of the effect is a benefit), `measure` to pool on, `mid` (minimal important difference on the analysis scale, with `mid_source`), `domain`, `primary`, and `plain` (`noun`, `benefit_verb`, `harm_verb`, `event`, `people`: how the verdicts and natural frequencies name the outcome, e.g. `reoffending`, `reduces`, `did not reoffend`, `offenders`) |
 | `moderators` | no | study characteristics in `moderators.csv`: `name`, `type` (`continuous` or `categorical`), `label`, `levels` |
 | `implementation_themes` | yes | list of `id`, `label`, `description`: the themes `implementation.csv` codes |
 | `initial_theory` | no | programme-theory propositions: `id`, `statement`, `context`, `component`, `mechanism`, `enables`, `outcome` (concept ids), `source` |
 | `cmo_weights` | no | weights of `rigour` and `relevance` levels for the strength of a CMO link |
 | `bayes` | no | priors: `mu_prior_mean`, `mu_prior_sd`, `tau_prior` (`half_normal`, `half_cauchy`), `tau_scale`, `source` |
 | `economics` | no | `base_currency`, `base_year` to which costs are converted |
+| `certainty_overrides` | no | per outcome id: GRADE-style certainty `level` (`very low`, `low`, `moderate`, `high`), a `justification` of at least 20 characters and the `reviewer`; the report shows the proposed and the final certainty |
 | `emmie_overrides` | no | per dimension (`effect`, `mechanisms`, `moderators`, `implementation`, `economics`): `level` 0-4 and a `justification` of at least 20 characters; the report shows proposed and final level |
 """
 

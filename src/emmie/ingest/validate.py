@@ -132,6 +132,16 @@ def check_references(frames: dict[str, pd.DataFrame], config: dict[str, Any]) ->
     return problems
 
 
+def check_certainty_overrides(config: dict[str, Any]) -> list[Problem]:
+    """Every ``certainty_overrides`` key names an outcome of the review."""
+    outcomes = [o["id"] for o in config.get("outcomes", [])]
+    return [
+        Problem("review.yaml", 0, f"certainty_overrides.{key}", key, f"an outcome id ({', '.join(outcomes)})")
+        for key in (config.get("certainty_overrides") or {})
+        if key not in outcomes
+    ]
+
+
 def check_effects(frame: pd.DataFrame, config: dict[str, Any]) -> list[Problem]:
     problems = []
     invalid = frame.attrs.get("invalid", set())
@@ -251,6 +261,7 @@ def check_prisma(frame: pd.DataFrame) -> list[Problem]:
 
 def check_review(config: dict[str, Any], frames: dict[str, pd.DataFrame]) -> list[Problem]:
     problems = check_references(frames, config)
+    problems += check_certainty_overrides(config)
     problems += check_effects(frames["effects"], config)
     problems += check_moderators(frames["moderators"], config, frames["moderators"].attrs.get("present", False))
     problems += check_prisma(frames["prisma"])

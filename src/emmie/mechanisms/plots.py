@@ -1,14 +1,9 @@
-"""Drawings of the CMO graph: a layered SVG for the report and print, and an
-interactive view (cytoscape.js, inlined; no request to any server).
+"""Drawings of the CMO graph: a layered SVG for the report and print, and the elements of the
+interactive view (positions, links, studies, codings), which :mod:`emmie.report.cmo_view` draws.
 """
 
 from __future__ import annotations
 
-import html
-import json
-import re
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import matplotlib
@@ -38,8 +33,6 @@ LINK_COLOURS: dict[str, str] = {
 }
 KIND_NAMES = {"context": "Context", "component": "Component", "mechanism": "Mechanism", "outcome": "Outcome"}
 _PX_PER_INCH = 72.0
-VENDOR_DIR = Path(__file__).resolve().parent.parent / "report" / "vendor"
-_ELEMENT_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 
 
 def link_style(d: dict[str, Any]) -> str:
@@ -187,30 +180,13 @@ def _draw(ax: Any, G: nx.DiGraph, lay: Layout) -> None:
     )
 
 
-@lru_cache(maxsize=1)
-def cytoscape_js() -> str:
-    """The text of cytoscape.min.js vendored in ``emmie/report/vendor`` (see its README for the version).
+def view_elements(G: nx.DiGraph, lay: Layout | None = None) -> dict[str, Any]:
+    """The CMO graph as the interactive view draws it: nodes at the positions of :func:`layered_layout`
+    (so the view matches the SVG), links with their studies and the codings behind them.
 
-    A report that shows several interactive graphs inlines this once and calls
-    :func:`interactive_html` with ``include_library=False``.
+    The mechanisms stage writes this as ``cmo_view.json``; :mod:`emmie.report.cmo_view` turns it into HTML.
     """
-    return (VENDOR_DIR / "cytoscape.min.js").read_text(encoding="utf-8")
-
-
-def script_json(obj: Any) -> str:
-    """JSON safe to place inside an HTML ``<script>`` element.
-
-    ``<``, ``>`` and ``&`` are written as ``\\u003c`` etc., so no ``</script>`` or ``<!--``
-    in user text can end or confuse the element; U+2028/2029 are escaped for old
-    JavaScript parsers.
-    """
-    text = json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
-        text = text.replace(ch, esc)
-    return text
-
-
-def _elements(G: nx.DiGraph, lay: Layout) -> dict[str, Any]:
+    lay = lay or layered_layout(G)
     codings = G.graph.get("codings", {})
     studies = G.graph.get("studies", {})
     top = max((abs(d["strength"]) for _, _, d in G.edges(data=True)), default=0.0)
@@ -256,126 +232,3 @@ def _elements(G: nx.DiGraph, lay: Layout) -> dict[str, Any]:
             }
         )
     return {"nodes": nodes, "edges": edges, "studies": studies}
-
-
-# The viewer: cytoscape with a preset layout; clicking shows details in the side panel,
-# built with textContent only (no user text ever becomes HTML).
-_VIEWER_JS = """
-(function () {
-  var root = document.getElementById(%(id)s);
-  var data = JSON.parse(document.getElementById(%(data_id)s).textContent);
-  var panel = root.querySelector(".emmie-cmo-panel");
-  function el(tag, text, css) {
-    var e = document.createElement(tag);
-    if (text !== undefined && text !== null) { e.textContent = String(text); }
-    if (css) { e.style.cssText = css; }
-    return e;
-  }
-  function studyList(title, ids) {
-    if (!ids || !ids.length) { return null; }
-    var box = el("div");
-    box.appendChild(el("strong", title + " (" + ids.length + "): "));
-    box.appendChild(document.createTextNode(ids.join(", ")));
-    return box;
-  }
-  function show(parts) {
-    while (panel.firstChild) { panel.removeChild(panel.firstChild); }
-    parts.forEach(function (p) { if (p) { panel.appendChild(p); } });
-  }
-  var cy = cytoscape({
-    container: root.querySelector(".emmie-cmo-canvas"),
-    elements: data.nodes.concat(data.edges),
-    layout: { name: "preset", fit: true, padding: 20 },
-    wheelSensitivity: 0.3,
-    style: [
-      { selector: "node", style: {
-          "shape": "round-rectangle", "width": "data(w)", "height": "data(h)",
-          "background-color": "data(colour)", "background-opacity": 0.25,
-          "border-width": 1.5, "border-color": "data(colour)",
-          "label": "data(label)", "text-wrap": "wrap", "text-valign": "center", "text-halign": "center",
-          "font-size": 10, "font-family": "sans-serif", "color": "#111" } },
-      { selector: "edge", style: {
-          "width": "data(width)", "line-color": "data(colour)", "target-arrow-color": "data(colour)",
-          "target-arrow-shape": "triangle", "curve-style": "bezier", "opacity": 0.8 } },
-      { selector: "edge[style = 'contested']", style: { "line-style": "dashed" } },
-      { selector: ":selected", style: { "border-width": 3, "line-color": "#000", "target-arrow-color": "#000" } }
-    ]
-  });
-  cy.on("tap", "node", function (evt) {
-    var d = evt.target.data();
-    show([el("h4", d.full_label, "margin:0 0 4px"), el("div", d.kind + " \\u00b7 " + d.id, "color:#555"),
-          d.description ? el("p", d.description) : null,
-          studyList("Studies", d.studies)]);
-  });
-  cy.on("tap", "edge", function (evt) {
-    var d = evt.target.data();
-    var src = cy.getElementById(d.source).data("full_label"), tgt = cy.getElementById(d.target).data("full_label");
-    var parts = [el("h4", src + " \\u2192 " + tgt, "margin:0 0 4px"),
-                 el("div", d.relation + " \\u00b7 strength " + d.strength, "color:#555"),
-                 studyList("Supporting", d.supporting), studyList("Contradicting", d.contradicting),
-                 studyList("Refining", d.refining)];
-    d.codings.forEach(function (c) {
-      var q = el("blockquote", c.excerpt || "(no excerpt)", "margin:6px 0;padding-left:6px;border-left:3px solid #ccc");
-      var who = el("div", c.study_id + " \\u00b7 " + c.stance + " \\u00b7 " + c.evidence +
-                   (c.source ? " \\u00b7 " + c.source : "") + (c.source_page ? ", " + c.source_page : ""),
-                   "font-size:90%%;color:#555");
-      parts.push(q, who);
-    });
-    show(parts);
-  });
-})();
-"""
-
-
-def interactive_html(
-    G: nx.DiGraph, *, element_id: str, include_library: bool = True, layout: Layout | None = None, height_px: int = 640
-) -> str:
-    """An HTML fragment with an interactive view of the CMO graph.
-
-    Pan and zoom the graph; click a node or a link to see its studies and, for a
-    link, the excerpts of the codings behind it in the side panel. Nodes sit at the
-    positions of :func:`layered_layout`, so the view is deterministic and matches the
-    SVG. The fragment makes no request to any server: cytoscape.js is inlined (or,
-    with ``include_library=False``, must be inlined once by the page from
-    :func:`cytoscape_js`). All user text is passed as JSON escaped for ``<script>``
-    and shown with ``textContent`` only.
-
-    Parameters
-    ----------
-    G : networkx.DiGraph
-        The CMO graph.
-    element_id : str
-        HTML id of the container (letters, digits, ``-``, ``_``; starting with a letter).
-    include_library : bool
-        Inline cytoscape.js in the fragment.
-
-    References
-    ----------
-    Franz, M., Lopes, C. T., Huck, G., Dong, Y., Sumer, O. & Bader, G. D. (2016).
-    Cytoscape.js: a graph theory library for visualisation and analysis.
-    *Bioinformatics*, 32(2), 309-311.
-    """
-    if not _ELEMENT_ID.match(element_id):
-        raise ValueError(f"element_id {element_id!r}: use letters, digits, '-' and '_', starting with a letter")
-    lay = layout or layered_layout(G)
-    data_id = f"{element_id}-data"
-    parts = [
-        f'<div class="emmie-cmo" id="{html.escape(element_id)}" '
-        'style="display:flex;flex-wrap:wrap;gap:8px;align-items:stretch;font-family:sans-serif">',
-        f'<div class="emmie-cmo-canvas" style="flex:3 1 24rem;min-width:0;height:{int(height_px)}px;border:1px solid #ccc" '
-        'role="img" aria-label="Interactive context-mechanism-outcome graph"></div>',
-        f'<aside class="emmie-cmo-panel" style="flex:1 1 14rem;max-height:{int(height_px)}px;overflow:auto;'
-        'border:1px solid #ccc;padding:8px;font-size:13px">'
-        "Click a node or a link to see its studies and excerpts. Scroll to zoom, drag to pan.</aside>",
-        "</div>",
-    ]
-    if include_library:
-        library = cytoscape_js()
-        if "</script" in library.lower():  # never true for the vendored build; guards an update
-            raise ValueError("cytoscape.min.js contains '</script' and cannot be inlined")
-        parts.append(f"<script>{library}</script>")
-    parts.append(
-        f'<script type="application/json" id="{html.escape(data_id)}">{script_json(_elements(G, lay))}</script>'
-    )
-    parts.append("<script>" + _VIEWER_JS % {"id": json.dumps(element_id), "data_id": json.dumps(data_id)} + "</script>")
-    return "\n".join(parts) + "\n"

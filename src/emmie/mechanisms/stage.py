@@ -22,7 +22,7 @@ from emmie.mechanisms.analysis import (
 from emmie.mechanisms.export import edge_table, to_graphml, to_node_link
 from emmie.mechanisms.graph import build_graph
 from emmie.mechanisms.layout import layered_layout
-from emmie.mechanisms.plots import interactive_html, layered_svg
+from emmie.mechanisms.plots import layered_svg, view_elements
 from emmie.mechanisms.theory import compare_with_theory, links_beyond_theory
 
 #: Most configurations written to ``mechanisms.json`` (the best, by weakest-link support).
@@ -82,6 +82,6 @@ def run(review: Review, outdir: Path) -> dict[str, Any]:
     atomic_write_text(outdir / "cmo.json", to_json(to_node_link(G)))
     write_csv(outdir / "cmo_edges.csv", edge_table(G))
     atomic_write_text(outdir / "cmo.svg", layered_svg(G, layout=lay))
-    atomic_write_text(outdir / "cmo_interactive.html", interactive_html(G, element_id="cmo-graph", layout=lay))
+    atomic_write_text(outdir / "cmo_view.json", to_json(view_elements(G, lay)))
     write_json(outdir / "mechanisms.json", summary)
     return summary

@@ -6,6 +6,7 @@ named; the wording of the plain-language text lives here.
 
 from __future__ import annotations
 
+import json
 import math
 import platform
 from importlib import metadata
@@ -18,6 +19,7 @@ from emmie.findings.studies import study_labels
 from emmie.findings.text import fmt, fmt_p, fmt_p_short, fmt_prob, plural
 from emmie.findings.text import number as _f
 from emmie.ingest.review import Review
+from emmie.report.cmo_view import interactive_html
 from emmie.report.html import read_svg
 
 DIMENSIONS = (
@@ -408,7 +410,7 @@ def mechanisms_section(review: Review, mech: dict[str, Any], folder: Path) -> di
             "empty": "The evidence adds no link that the initial theory lacks.",
         },
     ]
-    frag = folder / "cmo_interactive.html"
+    view = folder / "cmo_view.json"
     ev = mech.get("evidence", {})
     intro = (
         f"{mech.get('n_codings', len(review.cmo))} context-mechanism-outcome codings from {mech.get('n_studies', review.cmo['study_id'].nunique())} studies. "
@@ -419,7 +421,9 @@ def mechanisms_section(review: Review, mech: dict[str, Any], folder: Path) -> di
     return {
         "svg": read_svg(folder / "cmo.svg"),
         "alt": "Layered graph of contexts and intervention components, mechanisms and outcomes",
-        "interactive": Markup(frag.read_text(encoding="utf-8")) if frag.is_file() else None,
+        "interactive": Markup(interactive_html(json.loads(view.read_text(encoding="utf-8")), element_id="cmo-graph"))
+        if view.is_file()
+        else None,
         "configurations": configs,
         "theory": theory,
         "lists": lists,

@@ -1,0 +1,149 @@
+"""The interactive view of the context-mechanism-outcome graph (cytoscape.js, inlined; no request to any server).
+
+The mechanisms stage computes what the view shows (``cmo_view.json``: nodes at their layered positions, links
+with their studies and codings; :func:`emmie.mechanisms.plots.view_elements`); this module only turns that into
+an HTML fragment for the report.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from emmie.report.html import script_json
+
+_ELEMENT_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+
+
+@lru_cache(maxsize=1)
+def cytoscape_js() -> str:
+    """The text of cytoscape.min.js vendored in ``emmie/report/vendor`` (see its README for the version).
+
+    A report that shows several interactive graphs inlines this once and calls
+    :func:`interactive_html` with ``include_library=False``.
+    """
+    return resources.files("emmie.report").joinpath("vendor/cytoscape.min.js").read_text(encoding="utf-8")
+
+
+# The viewer: cytoscape with a preset layout; clicking shows details in the side panel,
+# built with textContent only (no user text ever becomes HTML).
+_VIEWER_JS = """
+(function () {
+  var root = document.getElementById(%(id)s);
+  var data = JSON.parse(document.getElementById(%(data_id)s).textContent);
+  var panel = root.querySelector(".emmie-cmo-panel");
+  function el(tag, text, css) {
+    var e = document.createElement(tag);
+    if (text !== undefined && text !== null) { e.textContent = String(text); }
+    if (css) { e.style.cssText = css; }
+    return e;
+  }
+  function studyList(title, ids) {
+    if (!ids || !ids.length) { return null; }
+    var box = el("div");
+    box.appendChild(el("strong", title + " (" + ids.length + "): "));
+    box.appendChild(document.createTextNode(ids.join(", ")));
+    return box;
+  }
+  function show(parts) {
+    while (panel.firstChild) { panel.removeChild(panel.firstChild); }
+    parts.forEach(function (p) { if (p) { panel.appendChild(p); } });
+  }
+  var cy = cytoscape({
+    container: root.querySelector(".emmie-cmo-canvas"),
+    elements: data.nodes.concat(data.edges),
+    layout: { name: "preset", fit: true, padding: 20 },
+    wheelSensitivity: 0.3,
+    style: [
+      { selector: "node", style: {
+          "shape": "round-rectangle", "width": "data(w)", "height": "data(h)",
+          "background-color": "data(colour)", "background-opacity": 0.25,
+          "border-width": 1.5, "border-color": "data(colour)",
+          "label": "data(label)", "text-wrap": "wrap", "text-valign": "center", "text-halign": "center",
+          "font-size": 10, "font-family": "sans-serif", "color": "#111" } },
+      { selector: "edge", style: {
+          "width": "data(width)", "line-color": "data(colour)", "target-arrow-color": "data(colour)",
+          "target-arrow-shape": "triangle", "curve-style": "bezier", "opacity": 0.8 } },
+      { selector: "edge[style = 'contested']", style: { "line-style": "dashed" } },
+      { selector: ":selected", style: { "border-width": 3, "line-color": "#000", "target-arrow-color": "#000" } }
+    ]
+  });
+  cy.on("tap", "node", function (evt) {
+    var d = evt.target.data();
+    show([el("h4", d.full_label, "margin:0 0 4px"), el("div", d.kind + " \\u00b7 " + d.id, "color:#555"),
+          d.description ? el("p", d.description) : null,
+          studyList("Studies", d.studies)]);
+  });
+  cy.on("tap", "edge", function (evt) {
+    var d = evt.target.data();
+    var src = cy.getElementById(d.source).data("full_label"), tgt = cy.getElementById(d.target).data("full_label");
+    var parts = [el("h4", src + " \\u2192 " + tgt, "margin:0 0 4px"),
+                 el("div", d.relation + " \\u00b7 strength " + d.strength, "color:#555"),
+                 studyList("Supporting", d.supporting), studyList("Contradicting", d.contradicting),
+                 studyList("Refining", d.refining)];
+    d.codings.forEach(function (c) {
+      var q = el("blockquote", c.excerpt || "(no excerpt)", "margin:6px 0;padding-left:6px;border-left:3px solid #ccc");
+      var who = el("div", c.study_id + " \\u00b7 " + c.stance + " \\u00b7 " + c.evidence +
+                   (c.source ? " \\u00b7 " + c.source : "") + (c.source_page ? ", " + c.source_page : ""),
+                   "font-size:90%%;color:#555");
+      parts.push(q, who);
+    });
+    show(parts);
+  });
+})();
+"""
+
+
+def interactive_html(
+    elements: dict[str, Any], *, element_id: str, include_library: bool = True, height_px: int = 640
+) -> str:
+    """An HTML fragment with an interactive view of the CMO graph.
+
+    Pan and zoom the graph; click a node or a link to see its studies and, for a
+    link, the excerpts of the codings behind it in the side panel. Nodes sit at the
+    positions the mechanisms stage computed, so the view is deterministic and matches the
+    SVG. The fragment makes no request to any server: cytoscape.js is inlined (or,
+    with ``include_library=False``, must be inlined once by the page from
+    :func:`cytoscape_js`). All user text is passed as JSON escaped for ``<script>``
+    and shown with ``textContent`` only.
+
+    Parameters
+    ----------
+    elements : dict
+        ``cmo_view.json``: the graph as :func:`emmie.mechanisms.plots.view_elements` lays it out.
+    element_id : str
+        HTML id of the container (letters, digits, ``-``, ``_``; starting with a letter).
+    include_library : bool
+        Inline cytoscape.js in the fragment.
+
+    References
+    ----------
+    Franz, M., Lopes, C. T., Huck, G., Dong, Y., Sumer, O. & Bader, G. D. (2016).
+    Cytoscape.js: a graph theory library for visualisation and analysis.
+    *Bioinformatics*, 32(2), 309-311.
+    """
+    if not _ELEMENT_ID.match(element_id):
+        raise ValueError(f"element_id {element_id!r}: use letters, digits, '-' and '_', starting with a letter")
+    data_id = f"{element_id}-data"
+    parts = [
+        f'<div class="emmie-cmo" id="{html.escape(element_id)}" '
+        'style="display:flex;flex-wrap:wrap;gap:8px;align-items:stretch;font-family:sans-serif">',
+        f'<div class="emmie-cmo-canvas" style="flex:3 1 24rem;min-width:0;height:{int(height_px)}px;border:1px solid #ccc" '
+        'role="img" aria-label="Interactive context-mechanism-outcome graph"></div>',
+        f'<aside class="emmie-cmo-panel" style="flex:1 1 14rem;max-height:{int(height_px)}px;overflow:auto;'
+        'border:1px solid #ccc;padding:8px;font-size:13px">'
+        "Click a node or a link to see its studies and excerpts. Scroll to zoom, drag to pan.</aside>",
+        "</div>",
+    ]
+    if include_library:
+        library = cytoscape_js()
+        if "</script" in library.lower():  # never true for the vendored build; guards an update
+            raise ValueError("cytoscape.min.js contains '</script' and cannot be inlined")
+        parts.append(f"<script>{library}</script>")
+    parts.append(f'<script type="application/json" id="{html.escape(data_id)}">{script_json(elements)}</script>')
+    parts.append("<script>" + _VIEWER_JS % {"id": json.dumps(element_id), "data_id": json.dumps(data_id)} + "</script>")
+    return "\n".join(parts) + "\n"
