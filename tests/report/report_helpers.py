@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -130,3 +131,17 @@ def parse(html: str) -> Node:
     builder.feed(html)
     builder.close()
     return builder.root
+
+
+def visible(node: Node, skip: tuple[str, ...] = ("script", "style", "svg")) -> str:
+    parts = []
+    for c in node.children:
+        if isinstance(c, str):
+            parts.append(c)
+        elif c.tag not in skip:
+            parts.append(" " + visible(c, skip) + " ")
+    return " ".join("".join(parts).split())
+
+
+def norm(text: str) -> str:
+    return " ".join(unescape(text).split())

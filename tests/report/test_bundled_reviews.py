@@ -13,11 +13,10 @@ import re
 import shutil
 import subprocess
 import sys
-from html import unescape
 from pathlib import Path
 
 import pytest
-from report_helpers import Node, parse, run_pipeline
+from report_helpers import norm, parse, run_pipeline, visible
 
 from support import ROOT
 
@@ -40,20 +39,6 @@ def bundled(tmp_path_factory: pytest.TempPathFactory) -> Path:
     proc = run_pipeline(root)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return root
-
-
-def visible(node: Node, skip: tuple[str, ...] = ("script", "style", "svg")) -> str:
-    parts = []
-    for c in node.children:
-        if isinstance(c, str):
-            parts.append(c)
-        elif c.tag not in skip:
-            parts.append(" " + visible(c, skip) + " ")
-    return " ".join("".join(parts).split())
-
-
-def norm(text: str) -> str:
-    return " ".join(unescape(text).split())
 
 
 def page_text(project: Path, review: str, page: str, skip: tuple[str, ...] = ("script", "style", "svg")) -> str:

@@ -529,7 +529,6 @@ def _headline(effect, views, findings, subject) -> Finding:
             headline=True,
         )
     verdict = by_id[f"effect.verdict.{primary['outcome']}"]
-    others = [v for v in views if v is not primary]
     text = verdict.statement
     unc = by_id.get(f"effect.uncontrolled.{primary['outcome']}")
     if unc:
@@ -538,8 +537,6 @@ def _headline(effect, views, findings, subject) -> Finding:
             f" {plural(n, 'report', 'reports')} without a comparison group "
             f"({_counts_text(unc.numbers['uncontrolled'])}) cannot show that {subject} caused the change."
         )
-    if others:
-        text += f" ({plural(len(others), 'other outcome')}: see the Effect section of the full report.)"
     return Finding(
         id="effect.headline",
         dimension="effect",

@@ -683,7 +683,7 @@ def methods_paragraphs(
         "answer different questions, so a well-conducted meta-analysis can rate 3/4 on EMMIE-Q while its certainty is very low."
     )
     paras.append(
-        "EMMIE-Q levels were proposed by the written rules in src/emmie/rating/emmie_q.yaml from the facts shown beside each level, and may "
+        "EMMIE-Q levels were proposed by the written rules in src/emmie/rating/emmie_q.yaml from the stage results, with the reasons shown beside each level, and may "
         "be overridden by the reviewers with a justification; the report shows both."
     )
     return paras
