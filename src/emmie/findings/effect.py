@@ -200,101 +200,95 @@ def natural_frequency(measure: str, p0: float, est: float, lb: float, ub: float)
     }
 
 
+def pooled_certainty(review, o: dict[str, Any], benefit_ci: tuple[float, float]) -> gr.Certainty:
+    """GRADE-style certainty of a meta-analysed outcome (rules in :mod:`emmie.findings.certainty`)."""
+    head = (o.get("frequentist") or {}).get(o.get("headline_test") or "knha") or {}
+    rows = o.get("studies") or []
+    weights = [number(s.get("weight")) or 0.0 for s in rows]
+    info = _study_info(review)
+    k = int(o.get("k") or 0)
+    ss = o.get("small_study") or {}
+    start, start_why = gr.start_level([info.get(s["study_id"], {}).get("design", "") for s in rows], weights)
+    judgements = [
+        gr.risk_of_bias([info.get(s["study_id"], {}).get("rob", "") for s in rows], weights),
+        gr.inconsistency(k, number(head.get("i2")), number(head.get("pi_lb")), number(head.get("pi_ub"))),
+        gr.imprecision(*benefit_ci, "higher", number(o.get("mid"))),
+        gr.publication_bias(k, number((ss.get("egger") or {}).get("pval")), number((ss.get("rank") or {}).get("pval"))),
+    ]
+    overrides = review.config.get("certainty_overrides") or {}
+    return gr.override(gr.grade(start, start_why, judgements), overrides.get(o["outcome"]))
+
+
+def _frequency_finding(review, o, names, subject, cert_level, estimate) -> Finding | None:
+    """Natural frequencies where the comparison groups give a baseline risk."""
+    rows = o.get("studies") or []
+    p0 = baseline_risk(review, [s["effect_id"] for s in rows])
+    measure = str(o.get("measure") or "")
+    nf = natural_frequency(measure, p0, *estimate) if p0 is not None and estimate[0] is not None else None
+    if not nf:
+        return None
+    event = names["event"] or f"had the outcome ({names['noun']})"
+    diff = nf["intervention"] - nf["control"]
+    return Finding(
+        id=f"effect.frequency.{o['outcome']}",
+        dimension="effect",
+        statement=(
+            f"For every 100 {names['people']} in the comparison groups, about {nf['control']} {event}; "
+            f"with {subject}, about {nf['intervention']} would (95% CI {nf['lb']} to {nf['ub']}): "
+            f"{abs(diff)} {'more' if diff >= 0 else 'fewer'} per 100. The comparison-group figure is the median "
+            "of the studies' comparison groups."
+        ),
+        certainty=cert_level,
+        numbers={"baseline_risk": p0, **nf},
+        rule="Natural frequencies (Akl et al. 2007) from the pooled estimate and the median comparison-group risk",
+        studies=tuple(s["study_id"] for s in rows),
+        pages=("index", "information-sheet"),
+    )
+
+
 def pooled_outcome(review, o: dict[str, Any], subject: str) -> tuple[dict[str, Any], list[Finding]]:
+    """The verdict on a meta-analysed outcome and the findings of every analysis that bears on it."""
     oid = o["outcome"]
     names = plain_names({**_config_outcome(review, oid), **{k: o.get(k) for k in ("label", "desirable")}})
     measure = str(o.get("measure") or "")
     head = (o.get("frequentist") or {}).get(o.get("headline_test") or "knha") or {}
     est, lb, ub = (number(head.get(k)) for k in ("estimate", "ci_lb", "ci_ub"))
-    pi_lb, pi_ub = number(head.get("pi_lb")), number(head.get("pi_ub"))
     studies = [s["study_id"] for s in o.get("studies") or []]
-    weights = [number(s.get("weight")) or 0.0 for s in o.get("studies") or []]
-    info = _study_info(review)
-    designs = [info.get(s, {}).get("design", "") for s in studies]
-    robs = [info.get(s, {}).get("rob", "") for s in studies]
-    lower = o.get("desirable") == "lower"
-    mid = number(o.get("mid"))
     # On the analysis scale a benefit is a negative effect when lower is better: judge on the benefit scale.
-    sign = -1.0 if lower else 1.0
+    sign = -1.0 if o.get("desirable") == "lower" else 1.0
     b_est, b_lb, b_ub = sign * est, min(sign * lb, sign * ub), max(sign * lb, sign * ub)
-    ss = o.get("small_study") or {}
-    egger_p = number((ss.get("egger") or {}).get("pval"))
-    rank_p = number((ss.get("rank") or {}).get("pval"))
-    start, start_why = gr.start_level(designs, weights)
-    judgements = [
-        gr.risk_of_bias(robs, weights),
-        gr.inconsistency(int(o.get("k") or 0), number(head.get("i2")), pi_lb, pi_ub),
-        gr.imprecision(b_lb, b_ub, "higher", mid),
-        gr.publication_bias(int(o.get("k") or 0), egger_p, rank_p),
-    ]
-    cert = gr.override(
-        gr.grade(start, start_why, judgements), (review.config.get("certainty_overrides") or {}).get(oid)
-    )
-    size = magnitude(b_est, b_lb, b_ub, mid)
+    cert = pooled_certainty(review, o, (b_lb, b_ub))
+    size = magnitude(b_est, b_lb, b_ub, number(o.get("mid")))
     statement = informative_statement(cert.level, size, b_est > 0, subject, names)
-    estimate_text = fmt_effect(measure, est, lb, ub)
-    statement += f" Pooled over {plural(int(o['k']), 'study', 'studies')}: {estimate_text}."
-    findings: list[Finding] = []
-    numbers = {
-        "estimate": est,
-        "ci_lb": lb,
-        "ci_ub": ub,
-        "pi_lb": pi_lb,
-        "pi_ub": pi_ub,
-        "k": o.get("k"),
-        "measure": measure,
-    }
+    statement += f" Pooled over {plural(int(o['k']), 'study', 'studies')}: {fmt_effect(measure, est, lb, ub)}."
+    ss = o.get("small_study") or {}
     tf = ss.get("trim_and_fill") or {}
-    pub = next(j for j in cert.judgements if j.domain == "publication bias")
-    if pub.down and number(tf.get("estimate")) is not None:
+    small_study = next(j for j in cert.judgements if j.domain == "publication bias").down > 0
+    if small_study and number(tf.get("estimate")) is not None:
         statement += (
-            f" Small-study effects suggest the effect may be smaller than pooled "
+            " Small-study effects suggest the effect may be smaller than pooled "
             f"(trim-and-fill {fmt_effect(measure, tf['estimate'], None, None)})."
         )
-    findings.append(
+    numbers = {"estimate": est, "ci_lb": lb, "ci_ub": ub, "k": o.get("k"), "measure": measure}
+    findings = [
         Finding(
             id=f"effect.verdict.{oid}",
             dimension="effect",
             statement=statement,
             certainty=cert.level,
-            numbers={**numbers, "certainty": cert.to_dict()},
+            numbers={**numbers, "pi_lb": head.get("pi_lb"), "pi_ub": head.get("pi_ub"), "certainty": cert.to_dict()},
             rule=VERDICT_RULE,
             studies=tuple(studies),
             pages=("index",),
-        )
-    )
-    # Natural frequencies where the comparison groups give a baseline risk.
-    p0 = baseline_risk(review, [s["effect_id"] for s in o.get("studies") or []])
-    nf = natural_frequency(measure, p0, est, lb, ub) if p0 is not None and est is not None else None
-    if nf:
-        event = names["event"] or f"had the outcome ({names['noun']})"
-        diff = nf["intervention"] - nf["control"]
-        more = "more" if diff >= 0 else "fewer"
-        findings.append(
-            Finding(
-                id=f"effect.frequency.{oid}",
-                dimension="effect",
-                statement=(
-                    f"For every 100 {names['people']} in the comparison groups, about {nf['control']} {event}; "
-                    f"with {subject}, about {nf['intervention']} would (95% CI {nf['lb']} to {nf['ub']}): "
-                    f"{abs(diff)} {more} per 100. The comparison-group figure is the median of the studies' comparison groups."
-                ),
-                certainty=cert.level,
-                numbers={"baseline_risk": p0, **nf},
-                rule="Natural frequencies (Akl et al. 2007) from the pooled estimate and the median comparison-group risk",
-                studies=tuple(studies),
-                pages=("index", "information-sheet"),
-            )
-        )
-    if ss:
-        findings.append(_small_study_finding(oid, measure, est, ss, studies))
-    loo = o.get("leave_one_out") or []
-    if loo:
-        findings.append(_loo_finding(oid, measure, lb, ub, loo, studies, review))
-    bayes = o.get("bayes") or {}
-    interp = o.get("interpretation") or {}
-    if interp:
-        findings.append(_bayes_finding(oid, measure, interp, bayes, pub.down > 0, studies))
+        ),
+        _frequency_finding(review, o, names, subject, cert.level, (est, lb, ub)),
+        _small_study_finding(oid, measure, est, ss, studies) if ss else None,
+        _loo_finding(oid, measure, lb, ub, o["leave_one_out"], studies, review) if o.get("leave_one_out") else None,
+        _bayes_finding(oid, measure, o["interpretation"], o.get("bayes") or {}, small_study, studies)
+        if o.get("interpretation")
+        else None,
+    ]
+    findings = [f for f in findings if f is not None]
     view = {
         "outcome": oid,
         "label": o.get("label"),
@@ -496,6 +490,35 @@ def direction_only_outcome(
     return view, findings
 
 
+def swim_domain_finding(domain: dict[str, Any]) -> Finding:
+    """A SWiM domain's study directions in words: comparative studies and their sign test, the rest apart."""
+    st = domain.get("sign_test") or {}
+    su = domain.get("sign_test_uncontrolled") or {}
+    text = (
+        f'Outcome domain "{domain.get("domain")}", by study: comparative studies {st.get("n_benefit", 0)} benefit, '
+        f"{st.get('n_harm', 0)} harm, {st.get('n_excluded', 0)} mixed, no change or unclear; "
+        + (
+            f"sign test {fmt_p_short(st.get('pval'))}."
+            if number(st.get("pval")) is not None
+            else "no sign test (no comparative benefit or harm)."
+        )
+    )
+    if su.get("n", 0) or su.get("n_excluded", 0):
+        text += (
+            f" Studies without a comparison group, counted apart and carrying no verdict: {su.get('n_benefit', 0)} benefit, "
+            f"{su.get('n_harm', 0)} harm, {su.get('n_excluded', 0)} mixed, no change or unclear."
+        )
+    return Finding(
+        id=f"effect.swim.{domain.get('domain')}",
+        dimension="effect",
+        statement=text,
+        numbers={"comparative": st, "uncontrolled": su},
+        rule="SWiM sign test on comparative studies only (Campbell et al. 2020; McKenzie & Brennan 2023)",
+        studies=tuple(s.get("study_id") for s in domain.get("studies", [])),
+        pages=("index",),
+    )
+
+
 def derive(review, effect: dict[str, Any], subject: str) -> tuple[dict[str, Any], list[Finding]]:
     """Every Effect finding, and the per-outcome views the pages lay out."""
     views, findings = [], []
@@ -511,6 +534,7 @@ def derive(review, effect: dict[str, Any], subject: str) -> tuple[dict[str, Any]
         view["primary"] = bool(o.get("primary"))
         views.append(view)
         findings.extend(fs)
+    findings += [swim_domain_finding(d) for d in (effect.get("swim") or {}).get("domains", [])]
     headline = _headline(effect, views, findings, subject)
     findings.append(headline)
     return {"outcomes": views, "headline": headline.id}, findings

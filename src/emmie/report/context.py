@@ -16,7 +16,7 @@ from typing import Any
 from markupsafe import Markup
 
 from emmie.findings.studies import study_labels
-from emmie.findings.text import fmt, fmt_p, fmt_p_short, fmt_prob, plural
+from emmie.findings.text import fmt, fmt_p, fmt_prob, plural
 from emmie.findings.text import number as _f
 from emmie.ingest.review import Review
 from emmie.report.cmo_view import interactive_html
@@ -79,162 +79,138 @@ def references(review: Review) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- Effect
 
 
+FIGURES = (
+    (
+        "forest",
+        "Forest plot for {label}",
+        "Forest plot: each study's estimate with its 95% CI, the pooled estimate (diamond) and the 95% prediction interval.",
+    ),
+    (
+        "funnel",
+        "Contour-enhanced funnel plot for {label}",
+        "Contour-enhanced funnel plot (shaded: p < 0.10, 0.05, 0.01).",
+    ),
+    (
+        "bayes_forest",
+        "Bayesian forest plot for {label}",
+        "Bayesian forest plot: observed estimates and shrunken study effects, with the pooled effect and predictive interval.",
+    ),
+    (
+        "prior_posterior",
+        "Prior and posterior distributions for {label}",
+        "Prior (dashed) and posterior densities: how much the data moved the prior.",
+    ),
+)
+OUTCOME_KEYS = ("outcome", "label", "measure", "desirable", "k", "n_results", "pooled", "reason_not_pooled")
+
+
+def _outcome_figures(o: dict[str, Any], folder: Path) -> list[dict[str, Any]]:
+    names = o.get("figures") or {}
+    return [
+        {"svg": read_svg(folder / names[key]), "alt": alt.format(label=o.get("label")), "caption": caption}
+        for key, alt, caption in FIGURES
+        if names.get(key)
+    ]
+
+
+def _outcome_layout(o: dict[str, Any], view: dict[str, Any], said: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """One outcome's tables and figures; its verdict and the findings behind it come from ``findings.json``."""
+    freq = o.get("frequentist") or {}
+    warnings = [w for t in ("z", "knha") for w in (freq.get(t) or {}).get("warnings", [])]
+    sens = _sensitivity_rows((o.get("bayes") or {}).get("prior_sensitivity"))
+    return {
+        **{k: o.get(k) for k in OUTCOME_KEYS},
+        "frequentist": {t: freq[t] for t in ("z", "knha") if freq.get(t)} or None,
+        "fit_warnings": list(dict.fromkeys(warnings)),
+        "transformed": transformed_text(o),
+        "scale_note": f"estimates on the log scale of the {o.get('measure')}"
+        if o.get("measure") in EXP_MEASURES
+        else "",
+        "interpretation": bool(view) and bool(o.get("pooled")),
+        "verdict": view.get("verdict"),
+        "certainty": (view.get("certainty") or {}).get("level"),
+        "notes": [said[i]["statement"] for i in view.get("findings", []) if not i.startswith("effect.verdict.")],
+        "sensitivity": sens,
+        "figures": _outcome_figures(o, folder),
+        "studies": o.get("studies") or [],
+    }
+
+
+def _swim_layout(effect: dict[str, Any], said: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """The direction-only tables per outcome domain; the counts and tests in words come from ``findings.json``."""
+    swim = effect.get("swim") or {}
+    labels = {o.get("outcome"): o.get("label") for o in effect.get("outcomes", [])}
+    domains = [
+        {
+            "domain": d.get("domain"),
+            "sign_test": said[f"effect.swim.{d.get('domain')}"]["statement"],
+            "rows": [
+                swim_row({**r, "outcome_label": labels.get(r.get("outcome"))})
+                for r in swim.get("results", [])
+                if r.get("domain") == d.get("domain")
+            ],
+        }
+        for d in swim.get("domains", [])
+    ]
+    figures = (
+        [
+            {
+                "svg": read_svg(folder / swim["figure"]),
+                "alt": "Effect-direction plot of the results that could not be pooled, by outcome domain and study",
+                "caption": "Effect direction by study and outcome domain (▲ benefit, ▼ harm, ◆ no change or mixed, ○ unclear).",
+            }
+        ]
+        if swim.get("figure")
+        else []
+    )
+    return {"swim": bool(domains), "swim_domains": domains, "swim_figures": figures}
+
+
+def _verdict_rows(findings: dict[str, Any], said: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for v in findings["effect"]["outcomes"]:
+        cert = v.get("certainty") or {}
+        rows.append(
+            {
+                "outcome": v["outcome"],
+                "label": v["label"],
+                "certainty": said[f"effect.verdict.{v['outcome']}"]["certainty"],
+                "verdict": v["verdict"],
+                "certainty_rows": v.get("certainty_rows") or [],
+                "start": cert.get("start"),
+                "override": cert if cert.get("overridden") else None,
+                "notes": [said[i]["statement"] for i in v["findings"] if i.startswith("effect.uncontrolled.")],
+            }
+        )
+    return rows
+
+
 def effect_section(
     review: Review, effect: dict[str, Any], folder: Path, findings: dict[str, Any], said: dict[str, Any]
 ) -> dict[str, Any]:
+    """The Effect section: verdicts per outcome, then each analysed outcome's tables and figures, then SWiM."""
     views = {v["outcome"]: v for v in findings["effect"]["outcomes"]}
-    outcomes = []
-    for o in effect.get("outcomes", []):
-        figures = []
-        for key, alt, caption in (
-            (
-                "forest",
-                f"Forest plot for {o.get('label')}",
-                "Forest plot: each study's estimate with its 95% CI, the pooled estimate (diamond) and the 95% prediction interval.",
-            ),
-            (
-                "funnel",
-                f"Contour-enhanced funnel plot for {o.get('label')}",
-                "Contour-enhanced funnel plot (shaded: p < 0.10, 0.05, 0.01).",
-            ),
-            (
-                "bayes_forest",
-                f"Bayesian forest plot for {o.get('label')}",
-                "Bayesian forest plot: observed estimates and shrunken study effects, with the pooled effect and predictive interval.",
-            ),
-            (
-                "prior_posterior",
-                f"Prior and posterior distributions for {o.get('label')}",
-                "Prior (dashed) and posterior densities: how much the data moved the prior.",
-            ),
-        ):
-            name = (o.get("figures") or {}).get(key)
-            if name:
-                figures.append({"svg": read_svg(folder / name), "alt": alt, "caption": caption})
-        freq = o.get("frequentist") or None
-        view = views.get(o.get("outcome")) or {}
-        notes = [said[i]["statement"] for i in view.get("findings", []) if not i.startswith("effect.verdict.")]
-        sens = _sensitivity_rows((o.get("bayes") or {}).get("prior_sensitivity"))
-        outcomes.append(
-            {
-                **{
-                    k: o.get(k)
-                    for k in (
-                        "outcome",
-                        "label",
-                        "measure",
-                        "desirable",
-                        "k",
-                        "n_results",
-                        "pooled",
-                        "reason_not_pooled",
-                    )
-                },
-                "frequentist": {t: freq.get(t) for t in ("z", "knha") if freq and freq.get(t)} if freq else None,
-                "fit_warnings": list(
-                    dict.fromkeys(
-                        (freq or {}).get("z", {}).get("warnings", []) + (freq or {}).get("knha", {}).get("warnings", [])
-                    )
-                )
-                if freq
-                else [],
-                "transformed": transformed_text(o),
-                "scale_note": f"estimates on the log scale of the {o.get('measure')}"
-                if o.get("measure") in EXP_MEASURES
-                else "",
-                "interpretation": bool(view) and bool(o.get("pooled")),
-                "verdict": view.get("verdict"),
-                "certainty": (view.get("certainty") or {}).get("level"),
-                "certainty_rows": view.get("certainty_rows") or [],
-                "notes": notes,
-                "sensitivity": table_from_records(sens) if sens else None,
-                "figures": figures,
-                "studies": o.get("studies") or [],
-            }
-        )
-    swim = effect.get("swim") or {}
-    labels = {o.get("outcome"): o.get("label") for o in effect.get("outcomes", [])}
-    domains = []
-    for d in swim.get("domains", []):
-        st = d.get("sign_test") or {}
-        su = d.get("sign_test_uncontrolled") or {}
-        sign = (
-            f"comparative studies (by study): {st.get('n_benefit', 0)} benefit, {st.get('n_harm', 0)} harm, "
-            f"{st.get('n_excluded', 0)} mixed, no change or unclear; "
-            + (
-                f"sign test {fmt_p_short(st.get('pval'))}"
-                if st.get("pval") is not None
-                else "no sign test (no benefit or harm)"
-            )
-        )
-        if su.get("n", 0) or su.get("n_excluded", 0):
-            sign += (
-                f". Studies without a comparison group, kept apart: {su.get('n_benefit', 0)} benefit, {su.get('n_harm', 0)} harm, "
-                f"{su.get('n_excluded', 0)} mixed, no change or unclear"
-            )
-        rows = [
-            swim_row({**r, "outcome_label": labels.get(r.get("outcome"))})
-            for r in swim.get("results", [])
-            if r.get("domain") == d.get("domain")
-        ]
-        studies = [
-            {
-                **sd,
-                "direction_symbol": SYMBOL.get(sd.get("direction") or "unclear", "○"),
-                "direction": (sd.get("direction") or "unclear").replace("_", " "),
-                "design": (sd.get("design") or "").replace("_", " "),
-                "rob": (sd.get("rob_overall") or "").replace("_", " "),
-            }
-            for sd in d.get("studies", [])
-        ]
-        comparative = [
-            r for r in swim.get("results", []) if r.get("domain") == d.get("domain") and r.get("design") in COMPARATIVE
-        ]
-        note = (
-            f"Results from comparative studies: {direction_counts(comparative)}. "
-            "Results from studies without a comparison group are shown beside them but cannot carry a verdict."
-            if comparative
-            else "No comparative study reports on this domain: these results cannot carry a verdict."
-        )
-        domains.append({"domain": d.get("domain"), "sign_test": sign, "rows": rows, "studies": studies, "note": note})
-    swim_figures = [
-        {
-            "svg": read_svg(folder / name),
-            "alt": "Effect-direction plot of the results that could not be pooled, by outcome domain and study",
-            "caption": "Effect direction by study and outcome domain (▲ benefit, ▼ harm, ◆ no change or mixed, ○ unclear).",
-        }
-        for name in ([swim["figure"]] if swim.get("figure") else [])
-    ]
+    outcomes = [_outcome_layout(o, views.get(o.get("outcome")) or {}, said, folder) for o in effect.get("outcomes", [])]
     analysed = [o for o in outcomes if o["pooled"] or o["interpretation"] or o["figures"]]
-    not_analysed = [
-        {"outcome": o["outcome"], "label": o["label"], "n_results": o["n_results"], "reason": o["reason_not_pooled"]}
-        for o in outcomes
-        if o not in analysed
-    ]
-    verdicts = [
-        {
-            "outcome": v["outcome"],
-            "label": v["label"],
-            "certainty": said[f"effect.verdict.{v['outcome']}"]["certainty"],
-            "verdict": v["verdict"],
-            "certainty_rows": v.get("certainty_rows") or [],
-            "start": (v.get("certainty") or {}).get("start"),
-            "override": (v.get("certainty") or {}) if (v.get("certainty") or {}).get("overridden") else None,
-            "notes": [said[i]["statement"] for i in v["findings"] if i.startswith("effect.uncontrolled.")],
-        }
-        for v in findings["effect"]["outcomes"]
-    ]
     return {
         "headline": said["effect.headline"]["statement"],
-        "verdicts": verdicts,
+        "verdicts": _verdict_rows(findings, said),
         "outcomes": analysed,
-        "not_analysed": not_analysed,
+        "not_analysed": [
+            {
+                "outcome": o["outcome"],
+                "label": o["label"],
+                "n_results": o["n_results"],
+                "reason": o["reason_not_pooled"],
+            }
+            for o in outcomes
+            if o not in analysed
+        ],
         "warnings": effect.get("warnings", []),
-        "swim": bool(domains),
-        "swim_domains": domains,
-        "swim_figures": swim_figures,
-        "swim_intro": swim.get("intro")
-        or "Results that could not be combined in a meta-analysis are shown side by side, with the direction of each result and a sign test per outcome domain (SWiM; Campbell et al. 2020).",
+        **_swim_layout(effect, said, folder),
+        "swim_intro": "Results that could not be combined in a meta-analysis are shown side by side, with the direction "
+        "of each result. Comparative studies and studies without a comparison group are counted apart, and a sign test "
+        "is run on the comparative studies only (SWiM; Campbell et al. 2020).",
     }
 
 
@@ -287,18 +263,6 @@ def transformed_text(o: dict[str, Any]) -> str:
         return ""
     e = lambda x: fmt(math.exp(x), 2) if _f(x) is not None else "–"  # noqa: E731
     return f"{o['measure']} {e(f['estimate'])} (95% CI {e(f['ci_lb'])} to {e(f['ci_ub'])}; prediction interval {e(f.get('pi_lb'))} to {e(f.get('pi_ub'))})"
-
-
-def table_from_records(records: Any) -> dict[str, Any] | None:
-    if isinstance(records, dict) and "columns" in records and "rows" in records:
-        return records
-    if isinstance(records, list) and records and isinstance(records[0], dict):
-        columns = list(records[0].keys())
-        return {
-            "columns": [c.replace("_", " ") for c in columns],
-            "rows": [[r.get(c) for c in columns] for r in records],
-        }
-    return None
 
 
 # --------------------------------------------------------------------------- Mechanisms and Moderators
@@ -567,17 +531,6 @@ def dimension_rows(findings: dict[str, Any], headline: dict[str, str]) -> list[d
     """The EMMIE table: per dimension its headline finding and its EMMIE-Q row (both from findings.json)."""
     anchors = {key: key for key, *_ in DIMENSIONS}
     return [{**row, "says": headline[row["key"]], "anchor": anchors[row["key"]]} for row in findings["emmie_q"]]
-
-
-COMPARATIVE = ("rct", "quasi_experimental")
-
-
-def direction_counts(results: list[dict[str, Any]]) -> str:
-    counts: dict[str, int] = {}
-    for r in results:
-        key = (r.get("direction") or "unclear").replace("_", " ")
-        counts[key] = counts.get(key, 0) + 1
-    return ", ".join(f"{v} {k}" for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def methods_paragraphs(
