@@ -33,6 +33,18 @@ ROLE_RULE = (
 )
 
 
+STANCE_KEYS = (
+    ("supporting_studies", "supports"),
+    ("refining_studies", "refines"),
+    ("contradicting_studies", "contradicts"),
+)
+
+
+def link_parts(link: dict[str, Any]) -> list[dict[str, Any]]:
+    """Who supports, refines and contradicts a link: ``[{"word": "supports", "studies": [...]}, ...]``."""
+    return [{"word": word, "studies": list(link[key])} for key, word in STANCE_KEYS if link.get(key)]
+
+
 def _rows_on_link(cmo: pd.DataFrame, u: str, v: str) -> pd.DataFrame:
     if cmo.empty:
         return cmo
@@ -65,14 +77,7 @@ def theory(review, mech: dict[str, Any], studies_short) -> tuple[list[dict[str, 
             backing = rows[rows["stance"].isin(["supports", "refines"])] if len(rows) else rows
             ev = list(backing["evidence"]) if len(backing) else []
             positive += ev
-            parts = []
-            for key, word in (
-                ("supporting_studies", "supports"),
-                ("refining_studies", "refines"),
-                ("contradicting_studies", "contradicts"),
-            ):
-                if lk.get(key):
-                    parts.append({"word": word, "studies": list(lk[key])})
+            parts = link_parts(lk)
             links.append(
                 {
                     "text": f"{review.concept_label(lk['source'])} → {review.concept_label(lk['target'])}",

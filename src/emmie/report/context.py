@@ -15,6 +15,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from emmie.findings.mechanisms import link_parts
 from emmie.findings.studies import study_labels
 from emmie.findings.text import fmt, fmt_p, fmt_prob, plural
 from emmie.findings.text import number as _f
@@ -286,29 +287,9 @@ def _link_text(review: Review, link: dict[str, Any]) -> str:
     return f"{src} → {dst}"
 
 
-def _link_parts(link: dict[str, Any]) -> list[dict[str, Any]]:
-    """Who supports, refines and contradicts a link, for rendering with links to the references."""
-    return [
-        {"word": word, "studies": link[key]}
-        for key, word in (
-            ("supporting_studies", "supports"),
-            ("refining_studies", "refines"),
-            ("contradicting_studies", "contradicts"),
-        )
-        if link.get(key)
-    ]
-
-
 def _link_detail(link: dict[str, Any], labels: dict[str, str]) -> str:
-    bits = []
-    for key, word in (
-        ("supporting_studies", "supports"),
-        ("refining_studies", "refines"),
-        ("contradicting_studies", "contradicts"),
-    ):
-        if link.get(key):
-            bits.append(f"{'; '.join(labels.get(s, s) for s in link[key])} {word}")
-    return "; ".join(bits) or "no study"
+    parts = link_parts(link)
+    return "; ".join(f"{'; '.join(labels.get(s, s) for s in p['studies'])} {p['word']}" for p in parts) or "no study"
 
 
 def mechanisms_section(review: Review, mech: dict[str, Any], folder: Path) -> dict[str, Any]:
@@ -317,7 +298,7 @@ def mechanisms_section(review: Review, mech: dict[str, Any], folder: Path) -> di
     for c in mech.get("configurations", [])[:25]:
         labels = c.get("labels") or [label_of(review, n) for n in c.get("path", [])]
         links = [
-            {"text": _link_text(review, link), "studies": _link_studies(link), "parts": _link_parts(link)}
+            {"text": _link_text(review, link), "studies": _link_studies(link), "parts": link_parts(link)}
             for link in c.get("links", [])
         ]
         configs.append(
@@ -335,7 +316,7 @@ def mechanisms_section(review: Review, mech: dict[str, Any], folder: Path) -> di
             {
                 "text": _link_text(review, link),
                 "status": (link.get("status") or "").replace("_", " "),
-                "parts": _link_parts(link),
+                "parts": link_parts(link),
             }
             for link in t.get("links", [])
         ]
