@@ -36,7 +36,13 @@ def read_summaries(results: Path) -> dict[str, dict[str, Any]]:
     return {name: read_json(results / rel) for name, rel in STAGE_JSON.items() if (results / rel).is_file()}
 
 
+# The earlier results each stage reads: checked before anything is written.
+NEEDS = {"moderators": "effect/effect_sizes.csv", "economics": STAGE_JSON["effect"]}
+
+
 def run_stage(stage: str, review: Review, out: Path, *, results: Path | None = None) -> dict[str, Any]:
+    if stage in NEEDS:
+        _need(results, NEEDS[stage])
     out.mkdir(parents=True, exist_ok=True)
     if stage == "effect":
         from emmie.effect import stage as effect_stage

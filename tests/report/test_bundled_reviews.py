@@ -242,3 +242,4 @@ def test_stage_without_results_is_a_user_error_not_an_internal_one(bundled: Path
     proc = subprocess.run(cmd, capture_output=True, text=True)
     assert proc.returncode == 1
     assert "--results" in proc.stderr and "internal error" not in proc.stderr
+    assert not (tmp_path / "m").exists()  # nothing written

@@ -260,7 +260,9 @@ def pooled_outcome(review, o: dict[str, Any], subject: str) -> tuple[dict[str, A
     cert = pooled_certainty(review, o, (b_lb, b_ub))
     size = magnitude(b_est, b_lb, b_ub, number(o.get("mid")))
     statement = informative_statement(cert.level, size, b_est > 0, subject, names)
-    statement += f" Pooled over {plural(int(o['k']), 'study', 'studies')}: {fmt_effect(measure, est, lb, ub)}."
+    coded = _noun(str(o.get("label") or oid))
+    scale = f" for {coded}" if coded != names["noun"] else ""  # the pooled measure is of the outcome as coded
+    statement += f" Pooled over {plural(int(o['k']), 'study', 'studies')}: {fmt_effect(measure, est, lb, ub)}{scale}."
     ss = o.get("small_study") or {}
     tf = ss.get("trim_and_fill") or {}
     small_study = next(j for j in cert.judgements if j.domain == "publication bias").down > 0
