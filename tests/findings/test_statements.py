@@ -80,7 +80,8 @@ def test_little_to_no_evidence_when_no_comparative_study_shows_a_benefit():
 )
 def test_natural_frequencies_by_hand(measure, p0, x, expected):
     nf = natural_frequency(measure, p0, x, x, x)
-    assert nf["control"] == round(100 * p0) and nf["intervention"] == expected
+    assert nf["control"] == pytest.approx(100 * p0) and nf["intervention"] == pytest.approx(expected)
+    assert nf["difference"] == pytest.approx(expected - 100 * p0)
     assert natural_frequency("SMD", 0.5, 0.2, 0.1, 0.3) is None
 
 

@@ -12,6 +12,9 @@ What happens to each coded result (``effects`` row), in order:
 2. An outcome with k >= 2 poolable results is meta-analysed: REML with the z test and with the
    Knapp-Hartung (``knha``) test, Q-profile intervals for the heterogeneity, leave-one-out, and
    with k >= 10 Egger's and the rank test, trim-and-fill, the fail-safe N and a funnel plot.
+   Where the analysis mixes randomised trials (at least 2) with other designs, the same analysis (and, with
+   k >= 10, the small-study tests) is run on the randomised trials alone (``randomised_only``), so that the two
+   bodies of evidence can be rated apart (Cuello-Garcia et al. 2022).
    The *headline* test is Knapp-Hartung, for every k: its coverage is close to nominal where the
    z test's is too low, most of all with few studies (IntHout et al. 2014); both are reported.
 3. Every outcome with k >= 1 poolable results gets the Bayesian random-effects analysis (exact
@@ -36,6 +39,8 @@ Viechtbauer, W. (2007). Confidence intervals for the amount of heterogeneity in 
     Medicine, 26, 37-52.
 Sterne, J. A. C., et al. (2011). Recommendations for examining and interpreting funnel plot asymmetry in
     meta-analyses of randomised controlled trials. BMJ, 343, d4002 (tests only with k >= 10).
+Cuello-Garcia, C. A., et al. (2022). GRADE guidance 24: optimizing the integration of randomized and non-randomized
+    studies of interventions in evidence syntheses and health guidelines. J Clin Epidemiol 142, 200-208.
 Campbell, M., et al. (2020). Synthesis without meta-analysis (SWiM) in systematic reviews. BMJ, 368, l6890.
 Higgins, J. P. T., et al. (eds) (2023). Cochrane Handbook, version 6.4, section 6.2 (unit-of-analysis issues).
 """
@@ -101,7 +106,7 @@ def _row_effect_size(row: pd.Series) -> tuple[float, float, str]:
     """(yi, vi, reason): the effect size of one row, with a reason when it cannot be used."""
     measure = str(row["measure"])
     if measure == "NONE":
-        return np.nan, np.nan, "measure NONE: the source gives a direction only, no usable number"
+        return np.nan, np.nan, "the source gives a direction only (no effect size with a variance)"
     inputs = {c: [float(row[c])] for c in INPUT_COLUMNS if c in row.index and np.isfinite(row[c])}
     try:
         es = effect_sizes(measure, **inputs)
@@ -314,6 +319,44 @@ def _frequentist(
     return out
 
 
+def randomised_only(used: pd.DataFrame, studies: pd.DataFrame, warnings: list[str], oid: str) -> dict[str, Any] | None:
+    """The same random-effects analysis on the randomised trials alone, when the analysis mixes designs.
+
+    GRADE rates randomised and non-randomised bodies of evidence separately and gives the one with the higher
+    certainty (Cuello-Garcia et al. 2022, GRADE guidance 24); this is the randomised body's analysis. None when
+    fewer than 2 randomised trials or no non-randomised study are in the analysis.
+    """
+    design = studies.set_index("study_id")["design"]
+    rct = used[used["study_id"].map(design).eq("rct")]
+    if len(rct) < 2 or len(rct) == len(used):
+        return None
+    yi, vi = rct["yi"].to_numpy(), rct["vi"].to_numpy()
+    fits = {test: meta_analysis(yi, vi, method="REML", test=test, level=LEVEL) for test in ("z", "knha")}
+    for test, fit in fits.items():
+        warnings.extend(f"{oid} (randomised trials only, REML, {test}): {w}" for w in fit.warnings)
+    out: dict[str, Any] = {
+        "k": len(rct),
+        "frequentist": {t: _fit_dict(f) for t, f in fits.items()},
+        "headline_test": HEADLINE_TEST,
+        "small_study": None,
+        "studies": [
+            {"effect_id": e, "study_id": s, "weight": w}
+            for e, s, w in zip(rct["effect_id"], rct["study_id"], fits[HEADLINE_TEST].weights, strict=True)
+        ],
+    }
+    for f in out["frequentist"].values():
+        f.pop("weights", None)
+    if len(rct) >= SMALL_STUDY_K:
+        egger, rank, tf = egger_test(yi, vi), rank_test(yi, vi), trim_and_fill(yi, vi)
+        out["small_study"] = {
+            "egger": {"stat": egger.stat, "pval": egger.pval},
+            "rank": {"tau": rank.tau, "pval": rank.pval},
+            "trim_and_fill": {"k0": tf.k0, "side": tf.side, "estimate": tf.estimate, "tau2": tf.tau2},
+            "failsafe_n": failsafe_n(yi, vi),
+        }
+    return out
+
+
 def _not_pooled_reason(k: int, n_results: int, measure: str | None) -> str:
     if n_results == 0:
         return "no results coded for this outcome"
@@ -370,6 +413,7 @@ def run(review: Review, outdir: Path) -> dict[str, Any]:
             "heterogeneity_ci": None,
             "leave_one_out": None,
             "small_study": None,
+            "randomised_only": None,
             "bayes": None,
             "interpretation": None,
             "figures": {},
@@ -381,6 +425,7 @@ def run(review: Review, outdir: Path) -> dict[str, Any]:
             entry["figures"].update(freq.pop("figures"))
             entry.update(freq)
             in_meta.update(used["effect_id"])
+            entry["randomised_only"] = randomised_only(used, review.studies, warnings, oid)
         if k >= 1:
             bayes, interp, figs = _bayes(
                 review,

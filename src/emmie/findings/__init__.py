@@ -70,7 +70,16 @@ def _implementation(review: Review) -> Finding:
 
 
 def _economics(econ: dict[str, Any]) -> Finding:
-    text = sentence(econ.get("finding") or "no economic evidence was coded")
+    counts = econ.get("counts") or {}
+    if not econ.get("items"):
+        text = "No economic evidence was found in the coded studies: nothing can be said about what it costs."
+    else:
+        text = sentence(econ.get("finding") or "no economic evidence was coded")
+        if counts.get("funding") and not counts.get("cost"):
+            text += (
+                f" The only amounts found are {plural(counts['funding'], 'grant or funding award', 'grants or funding awards')}:"
+                " what was paid to implementers, not what delivering it costs."
+            )
     return Finding(
         "economics.headline",
         "economics",
@@ -161,7 +170,7 @@ def derive(review: Review, summaries: dict[str, dict[str, Any]], rating: dict[st
     findings: list[Finding] = []
     effect_view, fs = effect_findings.derive(review, effect, subject)
     findings += fs
-    theory_views, fs = mech_findings.theory(review, mech, None)
+    theory_views, fs = mech_findings.theory(review, mech, mods)
     findings += fs
     context_views, fs = mech_findings.context_roles(review, mech)
     findings += fs

@@ -28,12 +28,18 @@ indirectness
     Needs the reviewers' judgement of population, intervention and outcome; never rated down
     by a rule, and the record says so.
 
+Randomised and non-randomised bodies
+    Where an analysis mixes randomised trials with other designs, the randomised trials alone are rated too, and the
+    verdict rests on the body with the higher certainty (Cuello-Garcia et al. 2022); the other is stated beside it.
+
 Direction-only evidence (no effect size to pool) is judged on the comparative studies alone:
 same start and risk-of-bias rules by number of studies, and always one level down for
 imprecision, because no effect size or interval can be formed (Murad et al. 2017).
 
 References
 ----------
+Cuello-Garcia, C. A., et al. (2022). GRADE guidance 24: optimizing the integration of randomized and non-randomized
+    studies of interventions in evidence syntheses and health guidelines. J Clin Epidemiol 142, 200-208.
 Balshem, H., et al. (2011). GRADE guidelines: 3. Rating the quality of evidence. J Clin Epidemiol 64, 401-406.
 Guyatt, G. H., et al. (2011a). GRADE guidelines: 5. Rating the quality of evidence - publication bias.
     J Clin Epidemiol 64, 1277-1282.
@@ -105,7 +111,7 @@ def start_level(designs: Sequence[str], weights: Sequence[float] | None = None) 
 
 
 def _share(share: float, who: str, weighted: bool) -> str:
-    return f"{who} carry {share:.0%} of the weight" if weighted else f"{who} are {share:.0%} of the studies"
+    return f"{who} carry {share:.0%} of the weight" if weighted else f"{who} are {share:.0%} of the studies rated"
 
 
 def risk_of_bias(judgements: Sequence[str], weights: Sequence[float] | None = None) -> Judgement:
@@ -141,7 +147,7 @@ def imprecision(ci_lb: float, ci_ub: float, desirable: str, mid: float | None) -
         )
     if includes_null:
         return Judgement("imprecision", 1, "the confidence interval includes no effect")
-    return Judgement("imprecision", 0, "the confidence interval excludes no effect")
+    return Judgement("imprecision", 0, "the whole confidence interval lies on one side of no effect")
 
 
 def publication_bias(k: int, egger_p: float | None, rank_p: float | None) -> Judgement:

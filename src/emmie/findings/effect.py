@@ -114,42 +114,54 @@ def direction_only_statement(
 ) -> str:
     """The verdict from comparative studies' directions (no effect size could be pooled).
 
-    No comparative study: nothing can be said. None of them shows a benefit: "little to no evidence"
-    (the wording of the 2018 Signs of Safety review), with the reminder that this is not evidence of no
-    effect. Very low certainty otherwise: "very uncertain". Else the GRADE verb for the majority direction.
+    No comparative study: nothing can be said. Otherwise the GRADE statement for the certainty (at very
+    low certainty "The evidence is very uncertain about ..."; Santesso et al. 2020), then what the studies
+    found: when none found a benefit or a harm, "there is little to no evidence that it <improves> ..."
+    (the wording of the 2018 Signs of Safety review) with the reminder that this is not evidence of no
+    effect; when some found harm and none a benefit, that possible harm is said plainly.
     """
     noun, verb = names["noun"], names["benefit_verb"]
     if n_studies == 0:
         return f"No comparative study has measured the effect of {subject} on {noun}, so the evidence cannot say whether it works."
-    found = _counts_text(counts)
-    studies = plural(n_studies, "comparative study", "comparative studies")
-    if counts.get("benefit", 0) == 0:
+    found = found_text(counts, "comparative study", "comparative studies")
+    benefit, harm = counts.get("benefit", 0), counts.get("harm", 0)
+    if level in (None, "very low"):
+        head = f"The evidence is very uncertain about the effect of {subject} on {noun}."
+    else:
+        head = informative_statement(level, "important", benefit > harm, subject, names)
+    if benefit == 0 and harm == 0:
         return (
-            f"There is little to no evidence that {subject} {verb} {noun}: {studies} found {found}. "
+            f"{head} There is little to no evidence that it {verb} {noun}: {found}. "
             "Lack of evidence is not evidence that it does not work."
         )
-    if level in (None, "very low"):
-        return f"The evidence is very uncertain about the effect of {subject} on {noun}: {studies} found {found}."
-    benefit = counts.get("benefit", 0) > counts.get("harm", 0)
-    return informative_statement(level, "important", benefit, subject, names)[:-1] + f": {studies} found {found}."
+    if benefit == 0:
+        return f"{head} No comparative study found a benefit, and {found}: a possible harm."
+    return f"{head} {_cap(found)}."
 
 
-def _counts_text(counts: dict[str, int]) -> str:
-    """Study directions in words: 'no change' for one study, 'benefit in 3 and mixed results in 1' for several."""
-    order = ("benefit", "harm", "no_change", "mixed", "unclear")
-    names = {
-        "benefit": "a benefit",
-        "harm": "harm",
-        "no_change": "no change",
-        "mixed": "mixed results",
-        "unclear": "an unclear direction",
-    }
-    present = [k for k in order if counts.get(k)]
-    if not present:
-        return "no usable direction"
-    if sum(counts.values()) == 1:
-        return names[present[0]]
-    return join_and([f"{names[k].removeprefix('a ').removeprefix('an ')} in {counts[k]}" for k in present])
+STUDY_WORDS = {
+    "benefit": ("found a benefit", "found a benefit"),
+    "harm": ("found harm", "found harm"),
+    "no_change": ("found no change", "found no change"),
+    "mixed": ("found mixed results", "found mixed results"),
+    "unclear": ("had an unclear direction", "had an unclear direction"),
+}
+DIRECTION_ORDER = ("benefit", "harm", "no_change", "mixed", "unclear")
+
+
+def found_text(counts: dict[str, int], one: str, many: str, verb_one: str = "found", verb_many: str = "found") -> str:
+    """What the studies found, as a clause: 'the 1 comparative study found no change';
+    'of 2 comparative studies, 1 found harm and 1 found no change'; 'all 3 ... found a benefit'."""
+    present = [k for k in DIRECTION_ORDER if counts.get(k)]
+    n = sum(counts.get(k, 0) for k in present)
+    if n == 0:
+        return f"no {one} gave a usable direction"
+    words_of = {k: STUDY_WORDS[k][0].replace("found", verb_one if n == 1 else verb_many, 1) for k in present}
+    if n == 1:
+        return f"the one {one} {words_of[present[0]]}"
+    if len(present) == 1:
+        return f"{'both' if n == 2 else f'all {n}'} {many} {words_of[present[0]]}"
+    return f"of {n} {many}, " + join_and([f"{counts[k]} {words_of[k]}" for k in present])
 
 
 # --------------------------------------------------------------------------- pooled outcomes
@@ -187,16 +199,21 @@ def risk_with(measure: str, p0: float, x: float) -> float | None:
     return None
 
 
-def natural_frequency(measure: str, p0: float, est: float, lb: float, ub: float) -> dict[str, int] | None:
-    """Per 100 in the comparison groups, and per 100 with the intervention (with the CI's bounds)."""
+def natural_frequency(measure: str, p0: float, est: float, lb: float, ub: float) -> dict[str, float] | None:
+    """Per 100 in the comparison groups and per 100 with the intervention (with the bounds of ``lb``, ``ub``).
+
+    Unrounded; the difference is computed before rounding, so '9 more per 100' is not the difference of two
+    rounded figures.
+    """
     if measure not in ("OR", "RR", "RD"):
         return None
     p1, p_lb, p_ub = (risk_with(measure, p0, x) for x in (est, lb, ub))
     return {
-        "control": round(100 * p0),
-        "intervention": round(100 * p1),
-        "lb": round(100 * min(p_lb, p_ub)),
-        "ub": round(100 * max(p_lb, p_ub)),
+        "control": 100 * p0,
+        "intervention": 100 * p1,
+        "lb": 100 * min(p_lb, p_ub),
+        "ub": 100 * max(p_lb, p_ub),
+        "difference": 100 * (p1 - p0),
     }
 
 
@@ -215,12 +232,30 @@ def pooled_certainty(review, o: dict[str, Any], benefit_ci: tuple[float, float])
         gr.imprecision(*benefit_ci, "higher", number(o.get("mid"))),
         gr.publication_bias(k, number((ss.get("egger") or {}).get("pval")), number((ss.get("rank") or {}).get("pval"))),
     ]
-    overrides = review.config.get("certainty_overrides") or {}
-    return gr.override(gr.grade(start, start_why, judgements), overrides.get(o["outcome"]))
+    return gr.grade(start, start_why, judgements)
 
 
-def _frequency_finding(review, o, names, subject, cert_level, estimate) -> Finding | None:
-    """Natural frequencies where the comparison groups give a baseline risk."""
+def benefit_scale(body: dict[str, Any], desirable: str | None) -> tuple[float, float, float, float, float, float]:
+    """``(est, lb, ub)`` of a body's headline fit on the analysis scale, and the same on the benefit scale
+    (a benefit is a positive number whichever direction is desirable)."""
+    head = (body.get("frequentist") or {}).get(body.get("headline_test") or "knha") or {}
+    est, lb, ub = (number(head.get(k)) for k in ("estimate", "ci_lb", "ci_ub"))
+    sign = -1.0 if desirable == "lower" else 1.0
+    return est, lb, ub, sign * est, min(sign * lb, sign * ub), max(sign * lb, sign * ub)
+
+
+def choose_body(all_studies: gr.Certainty, randomised: gr.Certainty | None) -> str:
+    """'randomised' when the randomised trials alone give the higher certainty, else 'all'
+    (GRADE rates the two bodies separately and reports the one with the higher certainty;
+    Cuello-Garcia et al. 2022). On a tie the fuller body is kept."""
+    if randomised is not None and gr.LEVELS.index(randomised.level) > gr.LEVELS.index(all_studies.level):
+        return "randomised"
+    return "all"
+
+
+def _frequency_finding(review, o, names, subject, cert_level, estimate, small_study: bool) -> Finding | None:
+    """Natural frequencies where the comparison groups give a baseline risk, with the spread between settings
+    (prediction interval) and, where small-study effects are suspected, the trim-and-fill figure."""
     rows = o.get("studies") or []
     p0 = baseline_risk(review, [s["effect_id"] for s in rows])
     measure = str(o.get("measure") or "")
@@ -228,18 +263,38 @@ def _frequency_finding(review, o, names, subject, cert_level, estimate) -> Findi
     if not nf:
         return None
     event = names["event"] or f"had the outcome ({names['noun']})"
-    diff = nf["intervention"] - nf["control"]
+    # The shown figure is the rounded comparison figure plus the rounded difference, so the three agree.
+    diff = round(nf["difference"])
+    text = (
+        f"Of every 100 {names['people']} in the comparison groups, about {round(nf['control'])} {event}. "
+        f"With {subject} the figure would be about {round(nf['control']) + diff} (95% CI {round(nf['lb'])} to "
+        f"{round(nf['ub'])}): about {abs(diff)} {'more' if diff >= 0 else 'fewer'} per 100"
+        + (", but the evidence is very uncertain" if cert_level == "very low" else "")
+        + "."
+    )
+    head = (o.get("frequentist") or {}).get(o.get("headline_test") or "knha") or {}
+    pi = (
+        natural_frequency(measure, p0, estimate[0], number(head.get("pi_lb")), number(head.get("pi_ub")))
+        if number(head.get("pi_lb")) is not None
+        else None
+    )
+    if pi:
+        text += f" In a particular service it could be anywhere from about {round(pi['lb'])} to {round(pi['ub'])} (95% prediction interval)."
+    tf = (o.get("small_study") or {}).get("trim_and_fill") or {}
+    adjusted = None
+    if small_study and number(tf.get("estimate")) is not None:
+        adjusted = natural_frequency(measure, p0, tf["estimate"], tf["estimate"], tf["estimate"])
+        text += (
+            f" Allowing for missing small studies (trim-and-fill) it would be about {round(nf['control']) + round(adjusted['difference'])}: "
+            f"{abs(round(adjusted['difference']))} {'more' if adjusted['difference'] >= 0 else 'fewer'} per 100."
+        )
+    text += " The comparison-group figure is the median of the studies' comparison groups."
     return Finding(
         id=f"effect.frequency.{o['outcome']}",
         dimension="effect",
-        statement=(
-            f"For every 100 {names['people']} in the comparison groups, about {nf['control']} {event}; "
-            f"with {subject}, about {nf['intervention']} would (95% CI {nf['lb']} to {nf['ub']}): "
-            f"{abs(diff)} {'more' if diff >= 0 else 'fewer'} per 100. The comparison-group figure is the median "
-            "of the studies' comparison groups."
-        ),
+        statement=text,
         certainty=cert_level,
-        numbers={"baseline_risk": p0, **nf},
+        numbers={"baseline_risk": p0, **nf, "prediction": pi, "trim_and_fill": adjusted},
         rule="Natural frequencies (Akl et al. 2007) from the pooled estimate and the median comparison-group risk",
         studies=tuple(s["study_id"] for s in rows),
         pages=("index", "information-sheet"),
@@ -247,45 +302,79 @@ def _frequency_finding(review, o, names, subject, cert_level, estimate) -> Findi
 
 
 def pooled_outcome(review, o: dict[str, Any], subject: str) -> tuple[dict[str, Any], list[Finding]]:
-    """The verdict on a meta-analysed outcome and the findings of every analysis that bears on it."""
+    """The verdict on a meta-analysed outcome and the findings of every analysis that bears on it.
+
+    With randomised and non-randomised studies in the analysis, both bodies are rated and the verdict rests on the
+    one with the higher certainty; the other is stated beside it.
+    """
     oid = o["outcome"]
     names = plain_names({**_config_outcome(review, oid), **{k: o.get(k) for k in ("label", "desirable")}})
     measure = str(o.get("measure") or "")
-    head = (o.get("frequentist") or {}).get(o.get("headline_test") or "knha") or {}
-    est, lb, ub = (number(head.get(k)) for k in ("estimate", "ci_lb", "ci_ub"))
-    studies = [s["study_id"] for s in o.get("studies") or []]
-    # On the analysis scale a benefit is a negative effect when lower is better: judge on the benefit scale.
-    sign = -1.0 if o.get("desirable") == "lower" else 1.0
-    b_est, b_lb, b_ub = sign * est, min(sign * lb, sign * ub), max(sign * lb, sign * ub)
-    cert = pooled_certainty(review, o, (b_lb, b_ub))
-    size = magnitude(b_est, b_lb, b_ub, number(o.get("mid")))
-    statement = informative_statement(cert.level, size, b_est > 0, subject, names)
+    desirable = o.get("desirable")
+    est, lb, ub, *benefit = benefit_scale(o, desirable)
+    cert_all = pooled_certainty(review, o, tuple(benefit[1:]))
+    rct = {**o, **o["randomised_only"]} if o.get("randomised_only") else None
+    cert_rct = pooled_certainty(review, rct, tuple(benefit_scale(rct, desirable)[4:])) if rct else None
+    body_name = choose_body(cert_all, cert_rct)
+    body, proposed = (rct, cert_rct) if body_name == "randomised" else (o, cert_all)
+    cert = gr.override(proposed, (review.config.get("certainty_overrides") or {}).get(oid))
+    b_est, b_lb, b_ub, bb_est, bb_lb, bb_ub = benefit_scale(body, desirable)
+    statement = informative_statement(
+        cert.level, magnitude(bb_est, bb_lb, bb_ub, number(o.get("mid"))), bb_est > 0, subject, names
+    )
     coded = _noun(str(o.get("label") or oid))
     scale = f" for {coded}" if coded != names["noun"] else ""  # the pooled measure is of the outcome as coded
-    statement += f" Pooled over {plural(int(o['k']), 'study', 'studies')}: {fmt_effect(measure, est, lb, ub)}{scale}."
-    ss = o.get("small_study") or {}
+    all_text = f"{plural(int(o['k']), 'study', 'studies')}: {fmt_effect(measure, est, lb, ub)}{scale}"
+    if body_name == "randomised":
+        statement += (
+            f" Randomised trials ({body['k']}): {fmt_effect(measure, b_est, b_lb, b_ub)}{scale}, certainty {cert.level}."
+            f" All {all_text}, certainty {cert_all.level}: the non-randomised studies add less certain evidence."
+        )
+    else:
+        statement += f" Pooled over {all_text}."
+        if cert_rct is not None:
+            r_est, r_lb, r_ub = benefit_scale(rct, desirable)[:3]
+            statement += f" Randomised trials alone ({rct['k']}): {fmt_effect(measure, r_est, r_lb, r_ub)}, certainty {cert_rct.level}."
+    ss = body.get("small_study") or {}
     tf = ss.get("trim_and_fill") or {}
-    small_study = next(j for j in cert.judgements if j.domain == "publication bias").down > 0
+    small_study = next(j for j in proposed.judgements if j.domain == "publication bias").down > 0
     if small_study and number(tf.get("estimate")) is not None:
         statement += (
             " Small-study effects suggest the effect may be smaller than pooled "
             f"(trim-and-fill {fmt_effect(measure, tf['estimate'], None, None)})."
         )
-    numbers = {"estimate": est, "ci_lb": lb, "ci_ub": ub, "k": o.get("k"), "measure": measure}
+    studies = [s["study_id"] for s in body.get("studies") or []]
+    numbers = {
+        "estimate": b_est,
+        "ci_lb": b_lb,
+        "ci_ub": b_ub,
+        "k": body.get("k"),
+        "measure": measure,
+        "body": body_name,
+    }
     findings = [
         Finding(
             id=f"effect.verdict.{oid}",
             dimension="effect",
             statement=statement,
             certainty=cert.level,
-            numbers={**numbers, "pi_lb": head.get("pi_lb"), "pi_ub": head.get("pi_ub"), "certainty": cert.to_dict()},
+            numbers={
+                **numbers,
+                "certainty": cert.to_dict(),
+                "certainty_all_studies": cert_all.to_dict(),
+                "certainty_randomised": cert_rct.to_dict() if cert_rct else None,
+            },
             rule=VERDICT_RULE,
             studies=tuple(studies),
             pages=("index",),
         ),
-        _frequency_finding(review, o, names, subject, cert.level, (est, lb, ub)),
-        _small_study_finding(oid, measure, est, ss, studies) if ss else None,
-        _loo_finding(oid, measure, lb, ub, o["leave_one_out"], studies, review) if o.get("leave_one_out") else None,
+        _frequency_finding(review, body, names, subject, cert.level, (b_est, b_lb, b_ub), small_study),
+        _small_study_finding(oid, measure, est, o["small_study"], [s["study_id"] for s in o["studies"]])
+        if o.get("small_study")
+        else None,
+        _loo_finding(oid, measure, lb, ub, o["leave_one_out"], [s["study_id"] for s in o["studies"]], review)
+        if o.get("leave_one_out")
+        else None,
         _bayes_finding(oid, measure, o["interpretation"], o.get("bayes") or {}, small_study, studies)
         if o.get("interpretation")
         else None,
@@ -296,6 +385,7 @@ def pooled_outcome(review, o: dict[str, Any], subject: str) -> tuple[dict[str, A
         "label": o.get("label"),
         "certainty": cert.to_dict(),
         "certainty_rows": [{"domain": j.domain, "down": j.down, "reason": j.reason} for j in cert.judgements],
+        "body": "randomised trials only" if body_name == "randomised" else "all studies",
         "verdict": statement,
         "findings": [f.id for f in findings],
     }
@@ -382,7 +472,7 @@ def _span(measure: str, lb: Any, ub: Any) -> str:
 def _bayes_finding(oid, measure, interp, bayes, small_study: bool, studies) -> Finding:
     ci = interp.get("interval") or {}
     text = (
-        f"Bayesian random-effects analysis: probability of any benefit {fmt_prob(interp.get('p_benefit'))}"
+        f"Bayesian random-effects analysis of all {plural(int(bayes.get('k') or 0), 'study', 'studies')}: probability of any benefit {fmt_prob(interp.get('p_benefit'))}"
         + (
             f", of a benefit at least the minimal important difference {fmt_prob(interp.get('p_benefit_mid'))}"
             if interp.get("p_benefit_mid") is not None
@@ -467,10 +557,10 @@ def direction_only_outcome(
                 id=f"effect.uncontrolled.{oid}",
                 dimension="effect",
                 statement=(
-                    f"{plural(len(uncontrolled), 'study or report', 'studies or reports')} without a comparison group "
-                    f"({', '.join(designs)}; risk of bias {rob_text}) report {_counts_text(dict(u_counts))} for {names['noun']}. "
-                    "Without a comparison group they cannot show that the change was caused by "
-                    f"{subject}, so they carry no verdict."
+                    f"{_cap(found_text(dict(u_counts), 'report without a comparison group', 'reports without a comparison group', 'reported', 'reported'))} "
+                    f"for {names['noun']} ({', '.join(designs)}; risk of bias {rob_text}). Without a comparison group "
+                    f"{'it' if len(uncontrolled) == 1 else 'they'} cannot show that {subject} caused a change, so "
+                    f"{'it carries' if len(uncontrolled) == 1 else 'they carry'} no verdict."
                 ),
                 certainty=None,
                 numbers={"uncontrolled": dict(u_counts), "n_uncontrolled": len(uncontrolled)},
@@ -497,18 +587,19 @@ def swim_domain_finding(domain: dict[str, Any]) -> Finding:
     st = domain.get("sign_test") or {}
     su = domain.get("sign_test_uncontrolled") or {}
     text = (
-        f'Outcome domain "{domain.get("domain")}", by study: comparative studies {st.get("n_benefit", 0)} benefit, '
-        f"{st.get('n_harm', 0)} harm, {st.get('n_excluded', 0)} mixed, no change or unclear; "
+        f'Outcome domain "{domain.get("domain")}", by study: comparative studies with a benefit {st.get("n_benefit", 0)}, '
+        f"with harm {st.get('n_harm', 0)}, with mixed results, no change or an unclear direction {st.get('n_excluded', 0)}; "
         + (
             f"sign test {fmt_p_short(st.get('pval'))}."
             if number(st.get("pval")) is not None
-            else "no sign test (no comparative benefit or harm)."
+            else "no sign test (no comparative study with a benefit or harm)."
         )
     )
     if su.get("n", 0) or su.get("n_excluded", 0):
         text += (
-            f" Studies without a comparison group, counted apart and carrying no verdict: {su.get('n_benefit', 0)} benefit, "
-            f"{su.get('n_harm', 0)} harm, {su.get('n_excluded', 0)} mixed, no change or unclear."
+            " Studies without a comparison group, counted apart and carrying no verdict: with a benefit "
+            f"{su.get('n_benefit', 0)}, with harm {su.get('n_harm', 0)}, with mixed results, no change or an unclear "
+            f"direction {su.get('n_excluded', 0)}."
         )
     return Finding(
         id=f"effect.swim.{domain.get('domain')}",
@@ -537,6 +628,21 @@ def derive(review, effect: dict[str, Any], subject: str) -> tuple[dict[str, Any]
         views.append(view)
         findings.extend(fs)
     findings += [swim_domain_finding(d) for d in (effect.get("swim") or {}).get("domains", [])]
+    silent = [o for o in effect.get("outcomes", []) if not o.get("n_results")]
+    if silent:
+        findings.append(
+            Finding(
+                id="effect.no_results",
+                dimension="effect",
+                statement="No coded study reported on "
+                + join_and([_noun(str(o.get("label") or o["outcome"])) for o in silent])
+                + ": the evidence says nothing about "
+                + ("it." if len(silent) == 1 else "them."),
+                numbers={"outcomes": [o["outcome"] for o in silent]},
+                rule="Outcomes of the review question with no coded result",
+                pages=("index", "information-sheet"),
+            )
+        )
     headline = _headline(effect, views, findings, subject)
     findings.append(headline)
     return {"outcomes": views, "headline": headline.id}, findings
@@ -556,12 +662,18 @@ def _headline(effect, views, findings, subject) -> Finding:
         )
     verdict = by_id[f"effect.verdict.{primary['outcome']}"]
     text = verdict.statement
-    unc = by_id.get(f"effect.uncontrolled.{primary['outcome']}")
-    if unc:
-        n = unc.numbers["n_uncontrolled"]
+    harms = [
+        v
+        for v in views
+        if v is not primary
+        and (by_id[f"effect.verdict.{v['outcome']}"].numbers.get("comparative") or {}).get("harm", 0)
+        and not (by_id[f"effect.verdict.{v['outcome']}"].numbers.get("comparative") or {}).get("benefit", 0)
+    ]
+    if harms:
         text += (
-            f" {plural(n, 'report', 'reports')} without a comparison group "
-            f"({_counts_text(unc.numbers['uncontrolled'])}) cannot show that {subject} caused the change."
+            " Comparative studies found a possible harm on "
+            + join_and([_noun(str(v["label"] or v["outcome"])) for v in harms])
+            + " (see the full report)."
         )
     return Finding(
         id="effect.headline",

@@ -26,7 +26,9 @@ EMPIRICAL = ("observed", "tested")
 CMO_FIELDS = ("context", "component", "mechanism", "enables", "outcome")
 THEORY_RULE = (
     "Graph verdict (emmie.mechanisms.theory) kept only with observed or tested support; "
-    "asserted or described support alone gives 'plausible, untested' (emmie.findings.mechanisms)"
+    "asserted or described support alone gives 'plausible, untested'; named effect-size moderator tests give "
+    "'supported by a moderator test' when one survives Holm adjustment, else 'tested, not supported' "
+    "(emmie.findings.mechanisms)"
 )
 ROLE_RULE = (
     "Role of a context as coded (enables / blocks / refines / mixed: emmie.mechanisms.analysis.moderating_contexts)"
@@ -60,14 +62,88 @@ def strongest(evidence: list[str]) -> str | None:
     return EVIDENCE_ORDER[max(ranks)] if ranks else None
 
 
-def proposition_verdict(graph_status: str, positive_evidence: list[str]) -> str:
-    """The verdict a reader is given for a proposition (see the module docstring)."""
-    if graph_status in ("confirmed", "refined", "partly_supported") and strongest(positive_evidence) not in EMPIRICAL:
+def proposition_verdict(
+    graph_status: str, positive_evidence: list[str], moderator_tests: list[bool] | None = None
+) -> str:
+    """The verdict a reader is given for a proposition (see the module docstring).
+
+    ``moderator_tests`` are the outcomes (survives Holm adjustment or not) of the effect-size moderator analyses the
+    proposition names: any that survives makes it "supported by a moderator test"; tests that all fail make a
+    proposition with no observed or tested CMO support "tested, not supported".
+    """
+    empirical = strongest(positive_evidence) in EMPIRICAL
+    if graph_status == "contradicted":
+        return "contradicted"
+    if moderator_tests:
+        if any(moderator_tests):
+            return "supported by a moderator test"
+        if not empirical:
+            return "tested, not supported"
+    if graph_status in ("confirmed", "refined", "partly_supported") and not empirical:
         return "plausible, untested"
     return words(graph_status)
 
 
-def theory(review, mech: dict[str, Any], studies_short) -> tuple[list[dict[str, Any]], list[Finding]]:
+def _moderator_tests(prop: dict[str, Any], mods: dict[str, Any]) -> list[dict[str, Any]]:
+    from emmie.findings.moderators import adjusted_p, raw_p, survives
+
+    names = set(prop.get("moderators") or [])
+    return [
+        {"label": a["label"], "raw_p": raw_p(a), "adjusted_p": adjusted_p(a), "survives": survives(a)}
+        for a in (mods.get("analyses") or [])
+        if a.get("moderator") in names
+    ]
+
+
+def _theory_statement(t: dict[str, Any], verdict: str, links: list[dict[str, Any]], best: str | None, tests) -> str:
+    from emmie.findings.text import fmt_p_short
+
+    text = f"{t.get('id')}: {t.get('statement', '').rstrip('.')}: {verdict}"
+    missing = [lk["text"] for lk in links if lk["status"] == "no evidence"]
+    against = [lk for lk in links if lk["against"]]
+    if against:
+        text += (
+            " ("
+            + "; ".join(
+                f"{join_and(lk['against'])} {'contradicts' if len(lk['against']) == 1 else 'contradict'} "
+                f"{lk['text'][:1].lower() + lk['text'][1:]}, evidence {lk['against_evidence']}"
+                for lk in against
+            )
+            + ")"
+        )
+    elif verdict == "plausible, untested":
+        text += f" (its support is {best or 'none'} only: no study observed or tested it)"
+    elif verdict == "untested":
+        text += " (no coded study has evidence on " + join_and([m[:1].lower() + m[1:] for m in missing]) + ")"
+    elif best and not tests:
+        text += f" (strongest support: {best})"
+    if tests:
+        parts = [
+            f"{x['label'].lower()} ({fmt_p_short(x['raw_p'])}, Holm-adjusted {fmt_p_short(x['adjusted_p'])})"
+            for x in tests
+        ]
+        kept = [x for x in tests if x["survives"]]
+        text += (
+            ". Tested as effect-size moderators: "
+            + "; ".join(parts)
+            + (
+                ": " + plural(len(kept), "survives", "survive") + " adjustment for multiple testing"
+                if kept
+                else ": none survives adjustment for multiple testing"
+            )
+        )
+    return text + "."
+
+
+def theory(
+    review, mech: dict[str, Any], mods: dict[str, Any] | None = None
+) -> tuple[list[dict[str, Any]], list[Finding]]:
+    """Each programme-theory proposition with a verdict that respects how the studies know, and the
+    effect-size moderator tests that bear on it."""
+    from emmie.findings.studies import study_labels
+
+    labels = study_labels(review)
+    props = {p.get("id"): p for p in review.config.get("initial_theory") or []}
     views, findings = [], []
     cmo = review.cmo
     for t in mech.get("theory", []):
@@ -75,33 +151,29 @@ def theory(review, mech: dict[str, Any], studies_short) -> tuple[list[dict[str, 
         for lk in t.get("links", []):
             rows = _rows_on_link(cmo, lk["source"], lk["target"])
             backing = rows[rows["stance"].isin(["supports", "refines"])] if len(rows) else rows
+            contra = rows[rows["stance"] == "contradicts"] if len(rows) else rows
             ev = list(backing["evidence"]) if len(backing) else []
             positive += ev
-            parts = link_parts(lk)
             links.append(
                 {
                     "text": f"{review.concept_label(lk['source'])} → {review.concept_label(lk['target'])}",
                     "status": words(lk.get("status")),
                     "evidence": words(strongest(ev)) or "none",
-                    "parts": parts,
+                    "parts": link_parts(lk),
+                    "against": [labels.get(s, s) for s in lk.get("contradicting_studies") or []],
+                    "against_evidence": strongest(list(contra["evidence"])) if len(contra) else None,
                 }
             )
-        verdict = proposition_verdict(t.get("status") or "untested", positive)
+        tests = _moderator_tests(props.get(t.get("id"), {}), mods or {})
+        verdict = proposition_verdict(t.get("status") or "untested", positive, [x["survives"] for x in tests])
         best = strongest(positive)
-        statement = f"{t.get('id')}: {t.get('statement', '').rstrip('.')}: {verdict}"
-        if verdict == "plausible, untested":
-            statement += f" (its support is {best or 'none'} only: no study observed or tested it)"
-        elif verdict == "untested":
-            statement += " (no coded study has evidence on it)"
-        elif best:
-            statement += f" (strongest support: {best})"
         findings.append(
             Finding(
                 id=f"mechanisms.theory.{t.get('id')}",
                 dimension="mechanisms",
-                statement=statement + ".",
+                statement=_theory_statement(t, verdict, links, best, tests),
                 certainty=verdict,
-                numbers={"graph_status": t.get("status"), "strongest_evidence": best},
+                numbers={"graph_status": t.get("status"), "strongest_evidence": best, "moderator_tests": tests},
                 rule=THEORY_RULE,
                 studies=tuple(t.get("studies") or ()),
                 pages=("index", "practice-guide"),
@@ -182,6 +254,7 @@ def headline(review, mech: dict[str, Any], theory_views: list[dict[str, Any]]) -
         )
     n_studies = cmo["study_id"].nunique()
     at_least = studies_by_evidence(cmo)
+    n_tested_against = int(((cmo["stance"] == "contradicts") & (cmo["evidence"] == "tested")).sum())
     top = mech["configurations"][0]
     labels = top.get("labels") or [review.concept_label(n) for n in top.get("path", [])]
     counts = {
@@ -197,8 +270,13 @@ def headline(review, mech: dict[str, Any], theory_views: list[dict[str, Any]]) -
         text = (
             f"Best-supported configuration: {' → '.join(labels)} ({plural(int(top.get('n_studies', 0)), 'study', 'studies')}). "
             f"{at_least['observed']} of {n_studies} studies give observed or tested evidence "
-            + (f"({at_least['tested']} tested)" if at_least["tested"] else "(none tested it)")
+            + (f"({at_least['tested']} tested)" if at_least["tested"] else "(none of them tested it)")
             + "; the rest describe or assert it."
+            + (
+                f" {plural(n_tested_against, 'tested coding contradicts', 'tested codings contradict')} a link."
+                if n_tested_against
+                else ""
+            )
         )
     return Finding(
         "mechanisms.headline",

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from emmie.findings.model import Finding
-from emmie.findings.text import fmt, fmt_p, fmt_p_short, number, plural
+from emmie.findings.text import fmt, fmt_p, fmt_p_short, join_and, number, plural
 
 ALPHA = 0.05
 HEADLINE_RULE = (
@@ -34,7 +34,14 @@ def adjusted_p(a: dict[str, Any]) -> float | None:
 
 
 def raw_p(a: dict[str, Any]) -> float | None:
+    """The unadjusted p-value of the same test :func:`adjusted_p` adjusts (permutation where run, else Knapp-Hartung)."""
+    m = a.get("multiplicity") or {}
     reg = a.get("regression") or {}
+    if (
+        number(m.get("pval_permutation_holm")) is not None
+        and number((reg.get("permutation") or {}).get("qm_pval")) is not None
+    ):
+        return number(reg["permutation"]["qm_pval"])
     return number((reg.get("knha") or reg.get("z") or {}).get("qm_pval"))
 
 
@@ -90,7 +97,13 @@ def analysis_view(a: dict[str, Any], measure: str | None, outcome_label: str | N
             + (f", on the log {measure} scale" if measure in ("OR", "RR", "ROM") else ""),
             "columns": ["Term", "Coefficient", "SE", "95% CI", "p"],
             "rows": [
-                [name, fmt(c, 4), fmt(se, 4), f"{fmt(lo, 4)} to {fmt(hi, 4)}", fmt_p(p)]
+                [
+                    "intercept" if name == "intrcpt" else name,
+                    fmt(c, 4),
+                    fmt(se, 4),
+                    f"{fmt(lo, 4)} to {fmt(hi, 4)}",
+                    fmt_p(p),
+                ]
                 for name, c, se, lo, hi, p in zip(
                     head["names"], head["coef"], head["se"], head["ci_lb"], head["ci_ub"], head["pval"], strict=True
                 )
@@ -157,14 +170,18 @@ def headline(
         names = [f"{a['label'].lower()} (Holm-adjusted {fmt_p_short(adjusted_p(a))})" for a in kept]
         text = "The effect varies with " + "; ".join(names) + f", out of {plural(len(analyses), 'moderator')} analysed."
     elif analyses:
-        smallest = min(analyses, key=lambda a: raw_p(a) if raw_p(a) is not None else 1.0)
+        smallest = min(analyses, key=lambda a: (adjusted_p(a) if adjusted_p(a) is not None else 1.0, raw_p(a) or 1.0))
         text = (
             f"None of the {plural(len(analyses), 'moderator')} analysed survives adjustment for multiple testing (Holm): "
-            f"the smallest unadjusted result, {smallest['label'].lower()} ({fmt_p_short(raw_p(smallest))}), has a Holm-adjusted "
-            f"{fmt_p_short(adjusted_p(smallest))}. The data do not show for whom or where the effect differs."
+            f"the closest, {smallest['label'].lower()} ({fmt_p_short(raw_p(smallest))} unadjusted), has a Holm-adjusted "
+            f"{fmt_p_short(adjusted_p(smallest))}. No moderator is clearly supported, which with tests of one "
+            "characteristic at a time is not evidence that the effect is the same for everyone."
         )
     elif not pooled:
-        text = "No moderator of the effect size could be analysed: no outcome has a meta-analysis to analyse."
+        text = (
+            "No study gave numbers that could be combined, so whether the effect differs between groups or settings "
+            "could not be tested."
+        )
     else:
         text = "No moderator of the effect size was analysed" + (
             ": the review declared none." if mods.get("note") else ": none had enough comparable results."
@@ -176,7 +193,11 @@ def headline(
             f"{top['mechanism'][0].lower() + top['mechanism'][1:]} ({plural(top['n'], 'study', 'studies')}, {top['evidence']})."
         )
     elif not kept and contexts:
-        text += f" The {plural(len(contexts), 'context-mechanism link')} in the coded theory rest on asserted or described evidence only."
+        kinds = sorted({c["evidence"] for c in contexts if c["evidence"] != "not stated"})
+        text += (
+            f" The {plural(len(contexts), 'context-mechanism link')} in the coded theory rest on "
+            f"{join_and(kinds) or 'unstated'} evidence only."
+        )
     return Finding(
         "moderators.headline",
         "moderators",

@@ -6,11 +6,22 @@ from emmie.ingest.review import Review
 
 
 def study_labels(review: Review) -> dict[str, str]:
-    """``study_id`` -> 'Author (year)' from the citation (at most 60 characters)."""
+    """``study_id`` -> 'Author (year)' from the citation; studies that would share a label get 'a', 'b', ..."""
     out = {}
     for _, s in review.studies.iterrows():
         year = "" if s["year"] != s["year"] else str(int(s["year"]))
-        first = str(s["citation"]).split(",")[0].split("(")[0].strip()
-        short = f"{first} ({year})" if year and year not in first else first
-        out[s["study_id"]] = short[:60]
-    return out
+        first = str(s["citation"]).split(",")[0].split("(")[0].strip()[:50]
+        out[s["study_id"]] = (first, year)
+    # Two studies that would read alike ("Barnoski (2002)") become 2002a, 2002b, in study_id order.
+    groups: dict[tuple[str, str], list[str]] = {}
+    for sid, key in out.items():
+        groups.setdefault(key, []).append(sid)
+    labels = {}
+    for (first, year), ids in groups.items():
+        for i, sid in enumerate(sorted(ids)):
+            suffix = "abcdefghijklmnopqrstuvwxyz"[i] if len(ids) > 1 and i < 26 else ""
+            if year and year not in first:
+                labels[sid] = f"{first} ({year}{suffix})"
+            else:
+                labels[sid] = f"{first}{f' ({suffix})' if suffix else ''}"
+    return labels

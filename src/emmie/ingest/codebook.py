@@ -52,7 +52,7 @@ The review's protocol in brief (schema: `src/emmie/ingest/review_schema.yaml`):
 | `outcomes` | yes | list of `id`, `label`, `desirable` (`lower` or `higher`: which sign of the effect is a benefit), `measure` to pool on, `mid` (minimal important difference on the analysis scale, with `mid_source`), `domain`, `primary`, and `plain` (`noun`, `benefit_verb`, `harm_verb`, `event`, `people`: how the verdicts and natural frequencies name the outcome, e.g. `reoffending`, `reduces`, `did not reoffend`, `offenders`) |
 | `moderators` | no | study characteristics in `moderators.csv`: `name`, `type` (`continuous` or `categorical`), `label`, `levels` |
 | `implementation_themes` | yes | list of `id`, `label`, `description`: the themes `implementation.csv` codes |
-| `initial_theory` | no | programme-theory propositions: `id`, `statement`, `context`, `component`, `mechanism`, `enables`, `outcome` (concept ids), `source` |
+| `initial_theory` | no | programme-theory propositions: `id`, `statement`, `context`, `component`, `mechanism`, `enables`, `outcome` (concept ids), `source`, and `moderators` (declared moderators whose effect-size analyses test the proposition) |
 | `cmo_weights` | no | weights of `rigour` and `relevance` levels for the strength of a CMO link |
 | `bayes` | no | priors: `mu_prior_mean`, `mu_prior_sd`, `tau_prior` (`half_normal`, `half_cauchy`), `tau_scale`, `source` |
 | `economics` | no | `base_currency`, `base_year` to which costs are converted |

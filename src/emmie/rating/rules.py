@@ -49,6 +49,10 @@ def descriptor(dimension: str, level: int) -> dict[str, Any]:
     return dict(rubric()["dimensions"][dimension]["levels"][level])
 
 
+def _n(n: int, word: str) -> str:
+    return f"{n} {word if n == 1 else word + 's'}"
+
+
 def effect_rule(studies: pd.DataFrame, effects: pd.DataFrame, effect: dict[str, Any]) -> Proposal:
     """Effect: comparative designs, their risk of bias, whether a meta-analysis was possible, k and I^2."""
     with_effects = set(effects["study_id"]) if len(effects) else set()
@@ -90,7 +94,7 @@ def effect_rule(studies: pd.DataFrame, effects: pd.DataFrame, effect: dict[str, 
         )
     i2_max = max(i2) if i2 else 0.0
     reasons = [
-        f"meta-analysis possible for {len(pooled)} outcome(s), largest k = {k_max}",
+        f"meta-analysis possible for {_n(len(pooled), 'outcome')}, largest k = {k_max}",
         f"risk of bias of comparative studies: {n_low} low, {n_mod} moderate, {n_high} high",
         f"largest I² = {i2_max:.0f}%",
     ]
@@ -172,6 +176,7 @@ def moderators_rule(review: Review, mechanisms: dict[str, Any], moderators: dict
     """
     cmo = review.cmo
     contexts = int((cmo["context"] != "").sum()) if len(cmo) else 0
+    n_contexts = int(cmo.loc[cmo["context"] != "", "context"].nunique()) if len(cmo) else 0
     declared = [m.get("name") for m in review.config.get("moderators", []) or []]
     analyses = moderators.get("analyses") or []
     not_possible = moderators.get("not_possible") or []
@@ -213,7 +218,8 @@ def moderators_rule(review: Review, mechanisms: dict[str, Any], moderators: dict
             "moderators",
             2,
             [
-                f"conditions articulated: {contexts} CMO coding(s) name a context, but no moderator analysis of the effect was possible"
+                f"conditions articulated: {_n(n_contexts, 'context')} named in {_n(contexts, 'CMO coding')}, but no moderator "
+                "analysis of the effect was possible"
             ],
             facts,
         )
@@ -261,7 +267,22 @@ def implementation_rule(implementation: dict[str, Any]) -> Proposal:
             3,
             [
                 f"barriers and enablers from {n_studies} studies ({adequate} of adequate rigour) at {len(levels_any)} levels",
-                "not yet systematic: fewer than five studies of adequate rigour, or fewer than three levels with both barriers and enablers",
+                "not yet systematic: "
+                + "; ".join(
+                    why
+                    for why, failed in (
+                        (f"{adequate} studies of adequate rigour, fewer than five", adequate < 5),
+                        (
+                            f"adequate-rigour studies are not the majority ({adequate} of {n_studies})",
+                            2 * adequate <= n_studies,
+                        ),
+                        (
+                            f"both barriers and enablers at {len(levels_both)} levels, fewer than three",
+                            len(levels_both) < 3,
+                        ),
+                    )
+                    if failed
+                ),
             ],
             facts,
         )
@@ -301,7 +322,7 @@ def economics_rule(economics: dict[str, Any]) -> Proposal:
         return Proposal(
             "economics",
             4,
-            [f"{len(ce)} cost-effectiveness figure(s) from a cost and a pooled effect on the same outcome"],
+            [f"{_n(len(ce), 'cost-effectiveness figure')} from a cost and a pooled effect on the same outcome"],
             facts,
         )
     if per_unit_tied:
@@ -314,14 +335,14 @@ def economics_rule(economics: dict[str, Any]) -> Proposal:
     if counts.get("cost", 0) and (counts.get("outcome_value", 0) or counts.get("saving", 0)):
         return Proposal("economics", 2, ["delivery costs and outcome valuations or savings reported"], facts)
     if counts.get("cost", 0):
-        return Proposal("economics", 1, [f"direct delivery costs only ({counts['cost']} item(s))"], facts)
+        return Proposal("economics", 1, [f"direct delivery costs only ({_n(counts['cost'], 'item')})"], facts)
     if sum(counts.values()):
-        kinds = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(counts.items()) if v)
+        kinds = ", ".join(_n(v, f"{k.replace('_', ' ')} item") for k, v in sorted(counts.items()) if v)
         return Proposal(
             "economics",
             0,
             [
-                f"no cost of delivering the intervention: only {kinds} item(s); grants and funding are not delivery costs"
+                f"no cost of delivering the intervention: only {kinds}; grants and funding are not delivery costs"
             ],
             facts,
         )

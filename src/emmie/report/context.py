@@ -179,6 +179,7 @@ def _verdict_rows(findings: dict[str, Any], said: dict[str, Any]) -> list[dict[s
                 "verdict": v["verdict"],
                 "certainty_rows": v.get("certainty_rows") or [],
                 "start": cert.get("start"),
+                "body": v.get("body") or "the comparative studies",
                 "override": cert if cert.get("overridden") else None,
                 "notes": [said[i]["statement"] for i in v["findings"] if i.startswith("effect.uncontrolled.")],
             }
@@ -611,7 +612,9 @@ def methods_paragraphs(
         "down for risk of bias (studies at high, serious or critical risk carrying half the weight), inconsistency (I² >= 50% with a "
         "prediction interval that includes no effect), imprecision (a confidence interval that includes no effect; two levels when it "
         "includes important benefit and harm), and publication bias (Egger's or the rank test p < 0.10, with 10 or more studies). "
-        "Indirectness is left to the reviewers. Direction-only outcomes were rated on their comparative studies and always rated down "
+        "Indirectness is left to the reviewers. Where an analysis mixes randomised trials with other designs, the randomised "
+        "trials alone are analysed and rated too, and the verdict rests on the body with the higher certainty "
+        "(Cuello-Garcia et al. 2022). Direction-only outcomes were rated on their comparative studies and always rated down "
         "for imprecision (Murad et al. 2017). Verdicts use GRADE's informative statements (Santesso et al. 2020). GRADE certainty "
         "(how sure we can be of the effect) and the EMMIE-Q Effect level (how well the evidence on effect was gathered and analysed) "
         "answer different questions, so a well-conducted meta-analysis can rate 3/4 on EMMIE-Q while its certainty is very low."
