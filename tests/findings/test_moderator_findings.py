@@ -63,7 +63,8 @@ def test_a_coding_artefact_context_never_heads_the_moderators():
     ]
     f = mf.headline([analysis("setting", 0.16, 1.0)], contexts, {})
     assert "Community setting" not in f.statement
-    assert "asserted or described evidence only" in f.statement
+    assert f.statement.startswith("The one moderator analysed does not survive adjustment")
+    assert "The 1 context-mechanism link in the coded theory rests on asserted evidence only." in f.statement
     observed = [{**contexts[0], "evidence": "observed", "n": 2}]
     assert "community setting enables thinking" in mf.headline([], observed, {}, pooled=False).statement
 

@@ -5,8 +5,11 @@ import math
 import pytest
 
 from emmie.effect.bayes import CONFIDENT, RULED_OUT, decide
+from emmie.findings import certainty as gr
 from emmie.findings.effect import (
+    choose_body,
     direction_only_statement,
+    found_text,
     informative_statement,
     magnitude,
     natural_frequency,
@@ -56,18 +59,55 @@ def test_magnitude_against_the_mid_or_no_effect(est, ci, mid, size):
 
 
 def test_little_to_no_evidence_when_no_comparative_study_shows_a_benefit():
-    text = direction_only_statement("very low", {"no_change": 1, "harm": 1}, 2, "Signs of Safety", NAMES)
-    assert text.startswith("There is little to no evidence that Signs of Safety reduces reoffending")
+    text = direction_only_statement("very low", {"no_change": 1}, 1, "Signs of Safety", NAMES)
+    assert text.startswith("The evidence is very uncertain about the effect of Signs of Safety on reoffending.")
+    assert (
+        "There is little to no evidence that it reduces reoffending: the one comparative study found no change." in text
+    )
     assert "not evidence that it does not work" in text
-    # One benefit among them: no longer "little to no evidence"; very uncertain at very low certainty.
+    # Harm and no benefit: a possible harm, said plainly, never "lack of evidence".
+    text = direction_only_statement("very low", {"no_change": 1, "harm": 1}, 2, "SoS", NAMES)
+    assert (
+        "No comparative study found a benefit, and of 2 comparative studies, 1 found harm and 1 found no change" in text
+    )
+    assert text.endswith("a possible harm.") and "little to no evidence" not in text
+    # One benefit among them: no longer "little to no evidence".
     text = direction_only_statement("very low", {"benefit": 1, "harm": 1}, 2, "SoS", NAMES)
-    assert text.startswith("The evidence is very uncertain about the effect of SoS on reoffending")
+    assert text.startswith("The evidence is very uncertain about the effect of SoS on reoffending.")
+    assert (
+        "little to no evidence" not in text and "Of 2 comparative studies, 1 found a benefit and 1 found harm." in text
+    )
     text = direction_only_statement("low", {"benefit": 2, "harm": 1}, 3, "SoS", NAMES)
-    assert text.startswith("SoS may reduce reoffending")
+    assert text.startswith("SoS may reduce reoffending.")
     text = direction_only_statement("low", {"benefit": 1, "harm": 2}, 3, "SoS", NAMES)
-    assert text.startswith("SoS may increase reoffending")
+    assert text.startswith("SoS may increase reoffending.")
     text = direction_only_statement(None, {}, 0, "SoS", NAMES)
     assert text.startswith("No comparative study has measured")
+
+
+@pytest.mark.parametrize(
+    ("counts", "text"),
+    [
+        ({"benefit": 1}, "the one study found a benefit"),
+        ({"benefit": 2}, "both studies found a benefit"),
+        ({"benefit": 3}, "all 3 studies found a benefit"),
+        ({"benefit": 1, "mixed": 1}, "of 2 studies, 1 found a benefit and 1 found mixed results"),
+        ({}, "no study gave a usable direction"),
+    ],
+)
+def test_found_text_reads_as_english(counts, text):
+    assert found_text(counts, "study", "studies") == text
+
+
+@pytest.mark.parametrize(
+    ("rct", "all_", "body"),
+    [("moderate", "very low", "randomised"), ("low", "low", "all"), ("low", "moderate", "all"), (None, "low", "all")],
+)
+def test_the_verdict_rests_on_the_body_with_higher_certainty(rct, all_, body):
+    def cert(level):
+        return None if level is None else gr.Certainty(level, "", ())
+
+    assert choose_body(cert(all_), cert(rct)) == body
 
 
 @pytest.mark.parametrize(

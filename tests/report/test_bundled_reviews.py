@@ -108,7 +108,15 @@ def test_small_study_analyses_are_shown_and_temper_the_verdict(bundled: Path):
     assert "heterogeneity priors" in text
     doc = findings(bundled, "cbt-recidivism")
     head = next(f for f in doc["findings"] if f["id"] == "effect.headline")
-    assert "trim-and-fill OR 1.29" in head["statement"]
+    # Randomised trials alone give the higher certainty (GRADE guidance 24), so the verdict rests on them.
+    assert head["statement"].startswith(
+        "Cognitive-behavioral therapy (CBT) for offenders probably reduces reoffending."
+    )
+    assert head["certainty"] == "moderate" and "Randomised trials (19)" in head["statement"]
+    assert "certainty very low: the non-randomised studies add less certain evidence" in head["statement"]
+    assert "trim-and-fill OR 1.26" in head["statement"]
+    ro = effect["outcomes"][0]["randomised_only"]
+    assert ro["k"] == 19 and ro["small_study"]["egger"]["pval"] < 0.10
     assert "The evidence shows a benefit" not in text
     for page in ("information-sheet", "practice-guide", "toolkit"):
         assert "Small-study effects suggest the effect may be smaller than pooled" in page_text(
@@ -119,9 +127,12 @@ def test_small_study_analyses_are_shown_and_temper_the_verdict(bundled: Path):
 def test_sos_verdict_is_little_to_no_evidence_and_designs_are_never_pooled(bundled: Path):
     doc = findings(bundled, "sos")
     head = next(f for f in doc["findings"] if f["id"] == "effect.headline")
-    assert head["statement"].startswith("There is little to no evidence that Signs of Safety reduces children entering")
+    assert head["statement"].startswith(
+        "The evidence is very uncertain about the effect of Signs of Safety on children entering or in care. "
+        "There is little to no evidence that it reduces children entering or in care"
+    )
+    assert "possible harm on kinship placement" in head["statement"]
     assert head["certainty"] == "very low"
-    assert "without a comparison group" in head["statement"]
     effect = json.loads((bundled / "results/sos/effect/effect.json").read_text())
     studies = {s["study_id"]: s["design"] for s in effect["swim"]["results"]}
     for d in effect["swim"]["domains"]:
@@ -163,14 +174,17 @@ def test_emmie_q_levels_of_a_real_run_and_their_reasons(bundled: Path, review: s
 
 def test_cbt_theory_is_not_confirmed_by_asserted_codings(bundled: Path):
     doc = findings(bundled, "cbt-recidivism")
-    assert {t["verdict"] for t in doc["mechanisms"]["theory"]} == {"plausible, untested"}
+    verdicts = {t["id"]: t["verdict"] for t in doc["mechanisms"]["theory"]}
+    # T1 rests on asserted codings only; T2 and T3 name the component moderators that test them, none of which
+    # survives Holm adjustment.
+    assert verdicts == {"T1": "plausible, untested", "T2": "tested, not supported", "T3": "tested, not supported"}
     head = next(f for f in doc["findings"] if f["id"] == "moderators.headline")
     assert "Community setting" not in head["statement"] and "None of the 26 moderators" in head["statement"]
     for page in ("practice-guide", "information-sheet", "toolkit"):
         assert "confirmed" not in page_text(bundled, "cbt-recidivism", page)
     html = (bundled / "reports/cbt-recidivism/index.html").read_text(encoding="utf-8")
     theory = visible(parse(html).find("table", class_="theory").find("tbody"))
-    assert "confirmed" not in theory and theory.count("plausible, untested") == 3
+    assert "confirmed" not in theory and theory.count("tested, not supported") == 2
 
 
 def test_practice_guide_keeps_the_role_the_data_hold(bundled: Path):
@@ -243,3 +257,18 @@ def test_stage_without_results_is_a_user_error_not_an_internal_one(bundled: Path
     assert proc.returncode == 1
     assert "--results" in proc.stderr and "internal error" not in proc.stderr
     assert not (tmp_path / "m").exists()  # nothing written
+
+
+def test_natural_frequencies_add_up_and_labels_are_told_apart(bundled: Path):
+    doc = findings(bundled, "cbt-recidivism")
+    nf = next(f for f in doc["findings"] if f["id"] == "effect.frequency.non_recidivism")
+    control, treated, diff = (
+        int(x)
+        for x in re.search(
+            r"about (\d+) did not reoffend\. .* about (\d+) \(95% CI.*about (\d+) more", nf["statement"]
+        ).groups()
+    )
+    assert control + diff == treated
+    assert "prediction interval" in nf["statement"] and "trim-and-fill" in nf["statement"]
+    text = page_text(bundled, "cbt-recidivism", "index")
+    assert "Barnoski (2002a)" in text and "Barnoski (2002b)" in text and "Barnoski (2002);" not in text

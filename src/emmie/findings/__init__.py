@@ -175,6 +175,8 @@ def derive(review: Review, summaries: dict[str, dict[str, Any]], rating: dict[st
     context_views, fs = mech_findings.context_roles(review, mech)
     findings += fs
     findings.append(mech_findings.headline(review, mech, theory_views))
+    config_views, f = mech_findings.configurations(review, mech)
+    findings.append(f)
     outcomes = {o["outcome"]: o for o in effect.get("outcomes", [])}
     mod_view, fs = mod_findings.derive(mods, outcomes, context_views)
     findings += fs
@@ -194,7 +196,7 @@ def derive(review: Review, summaries: dict[str, dict[str, Any]], rating: dict[st
         "findings": [f.to_dict() for f in findings],
         "headlines": {k: v.id for k, v in headlines.items()},
         "effect": effect_view,
-        "mechanisms": {"theory": theory_views},
+        "mechanisms": {"theory": theory_views, "configurations": config_views},
         "moderators": {**mod_view, "contexts": context_views},
         "emmie_q": rows,
         "emmie_q_note": (rating.get("rubric") or {}).get("verification_note", ""),

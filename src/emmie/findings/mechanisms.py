@@ -241,6 +241,57 @@ def studies_by_evidence(cmo: pd.DataFrame) -> dict[str, int]:
     }
 
 
+def configurations(review, mech: dict[str, Any], top: int = 10) -> tuple[list[dict[str, Any]], Finding]:
+    """The best-ranked configurations with the strongest evidence behind each, and what a practitioner should
+    take them for: supported chains only where a study observed or tested them."""
+    cmo = review.cmo
+    views = []
+    for c in (mech.get("configurations") or [])[:top]:
+        evidence: list[str] = []
+        links = []
+        for lk in c.get("links", []):
+            rows = _rows_on_link(cmo, lk["source"], lk["target"])
+            backing = rows[rows["stance"].isin(["supports", "refines"])] if len(rows) else rows
+            evidence += list(backing["evidence"]) if len(backing) else []
+            links.append(
+                {
+                    "text": f"{review.concept_label(lk['source'])} → {review.concept_label(lk['target'])}",
+                    "parts": link_parts(lk),
+                }
+            )
+        labels = c.get("labels") or [review.concept_label(n) for n in c.get("path", [])]
+        views.append(
+            {
+                "text": " → ".join(labels),
+                "n_studies": int(c.get("n_studies", 0)),
+                "evidence": strongest(evidence) or "none",
+                "links": links,
+            }
+        )
+    empirical = [v for v in views if v["evidence"] in EMPIRICAL]
+    if not views:
+        text = "No configuration of context, mechanism and outcome was coded."
+    elif not empirical:
+        text = (
+            "These chains are what the programme theory assumes: the studies describe or assert them, "
+            "but none observed or tested them. Read them as hypotheses, not as findings."
+        )
+    else:
+        text = (
+            f"{plural(len(empirical), 'chain is', 'chains are')} backed by a study that observed or tested a link; "
+            "the others are described or asserted only. The strongest evidence behind each chain is given beside it."
+        )
+    finding = Finding(
+        "mechanisms.configurations",
+        "mechanisms",
+        text,
+        numbers={"shown": len(views), "observed_or_tested": len(empirical)},
+        rule="Strongest evidence kind of the supporting or refining codings on a configuration's links",
+        pages=("practice-guide",),
+    )
+    return views, finding
+
+
 def headline(review, mech: dict[str, Any], theory_views: list[dict[str, Any]]) -> Finding:
     cmo = review.cmo
     if cmo.empty or not mech.get("configurations"):

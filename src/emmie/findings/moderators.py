@@ -171,8 +171,13 @@ def headline(
         text = "The effect varies with " + "; ".join(names) + f", out of {plural(len(analyses), 'moderator')} analysed."
     elif analyses:
         smallest = min(analyses, key=lambda a: (adjusted_p(a) if adjusted_p(a) is not None else 1.0, raw_p(a) or 1.0))
+        who = (
+            "The one moderator analysed does not survive"
+            if len(analyses) == 1
+            else f"None of the {len(analyses)} moderators analysed survives"
+        )
         text = (
-            f"None of the {plural(len(analyses), 'moderator')} analysed survives adjustment for multiple testing (Holm): "
+            f"{who} adjustment for multiple testing (Holm): "
             f"the closest, {smallest['label'].lower()} ({fmt_p_short(raw_p(smallest))} unadjusted), has a Holm-adjusted "
             f"{fmt_p_short(adjusted_p(smallest))}. No moderator is clearly supported, which with tests of one "
             "characteristic at a time is not evidence that the effect is the same for everyone."
@@ -195,7 +200,8 @@ def headline(
     elif not kept and contexts:
         kinds = sorted({c["evidence"] for c in contexts if c["evidence"] != "not stated"})
         text += (
-            f" The {plural(len(contexts), 'context-mechanism link')} in the coded theory rest on "
+            f" The {plural(len(contexts), 'context-mechanism link')} in the coded theory "
+            f"{'rests' if len(contexts) == 1 else 'rest'} on "
             f"{join_and(kinds) or 'unstated'} evidence only."
         )
     return Finding(

@@ -37,6 +37,12 @@ def fmt(x: Any, digits: int = 2) -> str:
     return "–" if v is None else f"{v:.{digits}f}"
 
 
+def fmt_amount(x: Any) -> str:
+    """A money amount with thousands separators: '1,950,000'."""
+    v = number(x)
+    return "–" if v is None else f"{v:,.0f}"
+
+
 def fmt_p(p: Any) -> str:
     """A p-value: four decimals, '< 0.0001' below that, '–' when absent."""
     v = number(p)

@@ -341,9 +341,7 @@ def economics_rule(economics: dict[str, Any]) -> Proposal:
         return Proposal(
             "economics",
             0,
-            [
-                f"no cost of delivering the intervention: only {kinds}; grants and funding are not delivery costs"
-            ],
+            [f"no cost of delivering the intervention: only {kinds}; grants and funding are not delivery costs"],
             facts,
         )
     return Proposal("economics", 0, ["no economic items coded"], facts)

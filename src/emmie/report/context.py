@@ -17,7 +17,7 @@ from markupsafe import Markup
 
 from emmie.findings.mechanisms import link_parts
 from emmie.findings.studies import study_labels
-from emmie.findings.text import fmt, fmt_p, fmt_prob, plural
+from emmie.findings.text import fmt, fmt_amount, fmt_p, fmt_prob, plural
 from emmie.findings.text import number as _f
 from emmie.ingest.review import Review
 from emmie.report.cmo_view import interactive_html
@@ -473,9 +473,9 @@ def economics_section(review: Review, econ: dict[str, Any], folder: Path) -> dic
                 "econ_id": r.get("econ_id"),
                 "study_id": r.get("study_id"),
                 "item": r.get("item"),
-                "kind": r.get("kind"),
-                "reported": f"{r.get('currency')} {fmt(r.get('amount'), 0)} ({int(r['price_year']) if r.get('price_year') else ''} prices)",
-                "converted": fmt(r.get("converted"), 0)
+                "kind": (r.get("kind") or "").replace("_", " "),
+                "reported": f"{r.get('currency')} {fmt_amount(r.get('amount'))} ({int(r['price_year']) if r.get('price_year') else ''} prices)",
+                "converted": fmt_amount(r.get("converted"))
                 if r.get("converted") is not None
                 else (r.get("conversion_note") or "–"),
                 "unit": (r.get("unit") or "").replace("_", " ")
@@ -526,14 +526,17 @@ def methods_paragraphs(
     outcomes = effect.get("outcomes", [])
     pooled = [o for o in outcomes if o.get("pooled")]
     bayes = [o for o in outcomes if o.get("bayes")]
-    measures = sorted({str(o.get("measure")) for o in outcomes if o.get("measure")})
+    measures = sorted({str(o.get("measure")) for o in outcomes if o.get("measure") and o.get("k")})
+    computed = (
+        f"Effect sizes were computed from the coded raw inputs with metafor's formulas ({', '.join(measures)}), adding 1/2 "
+        "to every cell of a 2x2 table with a zero cell; a study contributes at most one result to each meta-analysis."
+        if measures
+        else "No coded result gave an effect size with its variance, so no effect size was computed and nothing was pooled."
+    )
     paras = [
         f"The coded data ({len(review.studies)} studies, {len(review.effects)} extracted results, {len(review.cmo)} context-mechanism-outcome "
         f"codings, {len(review.implementation)} implementation and {len(review.economics)} economics items) were validated against the "
-        "codebook before any analysis. Effect sizes were computed from the coded raw inputs with metafor's formulas"
-        + (f" ({', '.join(measures)})" if measures else "")
-        + ", adding 1/2 to every cell of a 2x2 table with a zero cell; "
-        "a study contributes at most one result to each meta-analysis.",
+        f"codebook before any analysis. {computed}"
     ]
     for o in pooled:
         f = (o.get("frequentist") or {}).get("z") or {}
@@ -576,8 +579,9 @@ def methods_paragraphs(
         paras.append(
             f"{len(swim['results'])} results that could not be pooled were synthesised without meta-analysis following the SWiM guideline "
             f"(Campbell et al. 2020): each result's direction was classed by {rule}; a study's direction per outcome domain is the "
-            f"direction of at least {int(100 * (swim.get('study_threshold') or 0.7))}% of its results, else mixed; a two-sided sign test "
-            "compares studies showing benefit with those showing harm (Boon & Thomson 2021)."
+            f"direction of at least {int(100 * (swim.get('study_threshold') or 0.7))}% of its results, else mixed; where comparative "
+            "studies show a benefit or a harm, a two-sided sign test compares the two among comparative studies only "
+            "(Boon & Thomson 2021); studies without a comparison group are counted apart."
         )
     if mods.get("analyses"):
         paras.append(
@@ -674,13 +678,19 @@ def build(
         "implementation": implementation_section(review, impl, results / "implementation"),
         "economics": economics_section(review, econ, results / "economics"),
         "appraisal": appraisal_section(results / "appraisal", summaries.get("prisma", {})),
-        "methods": methods_paragraphs(review, effect, mech, mods, econ) + [findings.get("emmie_q_note") or ""],
+        "methods": methods_paragraphs(review, effect, mech, mods, econ)
+        + [
+            "The EMMIE-Q level descriptors shown here are emmie's paraphrases: they could not be checked against the "
+            "published table of Johnson, Tilley & Bowers (2015), and are marked as unverified in the rubric."
+        ],
         "emmie_q_reviewers": [d for d in dims if d["overridden"]],
         "software": software_versions(),
         "references": references(review),
         "studies": study_index(review),
         "scripts": "",
         "said": said,
+        "findings": findings,
+        "subject": findings["subject"],
     }
     from emmie.report import pages
 

@@ -78,7 +78,7 @@ def page_contexts(review: Review, ctx: dict[str, Any]) -> dict[str, dict[str, An
             "page_title": f"{name}: practice guide",
             "kicker": "For practitioners",
             "practice": practice_rows(review),
-            "configurations": ctx["mech"]["configurations"][:10],
+            "mech_configurations": ctx["findings"]["mechanisms"]["configurations"],
         },
         "implementation-summary.html": {
             "page_title": f"{name}: implementation summary",
