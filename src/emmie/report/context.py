@@ -306,6 +306,7 @@ def mechanisms_section(review: Review, mech: dict[str, Any], folder: Path) -> di
             {
                 "text": " → ".join(labels),
                 "n_studies": c.get("n_studies", 0),
+                "weakest_n": c.get("weakest_n_studies"),
                 "strength": c.get("weakest_strength"),
                 "complete_in": c.get("complete_in", []),
                 "links": links,
@@ -602,7 +603,7 @@ def methods_paragraphs(
     paras.append(
         f"The {len(review.cmo)} context-mechanism-outcome codings were built into a directed graph (networkx) of contexts, intervention components, "
         "mechanisms and outcomes. The strength of a link sums, over distinct studies, the product of the weights of the study's rigour and relevance "
-        f"({weight_text}), a contradicting study counting negatively. Configurations are ranked by their weakest link; "
+        f"({weight_text}), a contradicting study counting negatively. Configurations are ranked by the number of studies behind their weakest link, then by that link's strength; "
         "the initial programme theory is classed proposition by proposition as confirmed, refined, partly supported, contradicted or untested."
     )
     if econ and econ.get("base_currency") and econ.get("items"):
