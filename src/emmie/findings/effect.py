@@ -671,7 +671,7 @@ def _headline(effect, views, findings, subject) -> Finding:
     ]
     if harms:
         text += (
-            " Comparative studies found a possible harm on "
+            " Comparative evidence points to a possible harm on "
             + join_and([_noun(str(v["label"] or v["outcome"])) for v in harms])
             + " (see the full report)."
         )
