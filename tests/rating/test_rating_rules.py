@@ -87,6 +87,16 @@ NOT_POOLED = {"outcomes": [{"outcome": "care", "k": 1, "pooled": False, "reason_
         ([("rct", "low"), ("rct", "low")], pooled(2, 80.0), 2),
         ([("rct", "low"), ("quasi_experimental", "moderate")], pooled(2, 30.0), 3),
         ([("rct", "low")] * 4 + [("quasi_experimental", "moderate")], pooled(5, 20.0), 4),
+        # Each side of each cut-off: I² 75 (level 2), half at high risk (2), k 5, I² 50 and a low-risk majority (4).
+        ([("rct", "low"), ("rct", "low")], pooled(2, 75.0), 2),
+        ([("rct", "low"), ("rct", "low")], pooled(2, 74.9), 3),
+        ([("rct", "high"), ("rct", "low")], pooled(2, 10.0), 2),
+        ([("rct", "high"), ("rct", "low"), ("rct", "low")], pooled(3, 10.0), 3),
+        ([("rct", "low")] * 5, pooled(5, 49.9), 4),
+        ([("rct", "low")] * 5, pooled(5, 50.0), 3),
+        ([("rct", "low")] * 5, pooled(4, 10.0), 3),
+        ([("rct", "low")] * 3 + [("rct", "moderate")] * 2, pooled(5, 10.0), 4),
+        ([("rct", "low")] * 2 + [("rct", "moderate")] * 3, pooled(5, 10.0), 3),
     ],
 )
 def test_effect_levels(designs, summary, level):

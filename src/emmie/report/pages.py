@@ -6,17 +6,6 @@ from typing import Any
 
 from emmie.ingest.review import Review
 
-STRENGTH_WORDS = ((3.0, "stronger"), (1.5, "moderate"), (0.0, "weak"))
-
-
-def strength_word(strength: float | None) -> str:
-    if strength is None:
-        return "unknown"
-    for bound, word in STRENGTH_WORDS:
-        if strength >= bound:
-            return word
-    return "contested"
-
 
 def practice_rows(review: Review) -> list[dict[str, Any]]:
     """For each mechanism: the components that trigger it, the contexts it works or fails in, its outcomes."""
