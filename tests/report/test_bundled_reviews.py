@@ -117,6 +117,10 @@ def test_small_study_analyses_are_shown_and_temper_the_verdict(bundled: Path):
     assert "trim-and-fill OR 1.26" in head["statement"]
     ro = effect["outcomes"][0]["randomised_only"]
     assert ro["k"] == 19 and ro["small_study"]["egger"]["pval"] < 0.10
+    # The trim-and-fill figure the verdict quotes is shown with its own tests on the full report.
+    rtf = ro["small_study"]["trim_and_fill"]
+    assert "Randomised trials only: funnel-plot asymmetry" in text
+    assert f"imputes {rtf['k0']} missing studies" in text and "to OR 1.26" in text
     assert "The evidence shows a benefit" not in text
     for page in ("information-sheet", "practice-guide", "toolkit"):
         assert "Small-study effects suggest the effect may be smaller than pooled" in page_text(

@@ -72,7 +72,6 @@ SMALL_STUDY_P = 0.10
 ROB_HIGH = frozenset({"high", "serious", "critical"})
 ROB_CRITICAL = frozenset({"critical"})
 RANDOMISED = frozenset({"rct"})
-RULES_CITATION = "GRADE (Balshem 2011; Guyatt 2011a-d; Zeng 2021; Murad 2017), as set out in emmie.findings.certainty"
 
 
 @dataclass(frozen=True)

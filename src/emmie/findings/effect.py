@@ -17,6 +17,7 @@ Akl, E. A., et al. (2007). Using alternative statistical formats for presenting 
 
 from __future__ import annotations
 
+import math
 import re
 import statistics
 from collections import Counter
@@ -140,11 +141,11 @@ def direction_only_statement(
 
 
 STUDY_WORDS = {
-    "benefit": ("found a benefit", "found a benefit"),
-    "harm": ("found harm", "found harm"),
-    "no_change": ("found no change", "found no change"),
-    "mixed": ("found mixed results", "found mixed results"),
-    "unclear": ("had an unclear direction", "had an unclear direction"),
+    "benefit": "found a benefit",
+    "harm": "found harm",
+    "no_change": "found no change",
+    "mixed": "found mixed results",
+    "unclear": "had an unclear direction",
 }
 DIRECTION_ORDER = ("benefit", "harm", "no_change", "mixed", "unclear")
 
@@ -156,7 +157,7 @@ def found_text(counts: dict[str, int], one: str, many: str, verb_one: str = "fou
     n = sum(counts.get(k, 0) for k in present)
     if n == 0:
         return f"no {one} gave a usable direction"
-    words_of = {k: STUDY_WORDS[k][0].replace("found", verb_one if n == 1 else verb_many, 1) for k in present}
+    words_of = {k: STUDY_WORDS[k].replace("found", verb_one if n == 1 else verb_many, 1) for k in present}
     if n == 1:
         return f"the one {one} {words_of[present[0]]}"
     if len(present) == 1:
@@ -187,8 +188,6 @@ def baseline_risk(review, effect_ids: list[str]) -> float | None:
 
 def risk_with(measure: str, p0: float, x: float) -> float | None:
     """Intervention-group risk implied by a pooled ``x`` (log OR, log RR or RD) at comparison risk ``p0``."""
-    import math
-
     if measure == "OR":
         odds = p0 / (1 - p0) * math.exp(x)
         return odds / (1 + odds)
@@ -372,6 +371,10 @@ def pooled_outcome(review, o: dict[str, Any], subject: str) -> tuple[dict[str, A
         _small_study_finding(oid, measure, est, o["small_study"], [s["study_id"] for s in o["studies"]])
         if o.get("small_study")
         else None,
+        # The verdict rests on the randomised trials: their own funnel-plot tests are shown too.
+        _small_study_finding(oid, measure, b_est, ss, studies, body="randomised trials")
+        if body_name == "randomised" and ss
+        else None,
         _loo_finding(oid, measure, lb, ub, o["leave_one_out"], [s["study_id"] for s in o["studies"]], review)
         if o.get("leave_one_out")
         else None,
@@ -396,12 +399,15 @@ def _config_outcome(review, oid: str) -> dict[str, Any]:
     return next((x for x in review.config.get("outcomes", []) if x.get("id") == oid), {})
 
 
-def _small_study_finding(oid: str, measure: str, est: float, ss: dict[str, Any], studies: list[str]) -> Finding:
+def _small_study_finding(
+    oid: str, measure: str, est: float, ss: dict[str, Any], studies: list[str], body: str | None = None
+) -> Finding:
     eg, rk, tf = ss.get("egger") or {}, ss.get("rank") or {}, ss.get("trim_and_fill") or {}
     k0 = int(tf.get("k0") or 0)
     asym = min(p for p in (number(eg.get("pval")), number(rk.get("pval")), 1.0) if p is not None) < gr.SMALL_STUDY_P
     text = (
-        f"Funnel-plot asymmetry: Egger's regression test {fmt_p_short(eg.get('pval'))}, rank correlation test "
+        (f"{_cap(body)} only: funnel" if body else "Funnel")
+        + f"-plot asymmetry: Egger's regression test {fmt_p_short(eg.get('pval'))}, rank correlation test "
         f"{fmt_p_short(rk.get('pval'))} ({'small-study effects suspected' if asym else 'no asymmetry detected'}). "
     )
     if k0:
@@ -413,7 +419,7 @@ def _small_study_finding(oid: str, measure: str, est: float, ss: dict[str, Any],
         text += "Trim-and-fill imputes no missing study. "
     text += f"Rosenthal's fail-safe N is {ss.get('failsafe_n')}; it ignores heterogeneity and is not a test of bias (Becker 2005)."
     return Finding(
-        id=f"effect.small_study.{oid}",
+        id=f"effect.small_study.{oid}" + (".randomised" if body else ""),
         dimension="effect",
         statement=text,
         certainty=None,

@@ -50,11 +50,8 @@ def link_parts(link: dict[str, Any]) -> list[dict[str, Any]]:
 def _rows_on_link(cmo: pd.DataFrame, u: str, v: str) -> pd.DataFrame:
     if cmo.empty:
         return cmo
-    mask = pd.Series(False, index=cmo.index)
-    for _, r in cmo.iterrows():
-        values = {str(r.get(f) or "") for f in CMO_FIELDS}
-        mask[_] = u in values and v in values
-    return cmo[mask]
+    fields = cmo[[f for f in CMO_FIELDS if f in cmo.columns]]
+    return cmo[fields.eq(u).any(axis=1) & fields.eq(v).any(axis=1)]
 
 
 def strongest(evidence: list[str]) -> str | None:
