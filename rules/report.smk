@@ -1,7 +1,22 @@
+rule snapshots:
+    input:
+        review_files,
+        validation=f"{RESULTS}/{{review}}/validation.json",
+    output:
+        directory(f"{RESULTS}/{{review}}/snapshots"),
+    params:
+        code=EMMIE_CODE,
+    log:
+        f"{RESULTS}/logs/{{review}}/snapshots.log",
+    shell:
+        f"{EMMIE} snapshots {DATA}/{{wildcards.review}} {{output}} > {{log}} 2>&1"
+
+
 rule findings:
     input:
         review_files,
         emmie=f"{RESULTS}/{{review}}/emmie.json",
+        snapshots=f"{RESULTS}/{{review}}/snapshots",
     output:
         report(f"{RESULTS}/{{review}}/findings.json", category="Findings", labels={"review": "{review}", "file": "findings.json"}),
     params:

@@ -98,6 +98,20 @@ def cmd_findings(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_snapshots(args: argparse.Namespace) -> int:
+    from emmie.io import write_json
+    from emmie.snapshots import stage as snapshots_stage
+
+    review = _load_valid(args.data)
+    out = Path(args.out)
+    if review is None:
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(out / "snapshots.json", {"review": Path(args.data).name, "skipped": True, "snapshots": []})
+        return 0
+    snapshots_stage.run(review, out)
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from emmie.report import render
 
@@ -176,6 +190,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("results")
     p.add_argument("out")
     p.set_defaults(func=cmd_findings)
+
+    p = sub.add_parser(
+        "snapshots", help="rebuild the findings from the sources public at each review.yaml snapshot date"
+    )
+    p.add_argument("data")
+    p.add_argument("out", help="results/<review>/snapshots")
+    p.set_defaults(func=cmd_snapshots)
 
     p = sub.add_parser("report", help="render the review's four HTML outputs")
     p.add_argument("data")

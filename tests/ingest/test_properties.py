@@ -9,6 +9,7 @@ review, whose other tables keep referring to its four studies.
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import math
 import shutil
@@ -67,6 +68,12 @@ def cell(column: Column) -> st.SearchStrategy:
         )
     elif column.type == "int":
         value = st.integers(0, 10**9).map(lambda n: (str(n), float(n)))
+    elif column.type == "date":
+        value = (
+            st.dates(datetime.date(1900, 1, 1), datetime.date(2100, 12, 31))
+            .flatmap(lambda d: st.sampled_from([d.isoformat(), d.isoformat()[:7], d.isoformat()[:4]]))
+            .map(lambda s: (s, s))
+        )
     else:
         value = st.floats(-1e9, 1e9, allow_nan=False).map(lambda x: (repr(x), x))
     if column.required:
@@ -236,6 +243,8 @@ def invalid(column_type: str, allowed: tuple[str, ...], required: bool) -> st.Se
         )
     if column_type == "text":
         options.append(st.sampled_from(FORMULAS))
+    if column_type == "date":
+        options.append(st.sampled_from(["2018-02-30", "2018-13", "18-06", "June 2018", "2018/06/30", "1899", "2018-6"]))
     return st.one_of(options)
 
 

@@ -198,7 +198,9 @@ def test_practice_guide_keeps_the_role_the_data_hold(bundled: Path):
     assert "refines" in roles
     for c in doc["moderators"]["contexts"]:
         assert f"{c['context']} {c['role']}" in guide
-    assert "Refined (works differently) where" in guide and "contradicted for" in guide
+    assert "Refined (works differently) where" in guide
+    # A tested study that contradicts a component's link is not listed as triggering the mechanism.
+    assert "not borne out for: Signs of Safety practice as a whole" in guide
 
 
 BAD_TEXT = [
@@ -276,3 +278,88 @@ def test_natural_frequencies_add_up_and_labels_are_told_apart(bundled: Path):
     assert "prediction interval" in nf["statement"] and "trim-and-fill" in nf["statement"]
     text = page_text(bundled, "cbt-recidivism", "index")
     assert "Barnoski (2002a)" in text and "Barnoski (2002b)" in text and "Barnoski (2002);" not in text
+
+
+# --------------------------------------------------------------------------- issue 13: the SoS rerun
+
+
+def test_sos_first_screen_sets_the_published_conclusions_beside_the_rerun(bundled: Path):
+    doc = findings(bundled, "sos")
+    agreement = {r["dimension"]: r["agreement"] for r in doc["published"]}
+    assert agreement == {
+        "effect": "agrees",
+        "mechanisms": "partly",
+        "moderators": "differs",
+        "implementation": "agrees",
+        "economics": "agrees",
+    }
+    html = (bundled / "reports/sos/index.html").read_text(encoding="utf-8")
+    tree = parse(html)
+    summary = tree.find("section", id="summary")
+    tables = summary.find_all("table")
+    assert tables[0].attrs.get("class") == "published", "the comparison comes before the EMMIE summary table"
+    rows = tables[0].find("tbody").find_all("tr")
+    assert [visible(r.find("th")) for r in rows] == [
+        "Effect",
+        "Mechanisms",
+        "Moderators",
+        "Implementation",
+        "Economics",
+    ]
+    moderators = visible(rows[2])
+    assert "parents need to trust and collaborate with social workers" in moderators
+    assert "Differs: this rerun differs from the published review on Moderators" in moderators
+    assert "P1 is not observed or tested in any coded source" in moderators
+    assert "its included-study list could not be read" in moderators
+    assert "resting on 1 study: Nelson-Dusek (2017)" in visible(rows[1])
+    sheet = page_text(bundled, "sos", "information-sheet")
+    for r in doc["published"]:
+        assert norm(r["published"]) in sheet
+
+
+def test_sos_shows_what_was_known_at_the_search_and_now(bundled: Path):
+    text = page_text(bundled, "sos", "index")
+    assert "At the 2018 review's search (2018-06-30)" in text and "Now (2026-12-01)" in text
+    assert (
+        "Left out of the 2018-06-30 snapshot because their date could not be placed before it: Reekers (2018)." in text
+    )
+    doc = findings(bundled, "sos")
+    levels = {r["dimension"]: r["levels"] for r in doc["timeline"]["rows"]}
+    # no comparative study is known to predate the search, so Effect was 0 then; 1 now
+    assert levels["effect"] == [0, 1] and levels["economics"] == [0, 0]
+    snap = json.loads((bundled / "results/sos/snapshots/search-2018/findings.json").read_text())
+    assert snap["review"] == "sos"
+    verdict = next(f for f in snap["findings"] if f["id"] == "effect.verdict.care_entry")
+    assert verdict["certainty"] == "no comparative evidence"
+
+
+def test_sos_what_next_follows_from_the_gaps(bundled: Path):
+    doc = findings(bundled, "sos")
+    said = {f["id"]: f for f in doc["findings"]}
+    assert doc["next_steps"][:2] == ["next.effect", "next.outcomes"]
+    assert "P1" in said["next.theory"]["numbers"]["untested"]
+    for page in ("index", "information-sheet"):
+        text = page_text(bundled, "sos", page)
+        assert "What next" in text
+        for fid in doc["next_steps"]:
+            assert norm(said[fid]["statement"]) in text
+
+
+def test_sos_counts_studies_apart_from_other_documents(bundled: Path):
+    said = {f["id"]: f for f in findings(bundled, "sos")["findings"]}
+    scope = said["summary.scope"]
+    assert scope["numbers"]["studies"] == 20 and scope["numbers"]["other_documents"] == 4
+    effect = json.loads((bundled / "results/sos/effect/effect.json").read_text())
+    assert [d["effect_id"] for d in effect["accounting"]["not_studies"]] == ["goldfields2016_care"]
+    assert "Parliamentary answer (not a study: kept for context, not used for the effect)" in page_text(
+        bundled, "sos", "index"
+    )
+
+
+def test_a_review_without_snapshots_or_published_findings_has_neither_section(bundled: Path):
+    doc = findings(bundled, "cbt-recidivism")
+    assert doc["published"] == [] and doc["timeline"] == {}
+    html = (bundled / "reports/cbt-recidivism/index.html").read_text(encoding="utf-8")
+    assert 'id="timeline"' not in html and 'class="published"' not in html
+    assert not any(f["id"].startswith(("published.", "timeline.")) for f in doc["findings"])
+    assert json.loads((bundled / "results/cbt-recidivism/snapshots/snapshots.json").read_text())["snapshots"] == []

@@ -69,6 +69,7 @@ from emmie.effect.bayes_plots import bayes_forest_plot, prior_posterior_plot
 from emmie.effect.plots import MEASURE_LABELS, RATIO_MEASURES, forest_plot, funnel_plot
 from emmie.effect.swim import effect_direction_plot, synthesise
 from emmie.errors import AnalysisError, EmmieError
+from emmie.ingest import documents
 from emmie.ingest.review import Review
 from emmie.ingest.schema import MEASURES
 from emmie.io import atomic_write_text, write_csv, write_json
@@ -379,10 +380,13 @@ def run(review: Review, outdir: Path) -> dict[str, Any]:
     -------
     dict
         The content of ``effect.json``: ``review, outcomes, swim, designs, accounting, warnings``.
+        Results reported in documents that are not studies (news, minutes, ...; :mod:`emmie.ingest.documents`)
+        are left out and listed in ``accounting["not_studies"]``.
     """
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     warnings: list[str] = []
+    review, not_studies = documents.for_effect(review)
     sizes, measures = compute_effect_sizes(review)
     write_csv(outdir / "effect_sizes.csv", sizes)
     text = review.effects.set_index("effect_id")
@@ -475,7 +479,12 @@ def run(review: Review, outdir: Path) -> dict[str, Any]:
         "outcomes": outcomes,
         "swim": swim,
         "designs": designs,
-        "accounting": {"n_results": len(sizes), "in_meta_analysis": sorted(in_meta), "in_swim": sorted(swim_reason)},
+        "accounting": {
+            "n_results": len(sizes),
+            "in_meta_analysis": sorted(in_meta),
+            "in_swim": sorted(swim_reason),
+            "not_studies": not_studies,
+        },
         "warnings": warnings,
     }
     write_json(outdir / "effect.json", result)

@@ -15,8 +15,10 @@ from typing import Any
 from emmie.findings import effect as effect_findings
 from emmie.findings import mechanisms as mech_findings
 from emmie.findings import moderators as mod_findings
+from emmie.findings import next_steps, published, timeline
 from emmie.findings.model import DIMENSIONS, PAGES, Finding
-from emmie.findings.text import plural, sentence
+from emmie.findings.studies import study_labels
+from emmie.findings.text import join_and, plural, sentence
 from emmie.ingest.review import Review
 
 __all__ = ["DIMENSIONS", "PAGES", "Finding", "derive"]
@@ -135,14 +137,27 @@ def emmie_q_rows(rating: dict[str, Any]) -> tuple[list[dict[str, Any]], list[Fin
 
 
 def _plain_summary(review: Review, headlines: dict[str, Finding], rows: list[dict[str, Any]]) -> Finding:
-    n = len(review.studies)
-    comparative = int(review.studies["design"].isin(["rct", "quasi_experimental"]).sum())
+    from emmie.ingest.documents import other_documents, study_ids
+
+    ids = study_ids(review)
+    others = other_documents(review)
+    n = len(ids)
+    studies = review.studies[review.studies["study_id"].isin(ids)]
+    comparative = int(studies["design"].isin(["rct", "quasi_experimental"]).sum())
     name = subject_of(review)
     low = [r["name"] for r in rows if r["final"] <= 1]
     text = (
         f"We looked at {plural(n, 'study or report', 'studies and reports')}; {comparative} of them compared people or places "
         f"receiving {name} with a comparison group that did not."
     )
+    if others:
+        kinds = sorted({d["type"] for d in others})
+        text += (
+            f" {plural(len(others), 'other document', 'other documents').capitalize()} ({join_and(kinds)}) "
+            "{verb} kept for context, implementation and costs but not counted as studies or used for the effect.".format(
+                verb="is" if len(others) == 1 else "are"
+            )
+        )
     if low:
         text += (
             " Where the evidence is thin ("
@@ -154,14 +169,20 @@ def _plain_summary(review: Review, headlines: dict[str, Finding], rows: list[dic
         "summary.scope",
         "summary",
         text,
-        numbers={"studies": n, "comparative": comparative, "thin": low},
-        rule="Counts of coded studies and designs; EMMIE-Q levels of 1 or less are called thin",
+        numbers={"studies": n, "comparative": comparative, "other_documents": len(others), "thin": low},
+        rule="Counts of coded studies and designs (documents that are not studies apart: emmie.ingest.documents); EMMIE-Q levels of 1 or less are called thin",
         pages=("index", "information-sheet"),
     )
 
 
-def derive(review: Review, summaries: dict[str, dict[str, Any]], rating: dict[str, Any]) -> dict[str, Any]:
-    """The findings document of a review (see the module docstring)."""
+def derive(
+    review: Review,
+    summaries: dict[str, dict[str, Any]],
+    rating: dict[str, Any],
+    snapshots: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The findings document of a review (see the module docstring). ``snapshots``: the entries of
+    ``snapshots.json``, each with ``doc``, its own findings document (None for the review itself)."""
     subject = subject_of(review)
     effect = summaries.get("effect") or {}
     mech = summaries.get("mechanisms") or {}
@@ -186,6 +207,16 @@ def derive(review: Review, summaries: dict[str, dict[str, Any]], rating: dict[st
     findings += fs
     headlines = {f.dimension: f for f in findings if f.headline}
     findings.append(_plain_summary(review, headlines, rows))
+    findings += next_steps.derive(review, findings, rating, subject)
+    published_rows, fs = published.compare(review, findings)
+    findings += fs
+    doc_so_far = {
+        "findings": [f.to_dict() for f in findings],
+        "headlines": {k: v.id for k, v in headlines.items()},
+        "emmie_q": rows,
+    }
+    timeline_view, fs = timeline.build(snapshots or [], doc_so_far, study_labels(review))
+    findings += fs
     ids = [f.id for f in findings]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
@@ -200,4 +231,7 @@ def derive(review: Review, summaries: dict[str, dict[str, Any]], rating: dict[st
         "moderators": {**mod_view, "contexts": context_views},
         "emmie_q": rows,
         "emmie_q_note": (rating.get("rubric") or {}).get("verification_note", ""),
+        "published": published_rows,
+        "timeline": timeline_view,
+        "next_steps": [f.id for f in findings if f.id.startswith("next.")],
     }

@@ -100,6 +100,25 @@ def parse_year(raw: str) -> tuple[float, str | None]:
     return float(year), None
 
 
+def parse_date(raw: str) -> tuple[str, str | None]:
+    """A calendar date as precise as it is known: ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` (kept as text)."""
+    import datetime
+
+    value = raw.strip()
+    expected = "a date as YYYY, YYYY-MM or YYYY-MM-DD (as precise as it is known)"
+    m = re.fullmatch(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?", value)
+    if not m:
+        return "", expected
+    year, month, day = int(m.group(1)), int(m.group(2) or 1), int(m.group(3) or 1)
+    try:
+        datetime.date(year, month, day)
+    except ValueError:
+        return "", expected + ", a real calendar date"
+    if not 1900 <= year <= 2100:
+        return "", expected + ", between 1900 and 2100"
+    return value, None
+
+
 def parse_enum(raw: str, allowed: tuple[str, ...]) -> tuple[str, str | None]:
     value = raw.strip()
     if value not in allowed:

@@ -13,6 +13,7 @@ TYPE_TEXT = {
     "enum": "one of the allowed values",
     "ref": "identifier of another table's row",
     "url": "DOI or http(s) URL",
+    "date": "date as YYYY, YYYY-MM or YYYY-MM-DD",
 }
 assert set(TYPE_TEXT) == set(TYPES)
 

@@ -155,6 +155,8 @@ def parse_cell(column: Column, raw: str) -> tuple[Any, str | None]:
         return cells.parse_enum(raw, column.allowed)
     if column.type == "url":
         return cells.parse_url(raw)
+    if column.type == "date":
+        return cells.parse_date(raw)
     raise AssertionError(column.type)
 
 

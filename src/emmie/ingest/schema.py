@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 #   enum     one of ``allowed``
 #   ref      a value of another table's column (``ref`` = "table.column")
 #   url      a DOI ("10.xxxx/...") or an http(s) URL
-TYPES = ("text", "id", "int", "float", "year", "enum", "ref", "url")
+#   date     YYYY, YYYY-MM or YYYY-MM-DD, as precise as it is known (kept as text)
+TYPES = ("text", "id", "int", "float", "year", "enum", "ref", "url", "date")
 
 VERIFIED = ("yes", "partial", "no")
 
@@ -35,6 +36,24 @@ DESIGNS = (
     "review",  # a review or theory paper used for programme theory
 )
 COMPARATIVE_DESIGNS = ("rct", "quasi_experimental")
+
+# What kind of document a source is. Studies and reports of studies are the default;
+# news items, funding lists, council minutes and parliamentary answers are kept for
+# context, implementation and economics but are not studies (see emmie.ingest.documents).
+DOCUMENT_TYPES = (
+    "journal_article",
+    "report",  # research or evaluation report, incl. grey literature
+    "thesis",
+    "book",
+    "presentation",  # slides or a conference talk
+    "administrative_data",  # an agency's own data note or statistics
+    "web_page",
+    "news",
+    "funding_list",
+    "minutes",  # minutes of a council or committee meeting
+    "parliamentary_answer",
+)
+NOT_STUDIES = ("news", "funding_list", "minutes", "parliamentary_answer")
 
 ROB_JUDGEMENTS = ("low", "some_concerns", "moderate", "serious", "critical", "high", "no_information", "not_assessed")
 ROB_TOOLS = ("rob2", "robins_i", "generic", "none")
@@ -116,6 +135,19 @@ STUDIES = Table(
         Column("study_id", "id", True, "Short unique key, e.g. `baginsky2017`.", unique=True),
         Column("citation", "text", True, "Full reference as it appears in the reference list."),
         Column("year", "year", True, "Year of publication."),
+        Column(
+            "published",
+            "date",
+            False,
+            "When the source was first public (online first), as precise as known; used to build the evidence as of a snapshot date (`review.yaml` `snapshots`). Empty: only `year` is known.",
+        ),
+        Column(
+            "document_type",
+            "enum",
+            False,
+            "What kind of document it is (empty = a study or report of one). News, funding lists, minutes and parliamentary answers are not studies: kept for context, implementation and economics, left out of Effect and the study counts unless `review.yaml` `non_study_document_types` says otherwise.",
+            DOCUMENT_TYPES,
+        ),
         Column("country", "text", True, "Country (or countries, separated by `;`)."),
         Column("design", "enum", True, "Study design.", DESIGNS),
         Column("comparison", "text", False, "What the intervention group was compared with; empty if no comparison."),
@@ -133,6 +165,12 @@ STUDIES = Table(
             True,
             "Whether the study is known to be in the published review being re-coded (`unknown` when its included-study list could not be read).",
             ("yes", "no", "unknown"),
+        ),
+        Column(
+            "inclusion_basis",
+            "text",
+            False,
+            "How `in_original_review` was settled: the source that lists or cites the study as included, or where it was looked for and not found.",
         ),
         *_provenance(),
     ),

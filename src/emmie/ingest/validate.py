@@ -142,6 +142,91 @@ def check_certainty_overrides(config: dict[str, Any]) -> list[Problem]:
     ]
 
 
+def check_published_findings(config: dict[str, Any]) -> list[Problem]:
+    """The claims of the published findings name this review's outcomes, theory and themes."""
+    outcomes = [o["id"] for o in config.get("outcomes", [])]
+    theory = [t["id"] for t in config.get("initial_theory", [])]
+    themes = [t["id"] for t in config.get("implementation_themes", [])]
+    problems = []
+    findings = (config.get("published_review") or {}).get("findings") or []
+    seen: set[str] = set()
+    for i, finding in enumerate(findings):
+        where = f"published_review.findings[{i}]"
+        dimension, claim = finding["dimension"], finding["claim"]
+        if dimension in seen:
+            problems.append(
+                Problem("review.yaml", 0, f"{where}.dimension", dimension, "one published finding per dimension")
+            )
+        seen.add(dimension)
+        needs = {
+            "effect": ("outcome", "verdict"),
+            "mechanisms": ("theory",),
+            "moderators": ("theory",),
+            "implementation": ("themes",),
+            "economics": ("cost_effectiveness",),
+        }[dimension]
+        for key in needs:
+            if key not in claim:
+                problems.append(
+                    Problem("review.yaml", 0, f"{where}.claim", sorted(claim), f"`{key}` for a {dimension} finding")
+                )
+        if "outcome" in claim and claim["outcome"] not in outcomes:
+            problems.append(
+                Problem(
+                    "review.yaml",
+                    0,
+                    f"{where}.claim.outcome",
+                    claim["outcome"],
+                    f"an outcome id ({', '.join(outcomes)})",
+                )
+            )
+        for ref in claim.get("theory", []):
+            if ref not in theory:
+                problems.append(
+                    Problem(
+                        "review.yaml",
+                        0,
+                        f"{where}.claim.theory",
+                        ref,
+                        f"an initial_theory id ({', '.join(theory) or 'none declared'})",
+                    )
+                )
+        for ref in claim.get("themes", []):
+            if ref not in themes:
+                problems.append(
+                    Problem(
+                        "review.yaml",
+                        0,
+                        f"{where}.claim.themes",
+                        ref,
+                        f"an implementation theme id ({', '.join(themes)})",
+                    )
+                )
+    return problems
+
+
+def check_snapshots(config: dict[str, Any]) -> list[Problem]:
+    """Snapshot ids are unique and their dates are real calendar dates, in order."""
+    import datetime
+
+    problems = []
+    snapshots = config.get("snapshots") or []
+    ids = [s["id"] for s in snapshots]
+    for i, snapshot in enumerate(snapshots):
+        if ids.count(snapshot["id"]) > 1 and ids.index(snapshot["id"]) != i:
+            problems.append(Problem("review.yaml", 0, f"snapshots[{i}].id", snapshot["id"], "a snapshot id used once"))
+        try:
+            datetime.date.fromisoformat(snapshot["date"])
+        except ValueError:
+            problems.append(
+                Problem("review.yaml", 0, f"snapshots[{i}].date", snapshot["date"], "a real calendar date (YYYY-MM-DD)")
+            )
+    dates = [s["date"] for s in snapshots]
+    if dates != sorted(dates):
+        problems.append(Problem("review.yaml", 0, "snapshots", dates, "snapshots in date order, earliest first"))
+    return problems
+
+
 def check_effects(frame: pd.DataFrame, config: dict[str, Any]) -> list[Problem]:
     problems = []
     invalid = frame.attrs.get("invalid", set())
@@ -262,6 +347,8 @@ def check_prisma(frame: pd.DataFrame) -> list[Problem]:
 def check_review(config: dict[str, Any], frames: dict[str, pd.DataFrame]) -> list[Problem]:
     problems = check_references(frames, config)
     problems += check_certainty_overrides(config)
+    problems += check_published_findings(config)
+    problems += check_snapshots(config)
     problems += check_effects(frames["effects"], config)
     problems += check_moderators(frames["moderators"], config, frames["moderators"].attrs.get("present", False))
     problems += check_prisma(frames["prisma"])

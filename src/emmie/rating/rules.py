@@ -350,8 +350,11 @@ def economics_rule(economics: dict[str, Any]) -> Proposal:
 def propose_levels(review: Review, summaries: dict[str, dict[str, Any]]) -> dict[str, Proposal]:
     """Propose an EMMIE-Q level per dimension. ``summaries`` maps stage name to its JSON dict (missing = empty)."""
     s = {k: (summaries.get(k) or {}) for k in ("effect", "mechanisms", "moderators", "implementation", "economics")}
+    from emmie.ingest.documents import for_effect
+
+    studies_only, _ = for_effect(review)
     return {
-        "effect": effect_rule(review.studies, review.effects, s["effect"]),
+        "effect": effect_rule(review.studies, studies_only.effects, s["effect"]),
         "mechanisms": mechanisms_rule(review, s["mechanisms"]),
         "moderators": moderators_rule(review, s["mechanisms"], s["moderators"]),
         "implementation": implementation_rule(s["implementation"]),

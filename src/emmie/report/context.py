@@ -19,6 +19,7 @@ from emmie.findings.mechanisms import link_parts
 from emmie.findings.studies import study_labels
 from emmie.findings.text import fmt, fmt_amount, fmt_p, fmt_prob, plural
 from emmie.findings.text import number as _f
+from emmie.ingest.documents import TYPE_WORDS, is_study, other_documents, study_ids
 from emmie.ingest.review import Review
 from emmie.report.cmo_view import interactive_html
 from emmie.report.html import read_svg
@@ -72,9 +73,22 @@ def references(review: Review) -> list[dict[str, Any]]:
                 "verified": s["verified"],
                 "source": s["source"],
                 "rows": coded,
+                "document": TYPE_WORDS.get(str(s.get("document_type", "")), ""),
+                "is_study": is_study(str(s.get("document_type", "")), review.config),
+                "published": str(s.get("published", "")),
+                "in_original_review": s["in_original_review"],
+                "inclusion_basis": str(s.get("inclusion_basis", "")),
             }
         )
     return rows
+
+
+def _sources_text(review: Review) -> str:
+    others = other_documents(review)
+    text = f"{len(study_ids(review))} studies"
+    if others:
+        text += f" and {len(others)} other documents (not studies: {', '.join(sorted({d['type'] for d in others}))})"
+    return text
 
 
 # --------------------------------------------------------------------------- Effect
@@ -535,7 +549,7 @@ def methods_paragraphs(
         else "No coded result gave an effect size with its variance, so no effect size was computed and nothing was pooled."
     )
     paras = [
-        f"The coded data ({len(review.studies)} studies, {len(review.effects)} extracted results, {len(review.cmo)} context-mechanism-outcome "
+        f"The coded data ({_sources_text(review)}, {len(review.effects)} extracted results, {len(review.cmo)} context-mechanism-outcome "
         f"codings, {len(review.implementation)} implementation and {len(review.economics)} economics items) were validated against the "
         f"codebook before any analysis. {computed}"
     ]
@@ -692,6 +706,9 @@ def build(
         "said": said,
         "findings": findings,
         "subject": findings["subject"],
+        "published": findings.get("published") or [],
+        "timeline": findings.get("timeline") or {},
+        "next_steps": [said[i] for i in findings.get("next_steps") or []],
     }
     from emmie.report import pages
 

@@ -14,14 +14,15 @@ def practice_rows(review: Review) -> list[dict[str, Any]]:
     for mech in sorted(set(cmo["mechanism"])):
         part = cmo[cmo["mechanism"] == mech]
 
-        def labels(column: str, stance: str | None = None, frame=part) -> list[str]:
-            sub = frame if stance is None else frame[frame["stance"] == stance]
+        def labels(column: str, *stances: str, frame=part) -> list[str]:
+            sub = frame if not stances else frame[frame["stance"].isin(stances)]
             return sorted({review.concept_label(v) for v in sub[column] if v})
 
         rows.append(
             {
                 "mechanism": review.concept_label(mech),
-                "components": labels("component"),
+                "components": labels("component", "supports", "refines"),
+                "contradicted_components": labels("component", "contradicts"),
                 "works_in": labels("context", "supports"),
                 "refined_by": labels("context", "refines"),
                 "fails_in": labels("context", "contradicts"),

@@ -1,0 +1,113 @@
+"""What next: research priorities that follow from the gaps the findings show.
+
+Rules, in order (each gives one priority when its gap exists):
+1. The primary outcome has no comparative study, or comparative studies give little to no
+   evidence at very low or low certainty: comparative evaluations of it are a priority.
+2. Outcomes in the review's question that no comparative study measured (or nothing reported).
+3. Propositions of the initial programme theory that no coded source observed or tested: test them.
+4. No moderator analysis was possible: studies need to report effects by group and setting.
+5. No cost of delivering the intervention was found (Economics level 0 or 1): cost it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from emmie.findings.effect import plain_names
+from emmie.findings.model import Finding
+from emmie.findings.text import join_and
+
+RULE = "Gaps in the findings turned into research priorities (emmie.findings.next_steps)"
+PAGES = ("index", "information-sheet")
+
+
+def derive(review, findings: list[Finding], rating: dict[str, Any], subject: str) -> list[Finding]:
+    by_id = {f.id: f for f in findings}
+    out: list[Finding] = []
+    outcomes = review.config["outcomes"]
+    primary = next((o for o in outcomes if o.get("primary")), outcomes[0])
+    verdict = by_id.get(f"effect.verdict.{primary['id']}")
+    n = (verdict.numbers if verdict else {}) or {}
+    noun = plain_names(primary)["noun"]
+    thin = verdict is None or not n.get("n_comparative", n.get("k")) or verdict.certainty in ("very low", "low")
+    if thin:
+        out.append(
+            Finding(
+                "next.effect",
+                "effect",
+                f"Comparative evaluations of the effect of {subject} on {noun} are a priority: "
+                + (
+                    "no comparative study has measured it."
+                    if verdict is None or verdict.certainty == "no comparative evidence"
+                    else f"the evidence is of {verdict.certainty} certainty."
+                ),
+                rule=RULE,
+                pages=PAGES,
+            )
+        )
+    unmeasured = [
+        plain_names(o)["noun"]
+        for o in outcomes
+        if o is not primary
+        and (
+            by_id.get(f"effect.verdict.{o['id']}") is None
+            or by_id[f"effect.verdict.{o['id']}"].certainty == "no comparative evidence"
+        )
+    ]
+    if unmeasured:
+        out.append(
+            Finding(
+                "next.outcomes",
+                "effect",
+                f"No comparative study has measured {join_and(unmeasured)}.",
+                rule=RULE,
+                numbers={"n": len(unmeasured)},
+                pages=PAGES,
+            )
+        )
+    untested = [
+        f.id.removeprefix("mechanisms.theory.")
+        for f in findings
+        if f.id.startswith("mechanisms.theory.")
+        and (f.numbers or {}).get("strongest_evidence") not in ("observed", "tested")
+        and f.certainty != "contradicted"
+    ]
+    if untested:
+        props = {p["id"]: p["statement"] for p in review.config.get("initial_theory") or []}
+        out.append(
+            Finding(
+                "next.theory",
+                "mechanisms",
+                "Test the links of the programme theory that no coded source observed or tested: "
+                + "; ".join(f"{t} ({props.get(t, '').rstrip('.')})" for t in untested)
+                + ".",
+                rule=RULE,
+                numbers={"untested": untested},
+                pages=PAGES,
+            )
+        )
+    mods = by_id.get("moderators.headline")
+    if mods is not None and not (mods.numbers or {}).get("analysed"):
+        out.append(
+            Finding(
+                "next.moderators",
+                "moderators",
+                "Studies need to report effects by group and setting (with their uncertainty), so that for whom and "
+                "where it works can be tested rather than only described.",
+                rule=RULE,
+                pages=PAGES,
+            )
+        )
+    economics = ((rating.get("dimensions") or {}).get("economics") or {}).get("final")
+    if economics is not None and economics <= 1:
+        out.append(
+            Finding(
+                "next.economics",
+                "economics",
+                f"Cost {subject} as delivered (per family and per authority, with training and licence costs) alongside "
+                "an impact evaluation, so that cost-effectiveness can be assessed.",
+                rule=RULE,
+                pages=PAGES,
+            )
+        )
+    return out

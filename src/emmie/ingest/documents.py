@@ -1,0 +1,75 @@
+"""Which sources are studies.
+
+A review's sources include documents that are not studies: news items, funding
+lists, council minutes, parliamentary answers. They stay in the review for
+context, implementation and economics, but a result reported in them is not an
+effect of the intervention and they are not counted as studies, unless
+``review.yaml`` ``non_study_document_types`` says otherwise.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from emmie.ingest.review import Review
+from emmie.ingest.schema import NOT_STUDIES
+
+TYPE_WORDS = {
+    "journal_article": "journal article",
+    "report": "report",
+    "thesis": "thesis",
+    "book": "book",
+    "presentation": "presentation",
+    "administrative_data": "administrative data note",
+    "web_page": "web page",
+    "news": "news item",
+    "funding_list": "funding list",
+    "minutes": "council or committee minutes",
+    "parliamentary_answer": "parliamentary answer",
+}
+
+
+def non_study_types(config: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(config.get("non_study_document_types", NOT_STUDIES))
+
+
+def is_study(document_type: str, config: dict[str, Any]) -> bool:
+    """An empty document type is a study (or a report of one)."""
+    return document_type not in non_study_types(config)
+
+
+def study_ids(review: Review) -> list[str]:
+    """The sources that count as studies, in file order."""
+    return [
+        str(r["study_id"])
+        for _, r in review.studies.iterrows()
+        if is_study(str(r.get("document_type", "")), review.config)
+    ]
+
+
+def other_documents(review: Review) -> list[dict[str, str]]:
+    """The sources that are not studies, each with its type in words."""
+    return [
+        {"study_id": str(r["study_id"]), "type": TYPE_WORDS[str(r["document_type"])]}
+        for _, r in review.studies.iterrows()
+        if not is_study(str(r.get("document_type", "")), review.config)
+    ]
+
+
+def for_effect(review: Review) -> tuple[Review, list[dict[str, str]]]:
+    """The review with only the results reported in studies, and the results left out (with why)."""
+    keep = set(study_ids(review))
+    mask = review.effects["study_id"].isin(keep)
+    kinds = {d["study_id"]: d["type"] for d in other_documents(review)}
+    dropped = [
+        {
+            "effect_id": str(r["effect_id"]),
+            "study_id": str(r["study_id"]),
+            "reason": f"reported in a {kinds[r['study_id']]}, not a study",
+        }
+        for _, r in review.effects.loc[~mask].iterrows()
+    ]
+    effects = review.effects.loc[mask].reset_index(drop=True)
+    effects.attrs = {k: v for k, v in review.effects.attrs.items() if k != "lines"}  # line numbers no longer match
+    return dataclasses.replace(review, effects=effects), dropped

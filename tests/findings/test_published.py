@@ -1,0 +1,125 @@
+"""The rules that set the published review's conclusions beside the rerun's, on both sides of each."""
+
+from __future__ import annotations
+
+import pytest
+
+from emmie.findings import next_steps
+from emmie.findings.model import Finding
+from emmie.findings.published import (
+    agreement_of_share,
+    agreement_of_verdicts,
+    effect_verdict,
+    theory_holds,
+)
+
+
+def verdict(numbers, certainty="very low"):
+    return {"numbers": numbers, "certainty": certainty}
+
+
+@pytest.mark.parametrize(
+    ("numbers", "desirable", "expected"),
+    [
+        ({"ci_lb": 0.1, "ci_ub": 0.5}, "higher", "benefit"),
+        ({"ci_lb": 0.1, "ci_ub": 0.5}, "lower", "harm"),
+        ({"ci_lb": -0.5, "ci_ub": -0.01}, "lower", "benefit"),
+        ({"ci_lb": -0.5, "ci_ub": 0.01}, "lower", "little_to_no_evidence"),  # CI just includes 0
+        ({"ci_lb": 0.0, "ci_ub": 0.3}, "higher", "little_to_no_evidence"),  # touching 0 is not excluding it
+        ({"n_comparative": 0, "comparative": {}}, "lower", "no_comparative_evidence"),
+        ({"n_comparative": 1, "comparative": {"no_change": 1}}, "lower", "little_to_no_evidence"),
+        ({"n_comparative": 1, "comparative": {"harm": 1}}, "higher", "harm"),
+        ({"n_comparative": 1, "comparative": {"benefit": 1}}, "higher", "benefit"),
+        ({"n_comparative": 2, "comparative": {"benefit": 1, "harm": 1}}, "higher", "little_to_no_evidence"),
+    ],
+)
+def test_effect_verdict(numbers, desirable, expected):
+    assert effect_verdict(verdict(numbers), desirable) == expected
+
+
+def test_effect_verdict_without_a_finding_is_no_comparative_evidence():
+    assert effect_verdict(None, "higher") == "no_comparative_evidence"
+
+
+@pytest.mark.parametrize(
+    ("published", "rerun", "expected"),
+    [
+        ("little_to_no_evidence", "little_to_no_evidence", "agrees"),
+        ("little_to_no_evidence", "no_comparative_evidence", "partly"),
+        ("no_effect", "little_to_no_evidence", "partly"),
+        ("little_to_no_evidence", "benefit", "differs"),
+        ("benefit", "harm", "differs"),
+        ("benefit", "benefit", "agrees"),
+    ],
+)
+def test_agreement_of_verdicts(published, rerun, expected):
+    assert agreement_of_verdicts(published, rerun) == expected
+
+
+@pytest.mark.parametrize(
+    ("finding", "expected"),
+    [
+        ({"certainty": "refined", "numbers": {"strongest_evidence": "observed"}}, "holds"),
+        ({"certainty": "supported", "numbers": {"strongest_evidence": "tested"}}, "holds"),
+        ({"certainty": "plausible, untested", "numbers": {"strongest_evidence": "described"}}, "untested"),
+        ({"certainty": "untested", "numbers": {"strongest_evidence": None}}, "untested"),
+        ({"certainty": "contradicted", "numbers": {"strongest_evidence": "observed"}}, "contradicted"),
+        ({"certainty": "tested, not supported", "numbers": {}}, "contradicted"),
+        (None, "untested"),
+    ],
+)
+def test_theory_holds(finding, expected):
+    assert theory_holds(finding) == expected
+
+
+@pytest.mark.parametrize(
+    ("held", "total", "expected"),
+    [(3, 3, "agrees"), (2, 3, "partly"), (1, 3, "partly"), (0, 3, "differs"), (0, 0, "differs")],
+)
+def test_agreement_of_share(held, total, expected):
+    assert agreement_of_share(held, total) == expected
+
+
+class FakeReview:
+    def __init__(self, outcomes, theory=()):
+        self.config = {"outcomes": outcomes, "initial_theory": list(theory)}
+
+
+def ids(findings):
+    return {f.id for f in findings}
+
+
+def test_next_steps_follow_the_gaps_and_only_the_gaps():
+    outcomes = [
+        {"id": "a", "label": "Outcome A", "desirable": "higher", "primary": True},
+        {"id": "b", "label": "Outcome B", "desirable": "higher"},
+    ]
+    review = FakeReview(outcomes, [{"id": "P1", "statement": "X works"}])
+    thin = [
+        Finding("effect.verdict.a", "effect", "s", rule="r", certainty="very low", numbers={"n_comparative": 1}),
+        Finding(
+            "mechanisms.theory.P1",
+            "mechanisms",
+            "s",
+            rule="r",
+            certainty="untested",
+            numbers={"strongest_evidence": None},
+        ),
+        Finding("moderators.headline", "moderators", "s", rule="r", numbers={"analysed": 0}),
+    ]
+    got = next_steps.derive(review, thin, {"dimensions": {"economics": {"final": 1}}}, "X")
+    assert ids(got) == {"next.effect", "next.outcomes", "next.theory", "next.moderators", "next.economics"}
+    strong = [
+        Finding("effect.verdict.a", "effect", "s", rule="r", certainty="moderate", numbers={"k": 12}),
+        Finding("effect.verdict.b", "effect", "s", rule="r", certainty="low", numbers={"k": 3}),
+        Finding(
+            "mechanisms.theory.P1",
+            "mechanisms",
+            "s",
+            rule="r",
+            certainty="supported",
+            numbers={"strongest_evidence": "tested"},
+        ),
+        Finding("moderators.headline", "moderators", "s", rule="r", numbers={"analysed": 4}),
+    ]
+    assert next_steps.derive(review, strong, {"dimensions": {"economics": {"final": 2}}}, "X") == []
