@@ -48,7 +48,9 @@ The review's protocol in brief (schema: `src/emmie/ingest/review_schema.yaml`):
 | `id` | yes | the folder name |
 | `title`, `short_title`, `question`, `intervention`, `comparison`, `population` | first four | what the review asks |
 | `plain_name` | no | the intervention as the findings name it in running text (default `short_title`) |
-| `published_review` | no | citation, url and note of the published review this folder re-codes |
+| `published_review` | no | citation, url and note of the published review this folder re-codes; `published` (its date); `findings`: one per dimension, the published `conclusion` quoted, its `source`, and the `claim` the rerun checks it against (`effect`: `outcome` and `verdict` (`benefit`, `harm`, `no_effect`, `little_to_no_evidence`, `no_comparative_evidence`); `mechanisms`, `moderators`: `theory` (initial_theory ids); `implementation`: `themes`; `economics`: `cost_effectiveness` (`none`, `found`)) |
+| `snapshots` | no | dates at which the findings are rebuilt from the sources public by then: `id`, `label`, `date` (YYYY-MM-DD, in order), `note` (why this date) |
+| `non_study_document_types` | no | document types left out of Effect and the study counts (default `news`, `funding_list`, `minutes`, `parliamentary_answer`; `[]` counts every source) |
 | `seed` | yes | seed of every random step (NUTS sampling, permutation tests): same data, same report |
 | `outcomes` | yes | list of `id`, `label`, `desirable` (`lower` or `higher`: which sign of the effect is a benefit), `measure` to pool on, `mid` (minimal important difference on the analysis scale, with `mid_source`), `domain`, `primary`, and `plain` (`noun`, `benefit_verb`, `harm_verb`, `event`, `people`: how the verdicts and natural frequencies name the outcome, e.g. `reoffending`, `reduces`, `did not reoffend`, `offenders`) |
 | `moderators` | no | study characteristics in `moderators.csv`: `name`, `type` (`continuous` or `categorical`), `label`, `levels` |
