@@ -56,14 +56,27 @@ def test_reekers_comparison_is_coded_as_the_link_it_tests(sos):
     test = row(sos.cmo, "cmo_id", "reekers2018_test")
     assert (test["component"], test["mechanism"], test["outcome"]) == ("k_sos_practice", "m_empowerment", "")
     assert (test["stance"], test["evidence"]) == ("contradicts", "tested")
-    # the empowerment -> lower risk association stays supported, as the abstract reports it
+    # the workers' view and the trend-level association are two findings, coded apart
     partnership = row(sos.cmo, "cmo_id", "reekers2018_partnership")
-    assert partnership["stance"] == "supports" and "trend level" in partnership["excerpt"]
+    assert (partnership["context"], partnership["mechanism"], partnership["outcome"]) == (
+        "c_trust",
+        "m_empowerment",
+        "",
+    )
+    assert "Workers' views" in partnership["note"]
+    trend = row(sos.cmo, "cmo_id", "reekers2018_trend")
+    assert (trend["mechanism"], trend["outcome"], trend["stance"]) == (
+        "m_empowerment",
+        "o_maltreatment_risk",
+        "supports",
+    )
+    assert "trend level" in trend["excerpt"]
 
 
 def test_nelson_dusek_plans_are_described_with_the_goal_wording_in_full(sos):
     plan = row(sos.cmo, "cmo_id", "nelsondusek2017_plan")
     assert plan["evidence"] == "described"
+    assert row(sos.cmo, "cmo_id", "nelsondusek2017_network")["evidence"] == "described"  # same abstract, same reading
     assert "with the goal of providing supports that increase the likelihood of continued safety" in plan["excerpt"]
     readme = (ROOT / "data" / "sos" / "README.md").read_text(encoding="utf-8")
     assert "Nelson-Dusek et al. (plans, networks -> shared\n  responsibility -> safety; observed)" not in readme

@@ -73,11 +73,32 @@ def test_theory_holds(finding, expected):
 
 
 @pytest.mark.parametrize(
-    ("held", "total", "expected"),
-    [(3, 3, "agrees"), (2, 3, "partly"), (1, 3, "partly"), (0, 3, "differs"), (0, 0, "differs")],
+    ("held", "total", "contradicted", "expected"),
+    [
+        (3, 3, 0, "agrees"),
+        (2, 3, 0, "partly"),
+        (1, 3, 1, "partly"),
+        (0, 3, 1, "differs"),  # a tested study points the other way
+        (0, 3, 0, "not_reproduced"),  # absence of evidence is not disagreement
+        (0, 0, 0, "not_reproduced"),
+    ],
 )
-def test_agreement_of_share(held, total, expected):
-    assert agreement_of_share(held, total) == expected
+def test_agreement_of_share(held, total, contradicted, expected):
+    assert agreement_of_share(held, total, contradicted) == expected
+
+
+@pytest.mark.parametrize(
+    ("evidence", "expected"),
+    [
+        (["observed", "tested"], "holds"),
+        (["observed", "described"], "untested"),  # the weakest link decides
+        (["described", "described"], "untested"),
+        (["observed", "none"], "untested"),
+    ],
+)
+def test_theory_holds_on_its_weakest_link(evidence, expected):
+    finding = {"certainty": "refined", "numbers": {"strongest_evidence": "observed"}}
+    assert theory_holds(finding, [{"text": f"l{i}", "evidence": e} for i, e in enumerate(evidence)]) == expected
 
 
 class FakeReview:
@@ -107,8 +128,31 @@ def test_next_steps_follow_the_gaps_and_only_the_gaps():
         ),
         Finding("moderators.headline", "moderators", "s", rule="r", numbers={"analysed": 0}),
     ]
+    thin.append(
+        Finding(
+            "effect.verdict.b",
+            "effect",
+            "s",
+            rule="r",
+            certainty="very low",
+            numbers={"n_comparative": 1, "comparative": {"harm": 1}},
+        )
+    )
     got = next_steps.derive(review, thin, {"dimensions": {"economics": {"final": 1}}}, "X")
-    assert ids(got) == {"next.effect", "next.outcomes", "next.theory", "next.moderators", "next.economics"}
+    assert ids(got) == {"next.effect", "next.theory", "next.harm.b", "next.moderators", "next.economics"}
+    thin[-1] = Finding(
+        "effect.verdict.b",
+        "effect",
+        "s",
+        rule="r",
+        certainty="very low",
+        numbers={"n_comparative": 2, "comparative": {"harm": 1, "benefit": 1}},
+    )
+    got = next_steps.derive(review, thin, {"dimensions": {"economics": {"final": 1}}}, "X")
+    assert "next.harm.b" not in ids(got)
+    assert "next.outcomes" not in ids(got)  # b was measured by comparative studies
+    got = next_steps.derive(review, thin[:3], {"dimensions": {"economics": {"final": 1}}}, "X")
+    assert "next.outcomes" in ids(got)  # b never measured
     strong = [
         Finding("effect.verdict.a", "effect", "s", rule="r", certainty="moderate", numbers={"k": 12}),
         Finding("effect.verdict.b", "effect", "s", rule="r", certainty="low", numbers={"k": 3}),

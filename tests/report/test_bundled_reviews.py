@@ -285,13 +285,15 @@ def test_natural_frequencies_add_up_and_labels_are_told_apart(bundled: Path):
 
 def test_sos_first_screen_sets_the_published_conclusions_beside_the_rerun(bundled: Path):
     doc = findings(bundled, "sos")
-    agreement = {r["dimension"]: r["agreement"] for r in doc["published"]}
+    said = {f["id"]: f for f in doc["findings"]}
+    agreement = {r["dimension"]: said[r["finding"]]["numbers"]["agreement"] for r in doc["published"]}
+    # judged on the sources public at the review's search ("then") and on every source ("now")
     assert agreement == {
-        "effect": "agrees",
-        "mechanisms": "partly",
-        "moderators": "differs",
-        "implementation": "agrees",
-        "economics": "agrees",
+        "effect": {"then": "partly", "now": "agrees"},
+        "mechanisms": {"then": "not_reproduced", "now": "not_reproduced"},
+        "moderators": {"then": "not_reproduced", "now": "not_reproduced"},
+        "implementation": {"then": "partly", "now": "agrees"},
+        "economics": {"then": "agrees", "now": "agrees"},
     }
     html = (bundled / "reports/sos/index.html").read_text(encoding="utf-8")
     tree = parse(html)
@@ -306,27 +308,38 @@ def test_sos_first_screen_sets_the_published_conclusions_beside_the_rerun(bundle
         "Implementation",
         "Economics",
     ]
+    effect = visible(rows[0])
+    assert "With the sources public by 2018-06-30 (At the 2018 review's search): partly agrees" in effect
+    assert "the rerun finds no comparative evidence. With every source coded now: agrees." in effect
+    assert "The published review analysed 38 publications, and its list of them could not be read" in effect
+    assert "possible harm on kinship placement" in effect  # the rerun column carries what the review did not say
+    mechanisms = visible(rows[1])
+    assert "Safety plan → Shared understanding of and responsibility for risk has only described support" in mechanisms
     moderators = visible(rows[2])
     assert "parents need to trust and collaborate with social workers" in moderators
-    assert "Differs: this rerun differs from the published review on Moderators" in moderators
+    assert "not reproduced" in moderators.lower() and "differs" not in moderators.lower()
     assert "P1 is not observed or tested in any coded source" in moderators
-    assert "its included-study list could not be read" in moderators
-    assert "resting on 1 study: Nelson-Dusek (2017)" in visible(rows[1])
     sheet = page_text(bundled, "sos", "information-sheet")
     for r in doc["published"]:
-        assert norm(r["published"]) in sheet
+        assert norm(r["published"]) in sheet and norm(said[r["finding"]]["statement"]) in sheet
 
 
 def test_sos_shows_what_was_known_at_the_search_and_now(bundled: Path):
     text = page_text(bundled, "sos", "index")
     assert "At the 2018 review's search (2018-06-30)" in text and "Now (2026-12-01)" in text
+    assert "Reekers (2018), whose date could not be placed before 2018-06-30, is left out of that snapshot" in text
+    assert "6 sources published after 2018-06-30 (At the 2018 review's search) are in Now (2026-12-01)" in text
     assert (
-        "Left out of the 2018-06-30 snapshot because their date could not be placed before it: Reekers (2018)." in text
+        "14 studies and 3 other documents coded here" in text and "20 studies and 4 other documents coded here" in text
     )
     doc = findings(bundled, "sos")
     levels = {r["dimension"]: r["levels"] for r in doc["timeline"]["rows"]}
     # no comparative study is known to predate the search, so Effect was 0 then; 1 now
     assert levels["effect"] == [0, 1] and levels["economics"] == [0, 0]
+    assert (
+        "Effect, evidence quality by date: At the 2018 review's search 0/4; Now 1/4. The level and the headline changed"
+        in text
+    )
     snap = json.loads((bundled / "results/sos/snapshots/search-2018/findings.json").read_text())
     assert snap["review"] == "sos"
     verdict = next(f for f in snap["findings"] if f["id"] == "effect.verdict.care_entry")
@@ -337,10 +350,13 @@ def test_sos_what_next_follows_from_the_gaps(bundled: Path):
     doc = findings(bundled, "sos")
     said = {f["id"]: f for f in doc["findings"]}
     assert doc["next_steps"][:2] == ["next.effect", "next.outcomes"]
-    assert "P1" in said["next.theory"]["numbers"]["untested"]
+    assert said["next.theory"]["numbers"]["untested"] == ["P1", "P2", "P3", "P4", "P5"]
+    assert "next.harm.kinship_care" in doc["next_steps"] and "next.harm.care_entry" not in doc["next_steps"]
     for page in ("index", "information-sheet"):
         text = page_text(bundled, "sos", page)
         assert "What next" in text
+        assert "The published review's own priorities (2018)" in text
+        assert "A clear and operational design of what high quality Signs of Safety looks like" in text
         for fid in doc["next_steps"]:
             assert norm(said[fid]["statement"]) in text
 

@@ -55,8 +55,19 @@ def _implementation(review: Review) -> Finding:
     top = frame["theme"].value_counts()
     themes = [labels.get(t, t).lower() for t in list(top.index[:3])]
     n_b, n_e = int((frame["type"] == "barrier").sum()), int((frame["type"] == "enabler").sum())
+    from emmie.ingest.documents import other_documents
+
+    others = {d["study_id"] for d in other_documents(review)} & set(frame["study_id"])
+    n_sources = frame["study_id"].nunique()
+    where = plural(n_sources, "study", "studies")
+    if others:
+        where = (
+            f"{plural(n_sources, 'source')} ({plural(n_sources - len(others), 'study', 'studies')} and "
+            f"{plural(len(others), 'other document')}, which gave "
+            f"{plural(int(frame['study_id'].isin(others).sum()), 'item')})"
+        )
     text = (
-        f"{plural(n_b, 'barrier')} and {plural(n_e, 'enabler')} from {plural(frame['study_id'].nunique(), 'study', 'studies')}; "
+        f"{plural(n_b, 'barrier')} and {plural(n_e, 'enabler')} from {where}; "
         f"most often about {', '.join(themes[:-1]) + ' and ' + themes[-1] if len(themes) > 1 else themes[0]}."
     )
     return Finding(
@@ -207,15 +218,24 @@ def derive(
     findings += fs
     headlines = {f.dimension: f for f in findings if f.headline}
     findings.append(_plain_summary(review, headlines, rows))
-    findings += next_steps.derive(review, findings, rating, subject)
-    published_rows, fs = published.compare(review, findings)
-    findings += fs
+    findings += next_steps.derive(review, findings, rating, subject, theory_views)
+    published_rows = published.compare(review, findings, theory_views)
+    first = (snapshots or [None])[0]
+    then = (
+        {"label": first["label"], "date": first["date"], "rows": first["doc"].get("published") or []}
+        if first and first.get("doc")
+        else None
+    )
+    findings += published.findings_of(review, published_rows, then)
     doc_so_far = {
         "findings": [f.to_dict() for f in findings],
         "headlines": {k: v.id for k, v in headlines.items()},
         "emmie_q": rows,
     }
-    timeline_view, fs = timeline.build(snapshots or [], doc_so_far, study_labels(review))
+    from emmie.ingest.documents import study_ids
+
+    studies_set = set(study_ids(review))
+    timeline_view, fs = timeline.build(snapshots or [], doc_so_far, study_labels(review), studies_set.__contains__)
     findings += fs
     ids = [f.id for f in findings]
     dupes = sorted({i for i in ids if ids.count(i) > 1})

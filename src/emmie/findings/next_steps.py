@@ -4,7 +4,9 @@ Rules, in order (each gives one priority when its gap exists):
 1. The primary outcome has no comparative study, or comparative studies give little to no
    evidence at very low or low certainty: comparative evaluations of it are a priority.
 2. Outcomes in the review's question that no comparative study measured (or nothing reported).
-3. Propositions of the initial programme theory that no coded source observed or tested: test them.
+3. Propositions of the initial programme theory with a link that no coded source observed or tested (the
+   weakest link decides): test them.
+3a. An outcome where comparative evidence points to harm and none to benefit: follow the harm up.
 4. No moderator analysis was possible: studies need to report effects by group and setting.
 5. No cost of delivering the intervention was found (Economics level 0 or 1): cost it.
 """
@@ -21,7 +23,13 @@ RULE = "Gaps in the findings turned into research priorities (emmie.findings.nex
 PAGES = ("index", "information-sheet")
 
 
-def derive(review, findings: list[Finding], rating: dict[str, Any], subject: str) -> list[Finding]:
+def derive(
+    review,
+    findings: list[Finding],
+    rating: dict[str, Any],
+    subject: str,
+    theory_views: list[dict[str, Any]] | None = None,
+) -> list[Finding]:
     by_id = {f.id: f for f in findings}
     out: list[Finding] = []
     outcomes = review.config["outcomes"]
@@ -65,12 +73,14 @@ def derive(review, findings: list[Finding], rating: dict[str, Any], subject: str
                 pages=PAGES,
             )
         )
+    from emmie.findings.published import theory_holds
+
+    links = {v["id"]: v.get("links") or [] for v in theory_views or []}
     untested = [
         f.id.removeprefix("mechanisms.theory.")
         for f in findings
         if f.id.startswith("mechanisms.theory.")
-        and (f.numbers or {}).get("strongest_evidence") not in ("observed", "tested")
-        and f.certainty != "contradicted"
+        and theory_holds(f.to_dict(), links.get(f.id.removeprefix("mechanisms.theory."))) == "untested"
     ]
     if untested:
         props = {p["id"]: p["statement"] for p in review.config.get("initial_theory") or []}
@@ -86,6 +96,23 @@ def derive(review, findings: list[Finding], rating: dict[str, Any], subject: str
                 pages=PAGES,
             )
         )
+    for o in outcomes:
+        f = by_id.get(f"effect.verdict.{o['id']}")
+        counts = ((f.numbers or {}).get("comparative") or {}) if f else {}
+        if counts.get("harm") and not counts.get("benefit"):
+            n = counts["harm"]
+            out.append(
+                Finding(
+                    f"next.harm.{o['id']}",
+                    "effect",
+                    f"Follow up the possible harm on {plain_names(o)['noun']}: {n} comparative "
+                    f"{'study' if n == 1 else 'studies'} found it, at {f.certainty} certainty; replicate it with effect "
+                    "sizes and their uncertainty before it is read as a finding.",
+                    rule=RULE,
+                    studies=f.studies,
+                    pages=PAGES,
+                )
+            )
     mods = by_id.get("moderators.headline")
     if mods is not None and not (mods.numbers or {}).get("analysed"):
         out.append(

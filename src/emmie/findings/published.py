@@ -16,17 +16,22 @@ Effect (``claim: {outcome, verdict}``)
     agrees. "Little to no evidence", "no effect" and "no comparative evidence" are neighbours
     (none shows an effect): partly. Anything else: differs.
 Mechanisms and moderators (``claim: {theory: [ids]}``)
-    Each named proposition of the initial programme theory holds in the rerun when its strongest
-    supporting evidence was observed or tested and no tested study contradicts it. All hold:
-    agrees; some: partly; none: differs.
+    Each named proposition of the initial programme theory holds in the rerun when *every* link of
+    it (its weakest link) has observed or tested support and no tested study contradicts it. All
+    hold: agrees; some: partly; none, and a tested study contradicts one: differs; none, with no
+    contradiction (the links are only described or asserted, or have no evidence): not reproduced,
+    which is absence of evidence, not disagreement.
 Implementation (``claim: {themes: [ids]}``)
     Agrees when barriers and enablers were both coded and every named theme has coded evidence;
     partly when some do; differs when none does.
 Economics (``claim: {cost_effectiveness: none|found}``)
     Agrees when the rerun found cost-effectiveness evidence exactly when the published review did.
 
-Whatever the verdict, when whether the coded sources were in the published review is unknown
-for some of them, the reason says so: a difference may come from sources the rerun could not see.
+Whatever the verdict, when whether the coded studies were in the published review is unknown for
+some of them, the reason says so, with the number of publications the review analysed where
+``prisma.csv`` gives it: agreement or difference may come from sources the rerun does not have.
+With snapshots (``review.yaml`` ``snapshots``), each conclusion is judged twice: against the
+sources public at the first snapshot (for a rerun, the review's search) and against all of them.
 """
 
 from __future__ import annotations
@@ -53,8 +58,12 @@ VERDICT_WORDS = {
     "no_comparative_evidence": "no comparative evidence",
 }
 NEIGHBOURS = {"little_to_no_evidence", "no_effect", "no_comparative_evidence"}
-AGREEMENT_WORDS = {"agrees": "Agrees", "partly": "Partly agrees", "differs": "Differs"}
-AGREEMENT_WITH = {"agrees": "agrees with", "partly": "partly agrees with", "differs": "differs from"}
+AGREEMENT_WORDS = {
+    "agrees": "Agrees",
+    "partly": "Partly agrees",
+    "differs": "Differs",
+    "not_reproduced": "Not reproduced",
+}
 EMPIRICAL = ("observed", "tested")
 RULE = "Published conclusion compared with the rerun's findings (emmie.findings.published)"
 
@@ -91,64 +100,69 @@ def agreement_of_verdicts(published: str, rerun: str) -> str:
     return "differs"
 
 
-def theory_holds(finding: dict[str, Any] | None) -> str:
-    """'holds', 'contradicted' or 'untested' for a proposition's finding."""
+def theory_holds(finding: dict[str, Any] | None, links: list[dict[str, Any]] | None = None) -> str:
+    """'holds', 'contradicted' or 'untested' for a proposition: it holds when every link of it (``links``
+    from the theory view, each with its strongest ``evidence``) was observed or tested."""
     if finding is None:
         return "untested"
     if finding.get("certainty") in ("contradicted", "tested, not supported"):
         return "contradicted"
+    if links:
+        return "holds" if all(link.get("evidence") in EMPIRICAL for link in links) else "untested"
     best = (finding.get("numbers") or {}).get("strongest_evidence")
     return "holds" if best in EMPIRICAL else "untested"
 
 
-def agreement_of_share(held: int, total: int) -> str:
+def agreement_of_share(held: int, total: int, contradicted: int = 0) -> str:
     if total and held == total:
         return "agrees"
-    return "partly" if held else "differs"
+    if held:
+        return "partly"
+    return "differs" if contradicted else "not_reproduced"
 
 
-def _unknown_inclusion(review) -> str:
-    unknown = int((review.studies["in_original_review"] == "unknown").sum())
+def caveat(review) -> str:
+    """What the reader must know before trusting an agreement or a difference."""
+    from emmie.ingest.documents import study_ids
+
+    ids = set(study_ids(review))
+    studies = review.studies[review.studies["study_id"].isin(ids)]
+    unknown = int((studies["in_original_review"] == "unknown").sum())
     if not unknown:
         return ""
+    prisma = review.prisma
+    reported = None
+    if len(prisma) and "box" in prisma and "reports_included" in set(prisma["box"]):
+        reported = number(prisma.loc[prisma["box"] == "reports_included", "count"].iloc[0])
+    head = (
+        f"The published review analysed {int(reported)} publications, and its list of them"
+        if reported
+        else "The published review's list of included studies"
+    )
     return (
-        f" Whether the sources coded here were in the published review is unknown for {unknown} of "
-        f"{len(review.studies)} (its included-study list could not be read), so a difference may come from "
-        "studies this rerun could not see."
+        f" {head} could not be read: whether the {len(studies)} studies coded here were among them is unknown for "
+        f"{unknown}, so agreement or difference may come from sources this rerun does not have."
     )
 
 
-def compare(review, findings: list[Finding]) -> tuple[list[dict[str, Any]], list[Finding]]:
-    """One row per published conclusion, and its finding (``published.<dimension>``)."""
+def compare(review, findings: list[Finding], theory_views: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """One row per published conclusion: the rerun's verdict on it, whether they agree and why."""
     published = (review.config.get("published_review") or {}).get("findings") or []
     by_id = {f.id: f.to_dict() for f in findings}
+    links = {v["id"]: v.get("links") or [] for v in theory_views or []}
     headlines = {f.dimension: f for f in findings if f.headline}
     labels = study_labels(review)
-    rows, out = [], []
+    rows = []
     for item in published:
         dim, claim = item["dimension"], item["claim"]
         if dim == "effect":
             agreement, why, rerun_id = _effect(review, claim, by_id)
         elif dim in ("mechanisms", "moderators"):
-            agreement, why, rerun_id = _theory(review, claim, by_id, labels)
+            agreement, why, rerun_id = _theory(review, claim, by_id, labels, links)
         elif dim == "implementation":
             agreement, why, rerun_id = _implementation(review, claim, headlines)
         else:
             agreement, why, rerun_id = _economics(claim, headlines)
-        why += _unknown_inclusion(review) if agreement != "agrees" else ""
-        fid = f"published.{dim}"
-        statement = f"{AGREEMENT_WORDS[agreement]}: this rerun {AGREEMENT_WITH[agreement]} the published review on {NAMES[dim]}. {why}"
-        out.append(
-            Finding(
-                fid,
-                dim,
-                statement,
-                rule=RULE,
-                certainty=None,
-                numbers={"agreement": agreement, "claim": claim},
-                pages=("index", "information-sheet"),
-            )
-        )
         rows.append(
             {
                 "dimension": dim,
@@ -159,50 +173,91 @@ def compare(review, findings: list[Finding]) -> tuple[list[dict[str, Any]], list
                 "rerun_finding": rerun_id,
                 "agreement": agreement,
                 "agreement_words": AGREEMENT_WORDS[agreement],
-                "finding": fid,
+                "why": why,
+                "finding": f"published.{dim}",
             }
         )
-    return rows, out
+    return rows
+
+
+def findings_of(review, rows: list[dict[str, Any]], then: dict[str, Any] | None = None) -> list[Finding]:
+    """The finding of each row. ``then``: the first snapshot (``label``, ``date``, ``rows``: its own compared
+    rows), whose verdict is stated first, so the reader sees agreement on the evidence the review could have had."""
+    note = caveat(review)
+    then_rows = {r["dimension"]: r for r in (then or {}).get("rows") or []}
+    out = []
+    for r in rows:
+        statement = f"{r['agreement_words']}. {r['why']}"
+        agreements = {"now": r["agreement"]}
+        earlier = then_rows.get(r["dimension"])
+        if then and earlier:
+            agreements["then"] = earlier["agreement"]
+            when = f"the sources public by {then['date']} ({then['label']})"
+            if (earlier["agreement"], earlier["why"]) == (r["agreement"], r["why"]):
+                statement = f"{r['agreement_words']}, both with {when} and with every source coded now. {r['why']}"
+            else:
+                statement = (
+                    f"With {when}: {earlier['agreement_words'].lower()}. {earlier['why']} "
+                    f"With every source coded now: {r['agreement_words'].lower()}. {r['why']}"
+                )
+        out.append(
+            Finding(
+                r["finding"],
+                r["dimension"],
+                statement + note,
+                rule=RULE,
+                numbers={"agreement": agreements},
+                pages=("index", "information-sheet"),
+            )
+        )
+    return out
 
 
 def _effect(review, claim, by_id) -> tuple[str, str, str]:
     outcome = review.outcome(claim["outcome"])
     fid = f"effect.verdict.{claim['outcome']}"
     rerun = effect_verdict(by_id.get(fid), outcome["desirable"])
+    shown = "effect.headline" if "effect.headline" in by_id else fid
     agreement = agreement_of_verdicts(claim["verdict"], rerun)
     noun = plain_names(outcome)["noun"]
     why = (
         f"On {noun} the published review found {VERDICT_WORDS[claim['verdict']]}; "
         f"from the sources coded here the rerun finds {VERDICT_WORDS[rerun]}."
     )
-    return agreement, why, fid
+    return agreement, why, shown
 
 
-def _theory(review, claim, by_id, labels) -> tuple[str, str, str]:
-    states = {t: theory_holds(by_id.get(f"mechanisms.theory.{t}")) for t in claim["theory"]}
+def _theory(review, claim, by_id, labels, links) -> tuple[str, str, str]:
+    states = {t: theory_holds(by_id.get(f"mechanisms.theory.{t}"), links.get(t)) for t in claim["theory"]}
     held = [t for t, s in states.items() if s == "holds"]
-    agreement = agreement_of_share(len(held), len(states))
+    contradicted = [t for t, s in states.items() if s == "contradicted"]
+    agreement = agreement_of_share(len(held), len(states), len(contradicted))
+    empirical = set(review.cmo.loc[review.cmo["evidence"].isin(EMPIRICAL), "study_id"])
     parts = []
-    for state, words in (
-        ("holds", "observed or tested in a coded study"),
-        ("untested", "not observed or tested in any coded source"),
-        ("contradicted", "contradicted by a tested study"),
-    ):
-        ids = [t for t, s in states.items() if s == state]
-        if ids:
-            text = f"{join_and(ids)} {'is' if len(ids) == 1 else 'are'} {words}"
-            if state == "holds":
-                empirical = set(review.cmo.loc[review.cmo["evidence"].isin(EMPIRICAL), "study_id"])
-                behind = sorted(
-                    {
-                        labels.get(x, x)
-                        for t in ids
-                        for x in by_id[f"mechanisms.theory.{t}"]["studies"]
-                        if x in empirical
-                    }
+    for t, state in states.items():
+        finding = by_id.get(f"mechanisms.theory.{t}") or {}
+        if state == "holds":
+            behind = sorted({labels.get(x, x) for x in finding.get("studies", []) if x in empirical})
+            parts.append(f"{t} has observed or tested support on every link ({join_and(behind)})")
+        elif state == "contradicted":
+            parts.append(f"{t} is contradicted by a tested study")
+        else:
+            weak = [link for link in links.get(t) or [] if link.get("evidence") not in EMPIRICAL]
+            if weak and any(link.get("evidence") not in (None, "none") for link in weak):
+                parts.append(
+                    f"{t} is not observed or tested: "
+                    + "; ".join(
+                        f"{link['text']} has "
+                        + (
+                            f"only {link['evidence']} support"
+                            if link["evidence"] not in (None, "none")
+                            else "no evidence"
+                        )
+                        for link in weak
+                    )
                 )
-                text += f" (resting on {plural(len(behind), 'study', 'studies')}: {join_and(behind)})"
-            parts.append(text)
+            else:
+                parts.append(f"{t} is not observed or tested in any coded source")
     why = "Of the propositions behind it, " + "; ".join(parts) + "."
     props = {p["id"]: p for p in review.config.get("initial_theory") or []}
     for t, state in states.items():

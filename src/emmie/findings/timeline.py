@@ -9,6 +9,7 @@ arrived in between. For outcomes with a pooled estimate it gives the estimate at
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from emmie.findings.model import DIMENSIONS, Finding
@@ -46,10 +47,14 @@ def _pooled(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def build(
-    snapshots: list[dict[str, Any]], current: dict[str, Any], labels: dict[str, str]
+    snapshots: list[dict[str, Any]],
+    current: dict[str, Any],
+    labels: dict[str, str],
+    is_study: Callable[[str], bool] = lambda _: True,
 ) -> tuple[dict[str, Any], list[Finding]]:
     """``snapshots``: entries of ``snapshots.json``, each with ``doc`` (its findings document, or None when
-    it is the review itself: then ``current`` is used). ``labels``: study id -> author-year label."""
+    it is the review itself: then ``current`` is used). ``labels``: study id -> author-year label;
+    ``is_study``: whether a source counts as a study (:mod:`emmie.ingest.documents`)."""
     if not snapshots:
         return {}, []
     docs = [s.get("doc") or current for s in snapshots]
@@ -60,38 +65,40 @@ def build(
             "date": s["date"],
             "note": s.get("note", ""),
             "n_sources": len(s["sources"]["included"]),
+            "n_studies": sum(1 for i in s["sources"]["included"] if is_study(i)),
             "uncertain": [labels.get(i, i) for i in s["sources"]["uncertain"]],
         }
         for s in snapshots
     ]
     for i in range(1, len(snapshots)):
-        before = set(snapshots[i - 1]["sources"]["included"])
+        # a source left out earlier only because its date is uncertain was not "added" later
+        before = set(snapshots[i - 1]["sources"]["included"]) | set(snapshots[i - 1]["sources"]["uncertain"])
         columns[i]["added"] = sorted(labels.get(x, x) for x in snapshots[i]["sources"]["included"] if x not in before)
     rows, findings = [], []
     for dim in DIMENSIONS:
         levels = [_levels(d).get(dim) for d in docs]
         heads = [_headline(d, dim) for d in docs]
-        changed = len(set(levels)) > 1 or len(set(heads)) > 1
         steps = "; ".join(f"{c['label']} {lv}/4" for c, lv in zip(columns, levels, strict=True))
-        statement = f"{NAMES[dim]}, evidence quality by date: {steps}. " + (
-            "The headline changed as sources were added." if changed else "Unchanged."
-        )
+        if len(set(levels)) > 1:
+            change = "The level and the headline changed (both are in the table)."
+        elif len(set(heads)) > 1:
+            change = "Same level; the headline differs (both are in the table)."
+        else:
+            change = "Unchanged."
         fid = f"timeline.{dim}"
         findings.append(
-            Finding(fid, dim, statement, rule=RULE, numbers={"levels": levels, "changed": changed}, pages=("index",))
+            Finding(
+                fid,
+                dim,
+                f"{NAMES[dim]}, evidence quality by date: {steps}. {change}",
+                rule=RULE,
+                numbers={"levels": levels, "changed": change != "Unchanged."},
+                pages=("index",),
+            )
         )
-        rows.append(
-            {
-                "dimension": dim,
-                "name": NAMES[dim],
-                "levels": levels,
-                "headlines": heads,
-                "changed": changed,
-                "finding": fid,
-            }
-        )
-    pooled_rows = []
+        rows.append({"dimension": dim, "name": NAMES[dim], "levels": levels, "headlines": heads, "finding": fid})
     pooled = [_pooled(d) for d in docs]
+    pooled_rows = []
     for outcome in sorted(set().union(*pooled)):
         cells = []
         for p in pooled:
@@ -102,17 +109,19 @@ def build(
                 else "not pooled"
             )
         pooled_rows.append({"outcome": outcome, "cells": cells})
-    added = columns[-1].get("added") or []
     if len(columns) > 1:
         first, last = columns[0], columns[-1]
+        added = last.get("added") or []
         text = (
-            f"{plural(len(added), 'source was', 'sources were')} added between {first['date']} ({first['label']}) and "
-            f"{last['date']} ({last['label']})" + (f": {join_and(added)}." if added else ".")
+            f"{plural(len(added), 'source')} published after {first['date']} ({first['label']}) "
+            f"{'is' if len(added) == 1 else 'are'} in {last['label']} ({last['date']})"
+            + (f": {join_and(added)}." if added else ".")
         )
         if first["uncertain"]:
             text += (
-                f" Left out of the {first['date']} snapshot because their date could not be placed before it: "
-                f"{join_and(first['uncertain'])}."
+                f" {join_and(first['uncertain'])}, whose date could not be placed before {first['date']}, "
+                f"{'is' if len(first['uncertain']) == 1 else 'are'} left out of that snapshot and counted in "
+                f"{last['label']}."
             )
         findings.append(
             Finding("timeline.sources", "summary", text, rule=RULE, numbers={"added": len(added)}, pages=("index",))

@@ -168,7 +168,13 @@ def check_published_findings(config: dict[str, Any]) -> list[Problem]:
         for key in needs:
             if key not in claim:
                 problems.append(
-                    Problem("review.yaml", 0, f"{where}.claim", sorted(claim), f"`{key}` in the claim of the {dimension} finding")
+                    Problem(
+                        "review.yaml",
+                        0,
+                        f"{where}.claim",
+                        sorted(claim),
+                        f"`{key}` in the claim of the {dimension} finding",
+                    )
                 )
         if "outcome" in claim and claim["outcome"] not in outcomes:
             problems.append(

@@ -257,7 +257,7 @@ def implementation_rule(implementation: dict[str, Any]) -> Proposal:
             "implementation",
             4,
             [
-                f"barriers and enablers at {len(levels_both)} levels, from {adequate} of {n_studies} studies of adequate rigour"
+                f"barriers and enablers at {len(levels_both)} levels, from {adequate} of {n_studies} sources of adequate rigour"
             ],
             facts,
         )
@@ -266,14 +266,14 @@ def implementation_rule(implementation: dict[str, Any]) -> Proposal:
             "implementation",
             3,
             [
-                f"barriers and enablers from {n_studies} studies ({adequate} of adequate rigour) at {len(levels_any)} levels",
+                f"barriers and enablers from {n_studies} sources ({adequate} of adequate rigour) at {len(levels_any)} levels",
                 "not yet systematic: "
                 + "; ".join(
                     why
                     for why, failed in (
                         (f"{adequate} studies of adequate rigour, fewer than five", adequate < 5),
                         (
-                            f"adequate-rigour studies are not the majority ({adequate} of {n_studies})",
+                            f"adequate-rigour sources are not the majority ({adequate} of {n_studies})",
                             2 * adequate <= n_studies,
                         ),
                         (
