@@ -311,7 +311,9 @@ def test_sos_first_screen_sets_the_published_conclusions_beside_the_rerun(bundle
     effect = visible(rows[0])
     assert "With the sources public by 2018-06-30 (At the 2018 review's search): partly agrees" in effect
     assert "the rerun finds no comparative evidence. With every source coded now: agrees." in effect
-    assert "The published review analysed 38 publications, and its list of them could not be read" in effect
+    assert "At the 2018 review's search: Partly agrees Now: Agrees" in effect  # at a glance, first
+    caveat = visible(summary)
+    assert caveat.count("The published review analysed 38 publications, and its list of them could not be read") == 1
     assert "possible harm on kinship placement" in effect  # the rerun column carries what the review did not say
     mechanisms = visible(rows[1])
     assert "Safety plan → Shared understanding of and responsibility for risk has only described support" in mechanisms

@@ -186,12 +186,18 @@ def findings_of(review, rows: list[dict[str, Any]], then: dict[str, Any] | None 
     note = caveat(review)
     then_rows = {r["dimension"]: r for r in (then or {}).get("rows") or []}
     out = []
+    if rows and note:
+        out.append(
+            Finding("published.caveat", "summary", note.strip(), rule=RULE, pages=("index", "information-sheet"))
+        )
     for r in rows:
         statement = f"{r['agreement_words']}. {r['why']}"
         agreements = {"now": r["agreement"]}
         earlier = then_rows.get(r["dimension"])
+        r["glance"] = [{"when": "Now", "words": r["agreement_words"]}]
         if then and earlier:
             agreements["then"] = earlier["agreement"]
+            r["glance"].insert(0, {"when": then["label"], "words": earlier["agreement_words"]})
             when = f"the sources public by {then['date']} ({then['label']})"
             if (earlier["agreement"], earlier["why"]) == (r["agreement"], r["why"]):
                 statement = f"{r['agreement_words']}, both with {when} and with every source coded now. {r['why']}"
@@ -204,7 +210,7 @@ def findings_of(review, rows: list[dict[str, Any]], then: dict[str, Any] | None 
             Finding(
                 r["finding"],
                 r["dimension"],
-                statement + note,
+                statement,
                 rule=RULE,
                 numbers={"agreement": agreements},
                 pages=("index", "information-sheet"),

@@ -553,6 +553,16 @@ def methods_paragraphs(
         f"codings, {len(review.implementation)} implementation and {len(review.economics)} economics items) were validated against the "
         f"codebook before any analysis. {computed}"
     ]
+    left_out = (effect.get("accounting") or {}).get("not_studies") or []
+    if left_out:
+        paras[0] += (
+            f" {len(left_out)} of the extracted results {'was' if len(left_out) == 1 else 'were'} left out of the Effect "
+            "synthesis because "
+            + ("it was" if len(left_out) == 1 else "they were")
+            + " reported in a document that is not a study ("
+            + "; ".join(f"{d['effect_id']}: {d['reason']}" for d in left_out)
+            + ")."
+        )
     for o in pooled:
         f = (o.get("frequentist") or {}).get("z") or {}
         het = o.get("heterogeneity_ci") or {}
