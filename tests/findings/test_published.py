@@ -167,3 +167,37 @@ def test_next_steps_follow_the_gaps_and_only_the_gaps():
         Finding("moderators.headline", "moderators", "s", rule="r", numbers={"analysed": 4}),
     ]
     assert next_steps.derive(review, strong, {"dimensions": {"economics": {"final": 2}}}, "X") == []
+
+
+def test_context_statement_splits_roles_only_when_studies_disagree():
+    import pandas as pd
+
+    from emmie.findings.mechanisms import context_roles
+
+    class R:
+        cmo = pd.DataFrame(
+            {
+                "context": ["c", "c", "d"],
+                "mechanism": ["m", "m", "m"],
+                "study_id": ["s1", "s2", "s3"],
+                "evidence": ["described", "observed", "observed"],
+            }
+        )
+
+    def ctx(name, enabling, refining):
+        return {
+            "context": name,
+            "mechanism": "m",
+            "context_label": name.upper(),
+            "mechanism_label": "Mech",
+            "role": "enables",
+            "enabling_studies": enabling,
+            "refining_studies": refining,
+        }
+
+    views, found = context_roles(R(), {"moderating_contexts": [ctx("c", ["s1"], ["s2"]), ctx("d", ["s3"], [])]})
+    text = {f.id: f.statement for f in found}
+    assert text["mechanisms.context.c.m"] == (
+        "C enables mech (2 studies: 1 enabling, 1 refining; strongest evidence enabling described, refining observed)."
+    )
+    assert text["mechanisms.context.d.m"] == "D enables mech (1 study; evidence observed)."

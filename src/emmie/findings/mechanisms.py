@@ -200,7 +200,23 @@ def context_roles(review, mech: dict[str, Any]) -> tuple[list[dict[str, Any]], l
         best = strongest(list(rows["evidence"])) if len(rows) else None
         role = r.get("role") or "conditions"
         ctx, mechanism = r.get("context_label"), r.get("mechanism_label")
-        statement = f"{ctx} {role} {mechanism[0].lower() + mechanism[1:] if mechanism else ''} ({plural(len(studies), 'study', 'studies')}; evidence {best or 'not stated'})."
+        kinds = [
+            (len(set(r.get(f"{kind}_studies", []))), word)
+            for kind, word in (("enabling", "enabling"), ("blocking", "blocking"), ("refining", "refining"))
+        ]
+        split = [f"{n} {word}" for n, word in kinds if n]
+        behind = plural(len(studies), "study", "studies") + (f": {', '.join(split)}" if len(split) > 1 else "")
+        evidence = {
+            word: strongest(list(rows.loc[rows["study_id"].isin(r.get(f"{kind}_studies", [])), "evidence"]))
+            for kind, word in (("enabling", "enabling"), ("blocking", "blocking"), ("refining", "refining"))
+            if len(rows) and r.get(f"{kind}_studies")
+        }
+        strength = (
+            "; strongest evidence " + ", ".join(f"{w} {e}" for w, e in evidence.items())
+            if len(evidence) > 1
+            else f"; evidence {best or 'not stated'}"
+        )
+        statement = f"{ctx} {role} {mechanism[0].lower() + mechanism[1:] if mechanism else ''} ({behind}{strength})."
         fid = f"mechanisms.context.{r.get('context')}.{r.get('mechanism')}"
         findings.append(
             Finding(
@@ -223,6 +239,7 @@ def context_roles(review, mech: dict[str, Any]) -> tuple[list[dict[str, Any]], l
                 "studies": studies,
                 "n": len(studies),
                 "finding": fid,
+                "statement": statement,
             }
         )
     return views, findings

@@ -193,10 +193,11 @@ def headline(
         )
     if not kept and empirical:
         top = max(empirical, key=lambda c: (c["n"], c["evidence"] == "tested"))
-        text += (
-            f" From the qualitative evidence: {top['context'][0].lower() + top['context'][1:]} {top['role']} "
-            f"{top['mechanism'][0].lower() + top['mechanism'][1:]} ({plural(top['n'], 'study', 'studies')}, {top['evidence']})."
+        said = top.get("statement") or (
+            f"{top['context']} {top['role']} {top['mechanism'][0].lower() + top['mechanism'][1:]} "
+            f"({plural(top['n'], 'study', 'studies')}, {top['evidence']})."
         )
+        text += f" From the qualitative evidence: {said[0].lower() + said[1:]}"
     elif not kept and contexts:
         kinds = sorted({c["evidence"] for c in contexts if c["evidence"] != "not stated"})
         text += (
