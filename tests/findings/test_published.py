@@ -201,3 +201,35 @@ def test_context_statement_splits_roles_only_when_studies_disagree():
         "C enables mech (2 studies: 1 enabling, 1 refining; strongest evidence enabling described, refining observed)."
     )
     assert text["mechanisms.context.d.m"] == "D enables mech (1 study; evidence observed)."
+
+
+def test_implementation_reason_names_the_themes_with_and_without_evidence():
+    import pandas as pd
+
+    from emmie.findings.published import _implementation
+
+    class R:
+        config = {"implementation_themes": [{"id": "a", "label": "Alpha"}, {"id": "b", "label": "Beta"}]}
+        implementation = pd.DataFrame({"theme": ["a", "a"], "type": ["barrier", "enabler"], "study_id": ["s", "t"]})
+
+    assert _implementation(R(), {"themes": ["a", "b"]}, {})[:2] == (
+        "partly",
+        "The rerun coded 1 barrier and 1 enabler; evidence on alpha, none on beta.",
+    )
+    assert _implementation(R(), {"themes": ["b"]}, {})[:2] == (
+        "not_reproduced",
+        "The rerun coded 1 barrier and 1 enabler; none on beta.",
+    )
+    assert _implementation(R(), {"themes": ["a"]}, {})[0] == "agrees"
+
+
+def test_implementation_with_nothing_coded_is_not_reproduced():
+    import pandas as pd
+
+    from emmie.findings.published import _implementation
+
+    class R:
+        config = {"implementation_themes": [{"id": "a", "label": "Alpha"}]}
+        implementation = pd.DataFrame({"theme": [], "type": [], "study_id": []})
+
+    assert _implementation(R(), {"themes": ["a"]}, {})[0] == "not_reproduced"

@@ -23,7 +23,8 @@ Mechanisms and moderators (``claim: {theory: [ids]}``)
     which is absence of evidence, not disagreement.
 Implementation (``claim: {themes: [ids]}``)
     Agrees when barriers and enablers were both coded and every named theme has coded evidence;
-    partly when some do; differs when none does.
+    partly when some do, or when only barriers or only enablers were coded; not reproduced when no
+    named theme has evidence or nothing on implementation was coded.
 Economics (``claim: {cost_effectiveness: none|found}``)
     Agrees when the rerun found cost-effectiveness evidence exactly when the published review did.
 
@@ -283,7 +284,7 @@ def _implementation(review, claim, headlines) -> tuple[str, str, str]:
     present = [t for t in themes if t in coded]
     labels = {t["id"]: t["label"].lower() for t in review.config.get("implementation_themes", [])}
     if not both:
-        agreement = "differs" if not len(frame) else "partly"
+        agreement = "not_reproduced" if not len(frame) else "partly"
     else:
         agreement = agreement_of_share(len(present), len(themes)) if themes else "agrees"
     why = (
@@ -292,8 +293,11 @@ def _implementation(review, claim, headlines) -> tuple[str, str, str]:
     )
     if themes:
         missing = [labels.get(t, t) for t in themes if t not in coded]
-        why += f"; evidence on {join_and([labels.get(t, t) for t in present]) or 'none of the named themes'}"
-        why += f", none on {join_and(missing)}." if missing else "."
+        found = [labels.get(t, t) for t in present]
+        parts = ([f"evidence on {join_and(found)}"] if found else []) + (
+            [f"none on {join_and(missing)}"] if missing else []
+        )
+        why += "; " + ", ".join(parts) + "."
     else:
         why += "."
     head = headlines.get("implementation")
