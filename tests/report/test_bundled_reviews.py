@@ -381,3 +381,7 @@ def test_a_review_without_snapshots_or_published_findings_has_neither_section(bu
     assert 'id="timeline"' not in html and 'class="published"' not in html
     assert not any(f["id"].startswith(("published.", "timeline.")) for f in doc["findings"])
     assert json.loads((bundled / "results/cbt-recidivism/snapshots/snapshots.json").read_text())["snapshots"] == []
+    # every source is in the published data set: the references do not repeat "in the published review: yes"
+    assert "in the published review" not in page_text(bundled, "cbt-recidivism", "index")
+    # What next is derived for every review: here only the untested theory link and the missing costs
+    assert doc["next_steps"] == ["next.theory", "next.economics"]

@@ -131,7 +131,7 @@ def derive(
             Finding(
                 "next.economics",
                 "economics",
-                f"Cost {subject} as delivered (per family and per authority, with training and licence costs) alongside "
+                f"Cost {subject} as delivered (per participant and in total, including training and set-up) alongside "
                 "an impact evaluation, so that cost-effectiveness can be assessed.",
                 rule=RULE,
                 pages=PAGES,

@@ -46,6 +46,10 @@ def study_index(review: Review) -> dict[str, dict[str, str]]:
 
 
 def references(review: Review) -> list[dict[str, Any]]:
+    # Whether each source was in the published review is worth a word only when it is not "yes" for all.
+    show_inclusion = bool(review.config.get("published_review")) and bool(
+        (review.studies["in_original_review"] != "yes").any()
+    )
     rows = []
     for _, s in review.studies.sort_values(["citation", "study_id"]).iterrows():
         sid = s["study_id"]
@@ -76,7 +80,7 @@ def references(review: Review) -> list[dict[str, Any]]:
                 "document": TYPE_WORDS.get(str(s.get("document_type", "")), ""),
                 "is_study": is_study(str(s.get("document_type", "")), review.config),
                 "published": str(s.get("published", "")),
-                "in_original_review": s["in_original_review"],
+                "in_original_review": s["in_original_review"] if show_inclusion else "",
                 "inclusion_basis": str(s.get("inclusion_basis", "")),
             }
         )
