@@ -351,7 +351,7 @@ def test_sos_shows_what_was_known_at_the_search_and_now(bundled: Path):
 def test_sos_what_next_follows_from_the_gaps(bundled: Path):
     doc = findings(bundled, "sos")
     said = {f["id"]: f for f in doc["findings"]}
-    assert doc["next_steps"][:2] == ["next.effect", "next.outcomes"]
+    assert doc["next_steps"][:3] == ["next.effect", "next.harm.kinship_care", "next.outcomes"]
     assert said["next.theory"]["numbers"]["untested"] == ["P1", "P2", "P3", "P4", "P5"]
     assert "next.harm.kinship_care" in doc["next_steps"] and "next.harm.care_entry" not in doc["next_steps"]
     for page in ("index", "information-sheet"):

@@ -6,7 +6,7 @@ Rules, in order (each gives one priority when its gap exists):
 2. Outcomes in the review's question that no comparative study measured (or nothing reported).
 3. Propositions of the initial programme theory with a link that no coded source observed or tested (the
    weakest link decides): test them.
-3a. An outcome where comparative evidence points to harm and none to benefit: follow the harm up.
+(After 1: an outcome where comparative evidence points to harm and none to benefit: follow the harm up.)
 4. No moderator analysis was possible: studies need to report effects by group and setting.
 5. No cost of delivering the intervention was found (Economics level 0 or 1): cost it.
 """
@@ -53,6 +53,23 @@ def derive(
                 pages=PAGES,
             )
         )
+    for o in outcomes:
+        f = by_id.get(f"effect.verdict.{o['id']}")
+        counts = ((f.numbers or {}).get("comparative") or {}) if f else {}
+        if counts.get("harm") and not counts.get("benefit"):
+            n = counts["harm"]
+            out.append(
+                Finding(
+                    f"next.harm.{o['id']}",
+                    "effect",
+                    f"Follow up the possible harm on {plain_names(o)['noun']}: {n} comparative "
+                    f"{'study' if n == 1 else 'studies'} found it, at {f.certainty} certainty; replicate it with effect "
+                    "sizes and their uncertainty before it is read as a finding.",
+                    rule=RULE,
+                    studies=f.studies,
+                    pages=PAGES,
+                )
+            )
     unmeasured = [
         plain_names(o)["noun"]
         for o in outcomes
@@ -96,23 +113,6 @@ def derive(
                 pages=PAGES,
             )
         )
-    for o in outcomes:
-        f = by_id.get(f"effect.verdict.{o['id']}")
-        counts = ((f.numbers or {}).get("comparative") or {}) if f else {}
-        if counts.get("harm") and not counts.get("benefit"):
-            n = counts["harm"]
-            out.append(
-                Finding(
-                    f"next.harm.{o['id']}",
-                    "effect",
-                    f"Follow up the possible harm on {plain_names(o)['noun']}: {n} comparative "
-                    f"{'study' if n == 1 else 'studies'} found it, at {f.certainty} certainty; replicate it with effect "
-                    "sizes and their uncertainty before it is read as a finding.",
-                    rule=RULE,
-                    studies=f.studies,
-                    pages=PAGES,
-                )
-            )
     mods = by_id.get("moderators.headline")
     if mods is not None and not (mods.numbers or {}).get("analysed"):
         out.append(
