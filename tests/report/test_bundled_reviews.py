@@ -385,3 +385,23 @@ def test_a_review_without_snapshots_or_published_findings_has_neither_section(bu
     assert "in the published review" not in page_text(bundled, "cbt-recidivism", "index")
     # What next is derived for every review: here only the untested theory link and the missing costs
     assert doc["next_steps"] == ["next.theory", "next.economics"]
+
+
+@pytest.mark.parametrize("review", REVIEWS)
+def test_every_page_links_to_the_other_outputs_and_the_toolkit(bundled: Path, review: str):
+    folder = bundled / "reports" / review
+    for page in PAGE_FILES.values():
+        tree = parse((folder / page).read_text(encoding="utf-8"))
+        nav = tree.find("nav", class_="outputs")
+        links = {a.attrs.get("href"): a for a in nav.find_all("a")}
+        assert set(links) == {*PAGE_FILES.values(), "../index.html"}
+        assert links[page].attrs.get("aria-current") == "page"
+        for href in links:
+            assert (folder / href).resolve().is_file(), href
+
+
+def test_implementation_summary_reference_urls_are_links(bundled: Path):
+    tree = parse((bundled / "reports/sos/implementation-summary.html").read_text(encoding="utf-8"))
+    refs = tree.find("ul", class_="refs-list").find_all("li")
+    assert refs and all(li.find_all("a") for li in refs)
+    assert all(a.attrs["href"].startswith(("https://", "http://")) for li in refs for a in li.find_all("a"))

@@ -95,7 +95,8 @@ def test_the_four_pages_and_the_toolkit_page_exist(project: Path, doms: dict[str
 
 def test_index_has_every_section_with_a_heading(doms: dict[str, Node]):
     index = doms["index"]
-    nav = {a.attrs["href"] for a in index.find("nav").iter("a")}
+    nav = {a.attrs["href"] for a in index.find("nav", class_="toc").iter("a")}
+    outputs = {a.attrs["href"] for a in index.find("nav", class_="outputs").iter("a")}
     for sid in SECTIONS:
         found = index.find_all("section", id=sid)
         assert len(found) == 1, f"{len(found)} sections with id {sid!r}"
@@ -104,8 +105,8 @@ def test_index_has_every_section_with_a_heading(doms: dict[str, Node]):
         assert heading.text().strip(), sid
         assert section.attrs.get("aria-labelledby") == heading.attrs.get("id"), sid
         assert f"#{sid}" in nav, sid
-    for companion in ("practice-guide.html", "implementation-summary.html", "information-sheet.html"):
-        assert companion in nav
+    for companion in ("practice-guide.html", "implementation-summary.html", "information-sheet.html", "../index.html"):
+        assert companion in outputs
 
 
 def test_pooled_table_shows_the_numbers_of_effect_json(doms: dict[str, Node], effect: dict):

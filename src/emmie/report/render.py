@@ -28,6 +28,12 @@ PAGES = {
     "implementation-summary.html": "implementation-summary.html.j2",
     "information-sheet.html": "information-sheet.html.j2",
 }
+OUTPUT_LABELS = {
+    "index.html": "Full report",
+    "practice-guide.html": "Practice guide",
+    "implementation-summary.html": "Implementation summary",
+    "information-sheet.html": "Information sheet",
+}
 # The run before the current data, and the current data's run: "what changed" compares them.
 PREVIOUS, CURRENT = ".previous-run.json", ".current-run.json"
 
@@ -78,7 +84,8 @@ def render_review(review: Review, results: Path, out: Path) -> None:
     }
     rendered = {}
     for name, template in PAGES.items():
-        page_ctx = {**base, **ctx, **ctx["pages"][name]}
+        outputs = [{"href": n, "label": OUTPUT_LABELS[n], "current": n == name} for n in PAGES]
+        page_ctx = {**base, **ctx, **ctx["pages"][name], "outputs": outputs}
         rendered[name] = env.get_template(template).render(**page_ctx)
     # Write only once every page rendered: nothing half-written.
     for name, html in rendered.items():
