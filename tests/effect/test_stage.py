@@ -432,3 +432,15 @@ def test_identical_effects_give_tau2_zero_and_the_common_value(tmp_path):
     assert o["pooled"] and z["tau2"] == 0 and z["estimate"] == pytest.approx(np.log(10 * 15 / (20 * 15)))
     assert z["q"] == pytest.approx(0, abs=1e-12) and z["i2"] == 0
     assert any("boundary" in w or "tau" in w for w in z["warnings"])
+
+
+def test_forest_order_by_weight_effect_or_data():
+    import numpy as np
+
+    from emmie.effect.stage import forest_order
+
+    yi = np.array([0.3, -0.2, 0.1, 0.1])
+    w = np.array([10.0, 40.0, 40.0, 10.0])
+    assert list(forest_order("weight", yi, w)) == [1, 2, 0, 3]  # largest first, ties keep coded order
+    assert list(forest_order("effect", yi, w)) == [1, 2, 3, 0]  # smallest first, ties keep coded order
+    assert list(forest_order("data", yi, w)) == [0, 1, 2, 3]

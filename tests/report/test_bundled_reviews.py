@@ -405,3 +405,25 @@ def test_implementation_summary_reference_urls_are_links(bundled: Path):
     refs = tree.find("ul", class_="refs-list").find_all("li")
     assert refs and all(li.find_all("a") for li in refs)
     assert all(a.attrs["href"].startswith(("https://", "http://")) for li in refs for a in li.find_all("a"))
+
+
+def test_forest_plot_is_labelled_author_year_and_sorted_by_weight(bundled: Path):
+    import csv
+
+    svg = (bundled / "results/cbt-recidivism/effect/forest_non_recidivism.svg").read_text(encoding="utf-8")
+    assert "Goldstein (1989a)" in svg and "Goldstein (1989b)" in svg
+    assert "goldstein1989" not in svg and "sorted by weight" in svg
+    effect = json.loads((bundled / "results/cbt-recidivism/effect/effect.json").read_text())
+    weights = next(o for o in effect["outcomes"] if o["outcome"] == "non_recidivism")["frequentist"]["z"]["weights"]
+    with open(bundled / "results/cbt-recidivism/effect/effect_sizes.csv", newline="") as fh:
+        used = [
+            r["study_id"] for r in csv.DictReader(fh) if r["outcome"] == "non_recidivism" and r["poolable"] == "True"
+        ]
+    assert len(used) == len(weights) == 58
+    heaviest = used[max(range(58), key=lambda i: (weights[i], -i))]
+    from emmie.ingest import load_review
+    from emmie.ingest.labels import study_labels
+
+    label = study_labels(load_review(bundled / "data/cbt-recidivism"))[heaviest]
+    names = re.findall(r">([^<>]+ \(\d{4}[a-z]?\))<", svg)
+    assert names[0] == label

@@ -70,6 +70,7 @@ from emmie.effect.plots import MEASURE_LABELS, RATIO_MEASURES, forest_plot, funn
 from emmie.effect.swim import effect_direction_plot, synthesise
 from emmie.errors import AnalysisError, EmmieError
 from emmie.ingest import documents
+from emmie.ingest.labels import study_labels
 from emmie.ingest.review import Review
 from emmie.ingest.schema import MEASURES
 from emmie.io import atomic_write_text, write_csv, write_json
@@ -255,12 +256,31 @@ def _bayes(
     return bayes, interpretation, figures
 
 
+FOREST_ORDERS = {"weight": "sorted by weight", "effect": "sorted by effect size", "data": "in data order"}
+
+
+def forest_order(order: str, yi: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Row order of a forest plot: largest weight first, smallest effect first, or as coded (stable ties)."""
+    if order == "weight":
+        return np.argsort(-np.asarray(weights, dtype=float), kind="stable")
+    if order == "effect":
+        return np.argsort(np.asarray(yi, dtype=float), kind="stable")
+    return np.arange(len(yi))
+
+
 def _frequentist(
-    outcome: dict[str, Any], measure: str, used: pd.DataFrame, outdir: Path, warnings: list[str]
+    outcome: dict[str, Any],
+    measure: str,
+    used: pd.DataFrame,
+    outdir: Path,
+    warnings: list[str],
+    names: dict[str, str] | None = None,
+    order: str = "weight",
 ) -> dict[str, Any]:
     oid = outcome["id"]
     yi, vi = used["yi"].to_numpy(), used["vi"].to_numpy()
     labels = list(used["study_id"])
+    names = names or {}
     k = len(used)
     fits = {test: meta_analysis(yi, vi, method="REML", test=test, level=LEVEL) for test in ("z", "knha")}
     for test, fit in fits.items():
@@ -280,17 +300,18 @@ def _frequentist(
     headline = fits[HEADLINE_TEST]
     out["weights"] = list(headline.weights)
     figures = {"forest": f"forest_{oid}.svg"}
+    rows = forest_order(order, yi, np.asarray(headline.weights))
     atomic_write_text(
         outdir / figures["forest"],
         forest_plot(
-            yi,
-            vi,
-            labels,
+            yi[rows],
+            vi[rows],
+            [names.get(labels[i], labels[i]) for i in rows],
             headline,
             measure=measure,
             desirable=outcome["desirable"],
             level=LEVEL,
-            title=f"{outcome.get('label', oid)}: forest plot (k = {k})",
+            title=f"{outcome.get('label', oid)}: forest plot (k = {k}, {FOREST_ORDERS[order]})",
         ),
     )
     if k >= SMALL_STUDY_K:
@@ -387,6 +408,7 @@ def run(review: Review, outdir: Path) -> dict[str, Any]:
     outdir.mkdir(parents=True, exist_ok=True)
     warnings: list[str] = []
     review, not_studies = documents.for_effect(review)
+    names = study_labels(review)  # author-year labels, with a/b where two would read alike
     sizes, measures = compute_effect_sizes(review)
     write_csv(outdir / "effect_sizes.csv", sizes)
     text = review.effects.set_index("effect_id")
@@ -424,7 +446,9 @@ def run(review: Review, outdir: Path) -> dict[str, Any]:
         }
         weights = [np.nan] * k
         if k >= 2:
-            freq = _frequentist(outcome, measure, used, outdir, warnings)
+            freq = _frequentist(
+                outcome, measure, used, outdir, warnings, names, review.config.get("forest_order", "weight")
+            )
             weights = freq.pop("weights")
             entry["figures"].update(freq.pop("figures"))
             entry.update(freq)
@@ -437,7 +461,7 @@ def run(review: Review, outdir: Path) -> dict[str, Any]:
                 measure,
                 used["yi"].to_numpy(),
                 used["vi"].to_numpy(),
-                list(used["study_id"]),
+                [names[s] for s in used["study_id"]],
                 outdir,
                 warnings,
             )

@@ -17,8 +17,8 @@ from emmie.findings import mechanisms as mech_findings
 from emmie.findings import moderators as mod_findings
 from emmie.findings import next_steps, published, timeline
 from emmie.findings.model import DIMENSIONS, PAGES, Finding
-from emmie.findings.studies import study_labels
 from emmie.findings.text import join_and, plural, sentence
+from emmie.ingest.labels import study_labels
 from emmie.ingest.review import Review
 
 __all__ = ["DIMENSIONS", "PAGES", "Finding", "derive"]

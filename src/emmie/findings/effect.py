@@ -26,7 +26,6 @@ from typing import Any
 from emmie.effect.swim import study_direction
 from emmie.findings import certainty as gr
 from emmie.findings.model import Finding
-from emmie.findings.studies import study_labels
 from emmie.findings.text import (
     RATIO_MEASURES,
     fmt,
@@ -39,6 +38,7 @@ from emmie.findings.text import (
     plural,
     words,
 )
+from emmie.ingest.labels import study_labels
 from emmie.ingest.schema import COMPARATIVE_DESIGNS
 
 VERDICT_RULE = (

@@ -137,7 +137,7 @@ def theory(
 ) -> tuple[list[dict[str, Any]], list[Finding]]:
     """Each programme-theory proposition with a verdict that respects how the studies know, and the
     effect-size moderator tests that bear on it."""
-    from emmie.findings.studies import study_labels
+    from emmie.ingest.labels import study_labels
 
     labels = study_labels(review)
     props = {p.get("id"): p for p in review.config.get("initial_theory") or []}

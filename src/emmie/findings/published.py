@@ -41,8 +41,8 @@ from typing import Any
 
 from emmie.findings.effect import plain_names
 from emmie.findings.model import Finding
-from emmie.findings.studies import study_labels
 from emmie.findings.text import join_and, number, plural
+from emmie.ingest.labels import study_labels
 
 NAMES = {
     "effect": "Effect",

@@ -16,10 +16,10 @@ from typing import Any
 from markupsafe import Markup
 
 from emmie.findings.mechanisms import link_parts
-from emmie.findings.studies import study_labels
 from emmie.findings.text import fmt, fmt_amount, fmt_p, fmt_prob, plural
 from emmie.findings.text import number as _f
 from emmie.ingest.documents import TYPE_WORDS, is_study, other_documents, study_ids
+from emmie.ingest.labels import study_labels
 from emmie.ingest.review import Review
 from emmie.report.cmo_view import interactive_html
 from emmie.report.html import read_svg
