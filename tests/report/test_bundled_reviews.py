@@ -427,3 +427,16 @@ def test_forest_plot_is_labelled_author_year_and_sorted_by_weight(bundled: Path)
     label = study_labels(load_review(bundled / "data/cbt-recidivism"))[heaviest]
     names = re.findall(r">([^<>]+ \(\d{4}[a-z]?\))<", svg)
     assert names[0] == label
+
+
+@pytest.mark.parametrize("review", REVIEWS)
+def test_stylesheet_reaches_the_browser_unescaped(bundled: Path, review: str):
+    from emmie.report.render import css
+
+    want = str(css())
+    assert 'a[aria-current="page"]' in want and "details > *" in want
+    pages = [bundled / "reports" / review / p for p in PAGE_FILES.values()] + [bundled / "reports/index.html"]
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        inline = html.split("<style>", 1)[1].split("</style>", 1)[0]
+        assert inline == want, page.name

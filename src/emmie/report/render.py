@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
 from emmie import __version__
 from emmie.findings import text
@@ -53,8 +54,13 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def css() -> str:
-    return resources.files("emmie.report").joinpath("templates/style.css").read_text(encoding="utf-8")
+def css() -> Markup:
+    """The stylesheet, inlined as it is: CSS is never HTML-escaped (``details > *``, ``"Segoe UI"`` must
+    reach the browser intact). It is our own file; one that could close its <style> element is refused."""
+    text = resources.files("emmie.report").joinpath("templates/style.css").read_text(encoding="utf-8")
+    if "</style" in text.lower():
+        raise ValueError("style.css must not contain '</style'")
+    return Markup(text)
 
 
 def data_digest(review: Review) -> str:
