@@ -102,3 +102,16 @@ def test_interactive_rejects_unsafe_element_id(small):
 def test_script_json():
     assert script_json({"a": "</script>&"}) == '{"a": "\\u003c/script\\u003e\\u0026"}'
     assert json.loads(script_json({"a": "</script>&"})) == {"a": "</script>&"}
+
+
+def test_link_status_is_told_by_line_style_not_colour_alone(big):
+    from emmie.mechanisms.plots import LINK_COLOURS, LINK_DASHES
+
+    # each status has its own line style, so a reader who cannot tell the colours apart can tell the lines apart
+    assert set(LINK_DASHES) == set(LINK_COLOURS) and len(set(LINK_DASHES.values())) == 3
+    svg = layered_svg(big)
+    assert "refined link (dotted)" in svg and "contested (dashed: a study contradicts)" in svg
+    assert "stroke-dasharray" in svg
+    from emmie.report.cmo_view import _VIEWER_JS
+
+    assert "edge[style = 'refined']" in _VIEWER_JS and '"line-style": "dotted"' in _VIEWER_JS

@@ -31,6 +31,9 @@ LINK_COLOURS: dict[str, str] = {
     "refined": "#0072B2",  # blue
     "contested": "#D55E00",  # vermillion
 }
+# Line style as well as colour, so that a link's status is not told by colour alone (WCAG 1.4.1).
+LINK_DASHES: dict[str, str] = {"supported": "-", "refined": ":", "contested": "--"}
+
 KIND_NAMES = {"context": "Context", "component": "Component", "mechanism": "Mechanism", "outcome": "Outcome"}
 _PX_PER_INCH = 72.0
 
@@ -58,7 +61,7 @@ def layered_svg(G: nx.DiGraph, *, title: str = "", layout: Layout | None = None)
     """The CMO graph drawn in layers, left to right: context | component -> mechanism(s) -> outcome.
 
     Node colour gives the kind; link width the absolute strength; contested links
-    (any contradicting study) are dashed vermillion, refined links blue. Within a
+    (any contradicting study) are dashed vermillion, refined links dotted blue. Within a
     layer the nodes are ordered to reduce crossings (:func:`layered_layout`). The SVG
     is byte-reproducible (fixed hash salt, no date).
 
@@ -133,7 +136,7 @@ def _draw(ax: Any, G: nx.DiGraph, lay: Layout) -> None:
                 mutation_scale=8,
                 connectionstyle=f"arc3,rad={rad}",
                 linewidth=_line_width(float(d["strength"]), top),
-                linestyle="--" if style == "contested" else "-",
+                linestyle=LINK_DASHES.get(style, "-"),
                 color=LINK_COLOURS[style],
                 alpha=0.75,
                 shrinkA=0,
@@ -163,8 +166,10 @@ def _draw(ax: Any, G: nx.DiGraph, lay: Layout) -> None:
     ]
     handles += [
         Line2D([], [], color=LINK_COLOURS["supported"], lw=1.5, label="supported link"),
-        Line2D([], [], color=LINK_COLOURS["refined"], lw=1.5, label="refined link"),
-        Line2D([], [], color=LINK_COLOURS["contested"], lw=1.5, ls="--", label="contested (a study contradicts)"),
+        Line2D([], [], color=LINK_COLOURS["refined"], lw=1.5, ls=":", label="refined link (dotted)"),
+        Line2D(
+            [], [], color=LINK_COLOURS["contested"], lw=1.5, ls="--", label="contested (dashed: a study contradicts)"
+        ),
         Line2D([], [], color="#999999", lw=3.6, label="width: strength"),
     ]
     ax.legend(

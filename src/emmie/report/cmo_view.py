@@ -69,6 +69,7 @@ _VIEWER_JS = """
           "width": "data(width)", "line-color": "data(colour)", "target-arrow-color": "data(colour)",
           "target-arrow-shape": "triangle", "curve-style": "bezier", "opacity": 0.8 } },
       { selector: "edge[style = 'contested']", style: { "line-style": "dashed" } },
+      { selector: "edge[style = 'refined']", style: { "line-style": "dotted" } },
       { selector: ":selected", style: { "border-width": 3, "line-color": "#000", "target-arrow-color": "#000" } }
     ]
   });
