@@ -369,9 +369,12 @@ def test_sos_counts_studies_apart_from_other_documents(bundled: Path):
     assert scope["numbers"]["studies"] == 20 and scope["numbers"]["other_documents"] == 4
     effect = json.loads((bundled / "results/sos/effect/effect.json").read_text())
     assert [d["effect_id"] for d in effect["accounting"]["not_studies"]] == ["goldfields2016_care"]
-    assert "Parliamentary answer (not a study: kept for context, not used for the effect)" in page_text(
-        bundled, "sos", "index"
-    )
+    text = page_text(bundled, "sos", "index")
+    assert "Parliamentary answer (not a study: kept for context, not used for the effect)" in text
+    assert (
+        "1 of the extracted results was left out of the Effect synthesis because it was reported in a document that "
+        "is not a study (Parliament of Western Australia (2016): a parliamentary answer)."
+    ) in text
 
 
 def test_a_review_without_snapshots_or_published_findings_has_neither_section(bundled: Path):

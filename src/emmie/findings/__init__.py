@@ -16,20 +16,22 @@ from emmie.findings import effect as effect_findings
 from emmie.findings import mechanisms as mech_findings
 from emmie.findings import moderators as mod_findings
 from emmie.findings import next_steps, published, timeline
-from emmie.findings.model import DIMENSIONS, PAGES, Finding
+from emmie.findings.model import DIMENSION_NAMES, DIMENSIONS, PAGES, Finding
 from emmie.findings.text import join_and, plural, sentence
+from emmie.ingest.documents import other_documents, study_ids
 from emmie.ingest.labels import study_labels
 from emmie.ingest.review import Review
 
 __all__ = ["DIMENSIONS", "PAGES", "Finding", "derive"]
 
-NAMES = {
-    "effect": ("Effect", "Does it work?"),
-    "mechanisms": ("Mechanisms", "How does it work?"),
-    "moderators": ("Moderators", "Where and for whom does it work best?"),
-    "implementation": ("Implementation", "How to do it"),
-    "economics": ("Economics", "What does it cost?"),
+GLOSSES = {
+    "effect": "Does it work?",
+    "mechanisms": "How does it work?",
+    "moderators": "Where and for whom does it work best?",
+    "implementation": "How to do it",
+    "economics": "What does it cost?",
 }
+NAMES = {d: (DIMENSION_NAMES[d], GLOSSES[d]) for d in DIMENSIONS}
 EMMIE_Q_RULE = (
     "EMMIE-Q rules in src/emmie/rating/emmie_q.yaml (Johnson, Tilley & Bowers 2015), reviewer overrides applied"
 )
@@ -55,8 +57,6 @@ def _implementation(review: Review) -> Finding:
     top = frame["theme"].value_counts()
     themes = [labels.get(t, t).lower() for t in list(top.index[:3])]
     n_b, n_e = int((frame["type"] == "barrier").sum()), int((frame["type"] == "enabler").sum())
-    from emmie.ingest.documents import other_documents
-
     others = {d["study_id"] for d in other_documents(review)} & set(frame["study_id"])
     n_sources = frame["study_id"].nunique()
     where = plural(n_sources, "study", "studies")
@@ -148,8 +148,6 @@ def emmie_q_rows(rating: dict[str, Any]) -> tuple[list[dict[str, Any]], list[Fin
 
 
 def _plain_summary(review: Review, headlines: dict[str, Finding], rows: list[dict[str, Any]]) -> Finding:
-    from emmie.ingest.documents import other_documents, study_ids
-
     ids = study_ids(review)
     others = other_documents(review)
     n = len(ids)
@@ -163,11 +161,10 @@ def _plain_summary(review: Review, headlines: dict[str, Finding], rows: list[dic
     )
     if others:
         kinds = sorted({d["type"] for d in others})
+        verb = "is" if len(others) == 1 else "are"
         text += (
-            f" {plural(len(others), 'other document', 'other documents').capitalize()} ({join_and(kinds)}) "
-            "{verb} kept for context, implementation and costs but not counted as studies or used for the effect.".format(
-                verb="is" if len(others) == 1 else "are"
-            )
+            f" {plural(len(others), 'other document').capitalize()} ({join_and(kinds)}) {verb} kept for context, "
+            "implementation and costs but not counted as studies or used for the effect."
         )
     if low:
         text += (
@@ -232,8 +229,6 @@ def derive(
         "headlines": {k: v.id for k, v in headlines.items()},
         "emmie_q": rows,
     }
-    from emmie.ingest.documents import study_ids
-
     studies_set = set(study_ids(review))
     timeline_view, fs = timeline.build(snapshots or [], doc_so_far, study_labels(review), studies_set.__contains__)
     findings += fs

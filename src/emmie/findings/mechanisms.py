@@ -334,8 +334,8 @@ def headline(review, mech: dict[str, Any], theory_views: list[dict[str, Any]]) -
     else:
         text = (
             f"Best-supported configuration: {' → '.join(labels)} ({plural(int(top.get('n_studies', 0)), 'study', 'studies')}). "
-            f"{at_least['observed']} of {n_studies} studies give observed or tested evidence "
-            + (f"({at_least['tested']} tested)" if at_least["tested"] else "(none of them tested it)")
+            f"{at_least['observed']} of {n_studies} studies give observed or tested support "
+            + (f"({at_least['tested']} from a test)" if at_least["tested"] else "(none of it from a test)")
             + "; the rest describe or assert it."
             + (
                 f" {plural(n_tested_against, 'tested coding contradicts', 'tested codings contradict')} a link."

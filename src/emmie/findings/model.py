@@ -8,6 +8,8 @@ from typing import Any
 #: The outputs a finding can be shown on (the four pages of a review and the toolkit row).
 PAGES = ("index", "practice-guide", "implementation-summary", "information-sheet", "toolkit")
 DIMENSIONS = ("effect", "mechanisms", "moderators", "implementation", "economics")
+#: Each dimension as a reader reads it.
+DIMENSION_NAMES = {d: d.capitalize() for d in DIMENSIONS}
 
 
 @dataclass(frozen=True)

@@ -40,17 +40,10 @@ from __future__ import annotations
 from typing import Any
 
 from emmie.findings.effect import plain_names
-from emmie.findings.model import Finding
+from emmie.findings.model import DIMENSION_NAMES, Finding
 from emmie.findings.text import join_and, number, plural
 from emmie.ingest.labels import study_labels
 
-NAMES = {
-    "effect": "Effect",
-    "mechanisms": "Mechanisms",
-    "moderators": "Moderators",
-    "implementation": "Implementation",
-    "economics": "Economics",
-}
 VERDICT_WORDS = {
     "benefit": "a benefit",
     "harm": "harm",
@@ -141,7 +134,7 @@ def caveat(review) -> str:
         else "The published review's list of included studies"
     )
     return (
-        f" {head} could not be read: whether the {len(studies)} studies coded here were among them is unknown for "
+        f"{head} could not be read: whether the {len(studies)} studies coded here were among them is unknown for "
         f"{unknown}, so agreement or difference may come from sources this rerun does not have."
     )
 
@@ -167,7 +160,7 @@ def compare(review, findings: list[Finding], theory_views: list[dict[str, Any]] 
         rows.append(
             {
                 "dimension": dim,
-                "name": NAMES[dim],
+                "name": DIMENSION_NAMES[dim],
                 "published": item["conclusion"],
                 "source": item["source"],
                 "rerun": " ".join(by_id[i]["statement"] for i in rerun_id.split() if i in by_id),
@@ -182,15 +175,14 @@ def compare(review, findings: list[Finding], theory_views: list[dict[str, Any]] 
 
 
 def findings_of(review, rows: list[dict[str, Any]], then: dict[str, Any] | None = None) -> list[Finding]:
-    """The finding of each row. ``then``: the first snapshot (``label``, ``date``, ``rows``: its own compared
-    rows), whose verdict is stated first, so the reader sees agreement on the evidence the review could have had."""
+    """The finding of each row, and the caveat that applies to them all. ``then``: the first snapshot (``label``,
+    ``date``, ``rows``: its own compared rows), whose verdict is stated first, so the reader sees agreement on the
+    evidence the review could have had. Sets each row's ``glance``: the verdicts in words, earliest first."""
     note = caveat(review)
     then_rows = {r["dimension"]: r for r in (then or {}).get("rows") or []}
     out = []
     if rows and note:
-        out.append(
-            Finding("published.caveat", "summary", note.strip(), rule=RULE, pages=("index", "information-sheet"))
-        )
+        out.append(Finding("published.caveat", "summary", note, rule=RULE, pages=("index", "information-sheet")))
     for r in rows:
         statement = f"{r['agreement_words']}. {r['why']}"
         agreements = {"now": r["agreement"]}

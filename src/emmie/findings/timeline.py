@@ -12,17 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from emmie.findings.model import DIMENSIONS, Finding
+from emmie.findings.model import DIMENSION_NAMES, DIMENSIONS, Finding
 from emmie.findings.text import fmt_effect, join_and, plural
 
 RULE = "Findings rebuilt from the sources public at each snapshot date (emmie.snapshots; emmie.findings.timeline)"
-NAMES = {
-    "effect": "Effect",
-    "mechanisms": "Mechanisms",
-    "moderators": "Moderators",
-    "implementation": "Implementation",
-    "economics": "Economics",
-}
 
 
 def _levels(doc: dict[str, Any]) -> dict[str, int]:
@@ -90,13 +83,15 @@ def build(
             Finding(
                 fid,
                 dim,
-                f"{NAMES[dim]}, evidence quality by date: {steps}. {change}",
+                f"{DIMENSION_NAMES[dim]}, evidence quality by date: {steps}. {change}",
                 rule=RULE,
                 numbers={"levels": levels, "changed": change != "Unchanged."},
                 pages=("index",),
             )
         )
-        rows.append({"dimension": dim, "name": NAMES[dim], "levels": levels, "headlines": heads, "finding": fid})
+        rows.append(
+            {"dimension": dim, "name": DIMENSION_NAMES[dim], "levels": levels, "headlines": heads, "finding": fid}
+        )
     pooled = [_pooled(d) for d in docs]
     pooled_rows = []
     for outcome in sorted(set().union(*pooled)):

@@ -142,72 +142,43 @@ def check_certainty_overrides(config: dict[str, Any]) -> list[Problem]:
     ]
 
 
+# What each dimension's published claim must state (review.yaml published_review.findings[].claim).
+CLAIM_KEYS = {
+    "effect": ("outcome", "verdict"),
+    "mechanisms": ("theory",),
+    "moderators": ("theory",),
+    "implementation": ("themes",),
+    "economics": ("cost_effectiveness",),
+}
+
+
 def check_published_findings(config: dict[str, Any]) -> list[Problem]:
     """The claims of the published findings name this review's outcomes, theory and themes."""
-    outcomes = [o["id"] for o in config.get("outcomes", [])]
-    theory = [t["id"] for t in config.get("initial_theory", [])]
-    themes = [t["id"] for t in config.get("implementation_themes", [])]
+    known = {
+        "outcome": ([o["id"] for o in config.get("outcomes", [])], "an outcome id"),
+        "theory": ([t["id"] for t in config.get("initial_theory", [])], "an initial_theory id"),
+        "themes": ([t["id"] for t in config.get("implementation_themes", [])], "an implementation theme id"),
+    }
     problems = []
-    findings = (config.get("published_review") or {}).get("findings") or []
     seen: set[str] = set()
-    for i, finding in enumerate(findings):
+
+    def bad(column: str, value: Any, expected: str) -> None:
+        problems.append(Problem("review.yaml", 0, column, value, expected))
+
+    for i, finding in enumerate((config.get("published_review") or {}).get("findings") or []):
         where = f"published_review.findings[{i}]"
         dimension, claim = finding["dimension"], finding["claim"]
         if dimension in seen:
-            problems.append(
-                Problem("review.yaml", 0, f"{where}.dimension", dimension, "one published finding per dimension")
-            )
+            bad(f"{where}.dimension", dimension, "one published finding per dimension")
         seen.add(dimension)
-        needs = {
-            "effect": ("outcome", "verdict"),
-            "mechanisms": ("theory",),
-            "moderators": ("theory",),
-            "implementation": ("themes",),
-            "economics": ("cost_effectiveness",),
-        }[dimension]
-        for key in needs:
+        for key in CLAIM_KEYS[dimension]:
             if key not in claim:
-                problems.append(
-                    Problem(
-                        "review.yaml",
-                        0,
-                        f"{where}.claim",
-                        sorted(claim),
-                        f"`{key}` in the claim of the {dimension} finding",
-                    )
-                )
-        if "outcome" in claim and claim["outcome"] not in outcomes:
-            problems.append(
-                Problem(
-                    "review.yaml",
-                    0,
-                    f"{where}.claim.outcome",
-                    claim["outcome"],
-                    f"an outcome id ({', '.join(outcomes)})",
-                )
-            )
-        for ref in claim.get("theory", []):
-            if ref not in theory:
-                problems.append(
-                    Problem(
-                        "review.yaml",
-                        0,
-                        f"{where}.claim.theory",
-                        ref,
-                        f"an initial_theory id ({', '.join(theory) or 'none declared'})",
-                    )
-                )
-        for ref in claim.get("themes", []):
-            if ref not in themes:
-                problems.append(
-                    Problem(
-                        "review.yaml",
-                        0,
-                        f"{where}.claim.themes",
-                        ref,
-                        f"an implementation theme id ({', '.join(themes)})",
-                    )
-                )
+                bad(f"{where}.claim", sorted(claim), f"`{key}` in the claim of the {dimension} finding")
+        for key, (ids, what) in known.items():
+            refs = claim.get(key, [])
+            for ref in [refs] if isinstance(refs, str) else refs:
+                if ref not in ids:
+                    bad(f"{where}.claim.{key}", ref, f"{what} ({', '.join(ids) or 'none declared'})")
     return problems
 
 

@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from emmie.ingest.documents import for_effect
 from emmie.ingest.review import Review
 from emmie.ingest.schema import COMPARATIVE_DESIGNS
 
@@ -350,8 +351,6 @@ def economics_rule(economics: dict[str, Any]) -> Proposal:
 def propose_levels(review: Review, summaries: dict[str, dict[str, Any]]) -> dict[str, Proposal]:
     """Propose an EMMIE-Q level per dimension. ``summaries`` maps stage name to its JSON dict (missing = empty)."""
     s = {k: (summaries.get(k) or {}) for k in ("effect", "mechanisms", "moderators", "implementation", "economics")}
-    from emmie.ingest.documents import for_effect
-
     studies_only, _ = for_effect(review)
     return {
         "effect": effect_rule(review.studies, studies_only.effects, s["effect"]),

@@ -559,12 +559,14 @@ def methods_paragraphs(
     ]
     left_out = (effect.get("accounting") or {}).get("not_studies") or []
     if left_out:
+        labels = study_labels(review)
+        kinds = {d["study_id"]: d["type"] for d in other_documents(review)}
         paras[0] += (
             f" {len(left_out)} of the extracted results {'was' if len(left_out) == 1 else 'were'} left out of the Effect "
             "synthesis because "
             + ("it was" if len(left_out) == 1 else "they were")
             + " reported in a document that is not a study ("
-            + "; ".join(f"{d['effect_id']}: {d['reason']}" for d in left_out)
+            + "; ".join(f"{labels[d['study_id']]}: a {kinds[d['study_id']]}" for d in left_out)
             + ")."
         )
     for o in pooled:
