@@ -27,7 +27,7 @@ BLUE = "#0072B2"
 VERMILLION = "#D55E00"
 GREY = "#999999"
 
-_RC = {"svg.hashsalt": "emmie", "svg.fonttype": "path", "font.size": 9}
+_RC = {"font.size": 9}
 
 
 def _to_svg(fig: Figure) -> str:

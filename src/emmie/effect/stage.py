@@ -549,5 +549,8 @@ def _swim(
         )
     out = swim.to_dict()
     out["figure"] = "swim_direction.svg"
-    atomic_write_text(outdir / out["figure"], effect_direction_plot(swim, title="Effect direction plot (SWiM)"))
+    atomic_write_text(
+        outdir / out["figure"],
+        effect_direction_plot(swim, title="Effect direction plot (SWiM)", labels=study_labels(review)),
+    )
     return out

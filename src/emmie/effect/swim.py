@@ -68,7 +68,8 @@ STUDY_THRESHOLD = 0.7
 
 # Sample-size classes of the effect-direction plot (Boon & Thomson 2021): <50, 50-300, >300.
 SIZE_CLASSES = ((50, "small", 8.0), (301, "medium", 11.0), (np.inf, "large", 14.0))
-GLYPHS = {"benefit": "\u25b2", "harm": "\u25bc", "no_change": "\u25c4\u25ba", "mixed": "\u25c4\u25ba", "unclear": "?"}
+#: One glyph per direction, so that no direction is told apart by colour alone ("no change" and "mixed" differ).
+GLYPHS = {"benefit": "\u25b2", "harm": "\u25bc", "no_change": "\u25c4\u25ba", "mixed": "\u25c6", "unclear": "?"}
 COLOURS = {
     "benefit": OKABE_ITO["blue"],
     "harm": OKABE_ITO["vermillion"],
@@ -392,11 +393,13 @@ def size_class(n: float) -> tuple[str, float]:
     return SIZE_CLASSES[-1][1], SIZE_CLASSES[-1][2]
 
 
-def effect_direction_plot(swim: Swim, *, title: str = "Effect direction plot") -> str:
+def effect_direction_plot(
+    swim: Swim, *, title: str = "Effect direction plot", labels: dict[str, str] | None = None
+) -> str:
     """Effect-direction plot: one row per study, one column per outcome domain, as SVG text.
 
     Each cell shows the study's direction in the domain (up triangle = benefit, down triangle = harm,
-    left-right triangles = no change or mixed, ? = unclear), sized by the study's sample size
+    left-right triangles = no change, diamond = mixed, ? = unclear), sized by the study's sample size
     (< 50, 50-300, > 300) and coloured by direction; the last row gives each domain's sign test.
 
     References
@@ -426,7 +429,7 @@ def effect_direction_plot(swim: Swim, *, title: str = "Effect direction plot") -
         y = top - 0.3 * (i + 1)
         mine = table[table["study_id"] == sid]
         first = mine.iloc[0]
-        ax.text(x_study, y, str(sid)[:22], va="center", color=ink)
+        ax.text(x_study, y, str((labels or {}).get(sid, sid))[:22], va="center", color=ink)
         ax.text(x_design, y, str(first["design"]).replace("_", " ")[:18], va="center", color=ink)
         ax.text(x_rob, y, str(first["rob_overall"]).replace("_", " ")[:14], va="center", color=ink)
         for j, domain in enumerate(domains):
@@ -459,7 +462,7 @@ def effect_direction_plot(swim: Swim, *, title: str = "Effect direction plot") -
         txt = f"{st.n_benefit}/{st.n}, p = {st.pval:.3g}" if st.n else "no test (n = 0)"
         ax.text(x0 + 1.5 * j + 0.75, y, txt, ha="center", va="center", fontsize=7, color=ink)
     legend = (
-        "\u25b2 benefit (blue)   \u25bc harm (vermillion)   \u25c4\u25ba no change (grey) / mixed (orange)   "
+        "\u25b2 benefit (blue)   \u25bc harm (vermillion)   \u25c4\u25ba no change (grey)   \u25c6 mixed (orange)   "
         "? unclear;   size: n < 50, 50-300, > 300 or unknown (smallest)"
     )
     ax.text(x_study, 0.2, legend, va="bottom", fontsize=7, color=ink)

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from emmie.findings import costs, next_steps, published, timeline
 from emmie.findings import effect as effect_findings
 from emmie.findings import mechanisms as mech_findings
 from emmie.findings import moderators as mod_findings
-from emmie.findings import next_steps, published, timeline
 from emmie.findings.model import DIMENSION_NAMES, DIMENSIONS, PAGES, Finding
 from emmie.findings.text import join_and, plural, sentence
 from emmie.ingest.documents import other_documents, study_ids
@@ -211,6 +211,7 @@ def derive(
     findings += fs
     findings.append(_implementation(review))
     findings.append(_economics(econ))
+    findings.append(costs.cost_band(econ, review.config.get("cost_bands")))
     rows, fs = emmie_q_rows(rating)
     findings += fs
     headlines = {f.dimension: f for f in findings if f.headline}

@@ -206,7 +206,7 @@ def findings_of(review, rows: list[dict[str, Any]], then: dict[str, Any] | None 
                 statement,
                 rule=RULE,
                 numbers={"agreement": agreements},
-                pages=("index", "information-sheet"),
+                pages=("index",),  # the information sheet gives the verdicts only (two A4 pages)
             )
         )
     return out

@@ -204,6 +204,24 @@ def check_snapshots(config: dict[str, Any]) -> list[Problem]:
     return problems
 
 
+def check_cost_bands(config: dict[str, Any]) -> list[Problem]:
+    """Cost bands rise: each limit above the one before, only the last without a limit."""
+    bands = config.get("cost_bands") or []
+    problems = []
+    limits = [b.get("upto") for b in bands]
+    for i, upto in enumerate(limits):
+        last = i == len(limits) - 1
+        if (upto is None) != last:
+            expected = (
+                "no limit (upto: null) on the last band only" if last else "a limit (upto) on every band but the last"
+            )
+            problems.append(Problem("review.yaml", 0, f"cost_bands[{i}].upto", upto, expected))
+    numeric = [u for u in limits if u is not None]
+    if numeric != sorted(set(numeric)):
+        problems.append(Problem("review.yaml", 0, "cost_bands", numeric, "limits that rise from band to band"))
+    return problems
+
+
 def check_effects(frame: pd.DataFrame, config: dict[str, Any]) -> list[Problem]:
     problems = []
     invalid = frame.attrs.get("invalid", set())
@@ -326,6 +344,7 @@ def check_review(config: dict[str, Any], frames: dict[str, pd.DataFrame]) -> lis
     problems += check_certainty_overrides(config)
     problems += check_published_findings(config)
     problems += check_snapshots(config)
+    problems += check_cost_bands(config)
     problems += check_effects(frames["effects"], config)
     problems += check_moderators(frames["moderators"], config, frames["moderators"].attrs.get("present", False))
     problems += check_prisma(frames["prisma"])

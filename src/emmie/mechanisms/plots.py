@@ -74,7 +74,7 @@ def layered_svg(G: nx.DiGraph, *, title: str = "", layout: Layout | None = None)
     """
     fig = layered_figure(G, title=title, layout=layout)
     try:
-        return to_svg(fig, title=title or None, tight=False, rc={"svg.fonttype": "path"})
+        return to_svg(fig, title=title or None, tight=False, rc=None)
     finally:
         plt.close(fig)
 

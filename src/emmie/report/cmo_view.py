@@ -42,11 +42,20 @@ _VIEWER_JS = """
     if (css) { e.style.cssText = css; }
     return e;
   }
+  var names = data.study_labels || {};
+  function studyLink(id) {  // a study's author-year label, linked to its entry in the references
+    var a = el("a", names[id] || id);
+    a.href = "#ref-" + encodeURIComponent(id);
+    return a;
+  }
   function studyList(title, ids) {
     if (!ids || !ids.length) { return null; }
     var box = el("div");
     box.appendChild(el("strong", title + " (" + ids.length + "): "));
-    box.appendChild(document.createTextNode(ids.join(", ")));
+    ids.forEach(function (id, i) {
+      if (i) { box.appendChild(document.createTextNode("; ")); }
+      box.appendChild(studyLink(id));
+    });
     return box;
   }
   function show(parts) {
@@ -64,7 +73,7 @@ _VIEWER_JS = """
           "background-color": "data(colour)", "background-opacity": 0.25,
           "border-width": 1.5, "border-color": "data(colour)",
           "label": "data(label)", "text-wrap": "wrap", "text-valign": "center", "text-halign": "center",
-          "font-size": 10, "font-family": "sans-serif", "color": "#111" } },
+          "font-size": 12, "min-zoomed-font-size": 9, "font-family": "sans-serif", "color": "#111" } },
       { selector: "edge", style: {
           "width": "data(width)", "line-color": "data(colour)", "target-arrow-color": "data(colour)",
           "target-arrow-shape": "triangle", "curve-style": "bezier", "opacity": 0.8 } },
@@ -73,27 +82,56 @@ _VIEWER_JS = """
       { selector: ":selected", style: { "border-width": 3, "line-color": "#000", "target-arrow-color": "#000" } }
     ]
   });
-  cy.on("tap", "node", function (evt) {
-    var d = evt.target.data();
-    show([el("h4", d.full_label, "margin:0 0 4px"), el("div", d.kind + " \\u00b7 " + d.id, "color:#555"),
+  function where(prefix) { return prefix ? el("div", prefix, "color:#555;font-size:90%%") : null; }
+  function showNode(d, prefix) {
+    show([where(prefix), el("h4", d.full_label, "margin:0 0 4px"), el("div", d.kind + " \\u00b7 " + d.id, "color:#555"),
           d.description ? el("p", d.description) : null,
           studyList("Studies", d.studies)]);
-  });
-  cy.on("tap", "edge", function (evt) {
-    var d = evt.target.data();
+  }
+  cy.on("tap", "node", function (evt) { showNode(evt.target.data()); });
+  cy.on("tap", "edge", function (evt) { showEdge(evt.target.data()); });
+  function showEdge(d, prefix) {
     var src = cy.getElementById(d.source).data("full_label"), tgt = cy.getElementById(d.target).data("full_label");
-    var parts = [el("h4", src + " \\u2192 " + tgt, "margin:0 0 4px"),
-                 el("div", d.relation + " \\u00b7 strength " + d.strength, "color:#555"),
+    var line = {contested: "contested (dashed line)", refined: "refined (dotted line)"}[d.style] || "supported (solid line)";
+    var parts = [where(prefix), el("h4", "Link: " + src + " \\u2192 " + tgt, "margin:0 0 4px"),
+                 el("div", d.relation + " \\u00b7 strength " + d.strength + " \\u00b7 " + line, "color:#555"),
                  studyList("Supporting", d.supporting), studyList("Contradicting", d.contradicting),
                  studyList("Refining", d.refining)];
     d.codings.forEach(function (c) {
       var q = el("blockquote", c.excerpt || "(no excerpt)", "margin:6px 0;padding-left:6px;border-left:3px solid #ccc");
-      var who = el("div", c.study_id + " \\u00b7 " + c.stance + " \\u00b7 " + c.evidence +
-                   (c.source ? " \\u00b7 " + c.source : "") + (c.source_page ? ", " + c.source_page : ""),
-                   "font-size:90%%;color:#555");
+      var who = el("div", undefined, "font-size:90%%;color:#555");
+      who.appendChild(studyLink(c.study_id));
+      who.appendChild(document.createTextNode(" \\u00b7 " + c.stance + " \\u00b7 " + c.evidence +
+                   (c.source ? " \\u00b7 " + c.source : "") + (c.source_page ? ", " + c.source_page : "")));
       parts.push(q, who);
     });
     show(parts);
+  }
+  // Keyboard: the graph takes the focus (Tab); arrow keys step through the concepts (left to right,
+  // layer by layer) and then the links; Home and End jump; the side panel (a live region) reads out
+  // the selection.
+  var order = cy.nodes().toArray().sort(function (a, b) {
+    return (a.position("x") - b.position("x")) || (a.position("y") - b.position("y"));
+  }).concat(cy.edges().toArray());
+  var at = -1, canvas = root.querySelector(".emmie-cmo-canvas");
+  function pick(i) {
+    if (!order.length) { return; }
+    at = (i + order.length) %% order.length;
+    cy.elements().unselect();
+    var e = order[at], prefix = (at + 1) + " of " + order.length + (e.isNode() ? " (concept)" : " (link)");
+    e.select();
+    if (e.isNode()) { showNode(e.data(), prefix); } else { showEdge(e.data(), prefix); }
+    var bb = e.renderedBoundingBox();
+    if (bb.x1 < 0 || bb.y1 < 0 || bb.x2 > cy.width() || bb.y2 > cy.height()) { cy.center(e); }
+  }
+  canvas.addEventListener("keydown", function (ev) {
+    var k = ev.key;
+    if (k === "ArrowRight" || k === "ArrowDown") { pick(at + 1); }
+    else if (k === "ArrowLeft" || k === "ArrowUp") { pick(at - 1); }
+    else if (k === "Home") { pick(0); }
+    else if (k === "End") { pick(order.length - 1); }
+    else { return; }
+    ev.preventDefault();
   });
 })();
 """
@@ -134,10 +172,14 @@ def interactive_html(
         f'<div class="emmie-cmo" id="{html.escape(element_id)}" '
         'style="display:flex;flex-wrap:wrap;gap:8px;align-items:stretch;font-family:sans-serif">',
         f'<div class="emmie-cmo-canvas" style="flex:3 1 24rem;min-width:0;height:{int(height_px)}px;border:1px solid #ccc" '
-        'role="img" aria-label="Interactive context-mechanism-outcome graph"></div>',
-        f'<aside class="emmie-cmo-panel" style="flex:1 1 14rem;max-height:{int(height_px)}px;overflow:auto;'
-        'border:1px solid #ccc;padding:8px;font-size:13px">'
-        "Click a node or a link to see its studies and excerpts. Scroll to zoom, drag to pan.</aside>",
+        'tabindex="0" role="application" aria-roledescription="graph" '
+        'aria-label="Interactive context-mechanism-outcome graph: arrow keys step through the concepts and '
+        'links, Home and End jump to the first and last; the panel beside it describes the selection"></div>',
+        f'<aside class="emmie-cmo-panel" tabindex="0" aria-live="polite" aria-label="Selected concept or link" '
+        f'style="flex:1 1 14rem;max-height:{int(height_px)}px;overflow:auto;'
+        'border:1px solid #ccc;padding:8px;font-size:14px">'
+        "Click a concept or a link to see its studies and excerpts; or Tab to the graph and use the arrow keys. "
+        "Scroll or pinch to zoom, drag to pan.</aside>",
         "</div>",
     ]
     if include_library:

@@ -15,13 +15,16 @@ from typing import Any
 
 from markupsafe import Markup
 
+from emmie.effect.swim import GLYPHS
 from emmie.findings.mechanisms import link_parts
 from emmie.findings.text import fmt, fmt_amount, fmt_p, fmt_prob, plural
 from emmie.findings.text import number as _f
 from emmie.ingest.documents import TYPE_WORDS, is_study, other_documents, study_ids
 from emmie.ingest.labels import study_labels
 from emmie.ingest.review import Review
+from emmie.report import figure_data
 from emmie.report.cmo_view import interactive_html
+from emmie.report.figure_data import EXP_MEASURES
 from emmie.report.html import read_svg
 
 DIMENSIONS = (
@@ -31,7 +34,6 @@ DIMENSIONS = (
     ("implementation", "Implementation", "How to do it", "implementation"),
     ("economics", "Economics", "What does it cost?", "economics"),
 )
-EXP_MEASURES = {"OR", "RR", "ROM"}
 SOFTWARE = ("numpy", "scipy", "pandas", "statsmodels", "pymc", "arviz", "networkx", "matplotlib", "jinja2", "snakemake")
 
 
@@ -126,7 +128,12 @@ OUTCOME_KEYS = ("outcome", "label", "measure", "desirable", "k", "n_results", "p
 def _outcome_figures(o: dict[str, Any], folder: Path) -> list[dict[str, Any]]:
     names = o.get("figures") or {}
     return [
-        {"svg": read_svg(folder / names[key]), "alt": alt.format(label=o.get("label")), "caption": caption}
+        {
+            "svg": read_svg(folder / names[key]),
+            "alt": alt.format(label=o.get("label")),
+            "caption": caption,
+            "data": figure_data.OUTCOME_FIGURES[key](o),
+        }
         for key, alt, caption in FIGURES
         if names.get(key)
     ]
@@ -176,7 +183,10 @@ def _swim_layout(effect: dict[str, Any], said: dict[str, Any], folder: Path) -> 
             {
                 "svg": read_svg(folder / swim["figure"]),
                 "alt": "Effect-direction plot of the results that could not be pooled, by outcome domain and study",
-                "caption": "Effect direction by study and outcome domain (▲ benefit, ▼ harm, ◆ no change or mixed, ○ unclear).",
+                "caption": "Effect direction by study and outcome domain (▲ benefit, ▼ harm, ◄► no change, ◆ mixed, ? unclear).",
+                "data": {
+                    "text": "Each result's direction, and the result as reported, are in the tables under the chart."
+                },
             }
         ]
         if swim.get("figure")
@@ -257,7 +267,7 @@ def _sensitivity_rows(records: list[dict[str, Any]] | None) -> dict[str, Any] | 
     }
 
 
-SYMBOL = {"benefit": "▲", "harm": "▼", "no_change": "◆", "mixed": "◆", "unclear": "○"}
+SYMBOL = GLYPHS  # the table shows the glyphs of the effect-direction plot
 
 
 def swim_row(r: dict[str, Any]) -> dict[str, Any]:
@@ -386,7 +396,15 @@ def mechanisms_section(review: Review, mech: dict[str, Any], folder: Path) -> di
     return {
         "svg": read_svg(folder / "cmo.svg"),
         "alt": "Layered graph of contexts and intervention components, mechanisms and outcomes",
-        "interactive": Markup(interactive_html(json.loads(view.read_text(encoding="utf-8")), element_id="cmo-graph"))
+        "data": {
+            "text": "Every link, with its support and the studies behind it, is in the configurations and "
+            "programme-theory tables below."
+        },
+        "interactive": Markup(
+            interactive_html(
+                {**json.loads(view.read_text(encoding="utf-8")), "study_labels": names}, element_id="cmo-graph"
+            )
+        )
         if view.is_file()
         else None,
         "configurations": configs,
@@ -424,6 +442,7 @@ def moderators_section(findings: dict[str, Any], folder: Path, said: dict[str, A
             **v,
             "svg": read_svg(folder / v["figure"]) if v.get("figure") else None,
             "alt": f"Bubble plot of effect size against {v['moderator']}",
+            "data": {"text": "The meta-regression the chart shows (its slope, CI and tests) is in the table above."},
         }
         for v in m["analyses"]
     ]
@@ -478,8 +497,9 @@ def implementation_section(review: Review, impl: dict[str, Any], folder: Path) -
     )
     return {
         "intro": impl.get("intro") or intro,
-        "svg": read_svg(folder / "implementation_matrix.svg"),
+        "svg": read_svg(folder / "implementation_matrix.svg") if len(frame) else None,  # no empty matrix
         "alt": "Matrix of implementation themes by level, with counts of barriers and enablers",
+        "data": figure_data.implementation_matrix(impl, labels),
         "themes": themes,
     }
 
@@ -502,7 +522,13 @@ def economics_section(review: Review, econ: dict[str, Any], folder: Path) -> dic
             }
         )
     figures = [
-        {"svg": read_svg(folder / f), "alt": "Cost-effectiveness plane", "caption": ""} for f in econ.get("figures", [])
+        {
+            "svg": read_svg(folder / f),
+            "alt": "Cost-effectiveness plane",
+            "caption": "",
+            "data": {"text": "The costs and effects it plots are in the table above."},
+        }
+        for f in econ.get("figures", [])
     ]
     base = econ.get("base") or econ.get("base_currency") or ""
     if isinstance(base, dict):
@@ -517,11 +543,16 @@ def economics_section(review: Review, econ: dict[str, Any], folder: Path) -> dic
 
 
 def appraisal_section(folder: Path, prisma: dict[str, Any]) -> dict[str, Any]:
+    rob_json = folder / "rob.json"
+    rob = json.loads(rob_json.read_text(encoding="utf-8")) if rob_json.is_file() else {}
     return {
         "prisma_svg": read_svg(folder / "prisma.svg"),
         "prisma_note": prisma.get("note") or "PRISMA 2020 flow; boxes without a reported count say so.",
         "rob_traffic": read_svg(folder / "rob_traffic.svg"),
         "rob_summary": read_svg(folder / "rob_summary.svg"),
+        "prisma_data": figure_data.prisma(prisma),
+        "rob_traffic_data": figure_data.rob_traffic(rob),
+        "rob_summary_data": figure_data.rob_summary(rob),
     }
 
 
@@ -788,16 +819,40 @@ def toolkit_row(
         return row
     said = {f["id"]: f for f in findings["findings"]}
     dims = rating.get("dimensions", rating)
+    impact, certainty = impact_statement(findings, said)
+    cost = said.get("economics.cost_band") or {"statement": "No cost evidence.", "numbers": {}}
+    head, _, rest = impact.partition(". ")
     row.update(
         {
             "title": (config or {}).get("title") or record["review"],
             "intervention": (config or {}).get("short_title") or (config or {}).get("intervention") or record["review"],
-            "effect": said[findings["headlines"]["effect"]]["statement"],
-            "certainty": said[findings["headlines"]["effect"]]["certainty"],
+            "impact_head": head + ("." if rest else ""),
+            "impact_rest": rest,
+            "strength": evidence_strength(certainty),
+            "cost": cost["statement"],
+            "cost_sort": (cost.get("numbers") or {}).get("median"),
             "moderators": said[findings["headlines"]["moderators"]]["statement"],
-            "economics": said[findings["headlines"]["economics"]]["statement"],
-            "levels": [(name, dims[key]["final"]) for key, name, *_ in DIMENSIONS],
+            "levels": [(key, name, dims[key]["final"]) for key, name, *_ in DIMENSIONS],
             "href": f"{record['review']}/index.html",
         }
     )
     return row
+
+
+#: GRADE certainty as the toolkit's evidence-strength icon: filled marks out of 4 (0: no comparative evidence).
+STRENGTH = {"high": 4, "moderate": 3, "low": 2, "very low": 1}
+
+
+def evidence_strength(certainty: str | None) -> dict[str, Any]:
+    """The icon's marks and words for a GRADE certainty level (None or unknown: no comparative evidence)."""
+    marks = STRENGTH.get((certainty or "").strip().lower(), 0)
+    return {"marks": marks, "words": certainty if marks else "no comparative evidence"}
+
+
+def impact_statement(findings: dict[str, Any], said: dict[str, Any]) -> tuple[str, str | None]:
+    """The primary outcome's verdict and certainty (the review's main question); else the Effect headline's."""
+    primary = [o for o in findings.get("effect", {}).get("outcomes", []) if o.get("primary")]
+    if primary:
+        return primary[0]["verdict"], (primary[0].get("certainty") or {}).get("level")
+    head = said[findings["headlines"]["effect"]]
+    return head["statement"], head.get("certainty")

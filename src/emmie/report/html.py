@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from pathlib import Path
@@ -37,3 +38,81 @@ def script_json(obj: Any) -> Markup:
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
     return Markup(text)
+
+
+_TABLE_WRAP = re.compile(r'<div class="(table-wrap[^"]*)">(\s*<table[^>]*>\s*<caption)')
+
+
+def scroll_regions(page: str) -> str:
+    """Every table's scrolling container made a focusable region named by the table's caption.
+
+    A table wider than a phone scrolls inside its ``div.table-wrap``; keyboard users can only scroll
+    it if it takes the focus (WCAG 2.1.1; axe-core's ``scrollable-region-focusable``). Every
+    wrapper must hold a captioned table: one that does not is a template error, refused here.
+    """
+    ids = itertools.count(1)
+
+    def label(m: re.Match[str]) -> str:
+        i = next(ids)
+        return f'<div class="{m[1]}" tabindex="0" role="region" aria-labelledby="table-{i}">{m[2]} id="table-{i}"'
+
+    out = _TABLE_WRAP.sub(label, page)
+    if re.search(r'<div class="table-wrap[^"]*">', out):
+        raise ValueError("a div.table-wrap in a template does not hold a captioned table")
+    return out
+
+
+_RAW = re.compile(r"<(script|style|svg|title|textarea)\b[\s\S]*?</\1\s*>", re.I)
+_TAG = re.compile(r"(<[^>]*>)")
+_SKIP_OPEN = re.compile(r"<(a|h[1-6]|option|summary|button|label)\b", re.I)
+_SKIP_CLOSE = re.compile(r"</(a|h[1-6]|option|summary|button|label)\s*>", re.I)
+
+
+def link_mentions(page: str, labels: dict[str, str], *, elsewhere: str = "index.html") -> str:
+    """Every mention of a study by its label ('Keddell (2014)') in a page's text linked to its reference.
+
+    ``labels`` maps ``study_id`` to label. A study whose reference entry (``id="ref-<study_id>"``) is on
+    the page links there; otherwise to the entry in ``elsewhere`` (the full report). Text inside links,
+    headings, form controls, scripts, styles, SVG and titles is left as it is, as are attributes.
+    """
+    if not labels:
+        return page
+    targets = {}
+    for sid, label in labels.items():
+        href = f"#ref-{sid}" if f'id="ref-{sid}"' in page else f"{elsewhere}#ref-{sid}"
+        targets[escape_text(label)] = href
+    pattern = re.compile(
+        r"(?<![\w-])(" + "|".join(re.escape(k) for k in sorted(targets, key=len, reverse=True)) + r")(?![\w])"
+    )
+
+    def in_text(chunk: str) -> str:
+        out, depth = [], 0
+        for piece in _TAG.split(chunk):
+            if piece.startswith("<"):
+                if _SKIP_OPEN.match(piece):
+                    depth += 1
+                elif _SKIP_CLOSE.match(piece):
+                    depth = max(0, depth - 1)
+                out.append(piece)
+            elif depth or not piece.strip():
+                out.append(piece)
+            else:
+                out.append(pattern.sub(lambda m: f'<a href="{targets[m[1]]}">{m[1]}</a>', piece))
+        return "".join(out)
+
+    body_at = page.find("<body")
+    head, body = (page[:body_at], page[body_at:]) if body_at >= 0 else ("", page)
+    parts, last = [], 0
+    for m in _RAW.finditer(body):
+        parts.append(in_text(body[last : m.start()]))
+        parts.append(m.group(0))
+        last = m.end()
+    parts.append(in_text(body[last:]))
+    return head + "".join(parts)
+
+
+def escape_text(text: str) -> str:
+    """Text as it appears between tags once Jinja has escaped it."""
+    from markupsafe import escape
+
+    return str(escape(text))

@@ -18,10 +18,12 @@ from markupsafe import Markup
 
 from emmie import __version__
 from emmie.findings import text
+from emmie.ingest.labels import study_labels
 from emmie.ingest.review import Review
 from emmie.io import atomic_write_text, to_json
 from emmie.pipeline import read_json, read_summaries
 from emmie.report import context
+from emmie.report.html import link_mentions, scroll_regions
 
 PAGES = {
     "index.html": "index.html.j2",
@@ -89,10 +91,11 @@ def render_review(review: Review, results: Path, out: Path) -> None:
         "kicker": "EMMIE evidence review",
     }
     rendered = {}
+    labels = study_labels(review)
     for name, template in PAGES.items():
         outputs = [{"href": n, "label": OUTPUT_LABELS[n], "current": n == name} for n in PAGES]
         page_ctx = {**base, **ctx, **ctx["pages"][name], "outputs": outputs}
-        rendered[name] = env.get_template(template).render(**page_ctx)
+        rendered[name] = link_mentions(scroll_regions(env.get_template(template).render(**page_ctx)), labels)
     # Write only once every page rendered: nothing half-written.
     for name, html in rendered.items():
         atomic_write_text(out / name, html)
@@ -131,6 +134,7 @@ def render_failed(review_id: str, results: Path, out: Path) -> None:
         review_id=review_id,
         problems=record["problems"],
     )
+    html = scroll_regions(html)
     for name in PAGES:
         atomic_write_text(out / name, html)
 
@@ -151,10 +155,11 @@ def render_toolkit(validations: list[Path], results: Path, out: Path, data: Path
         version=__version__,
         css=css(),
         rows=rows,
+        dimension_keys=[(key, name) for key, name, *_ in context.DIMENSIONS],
         page_title="Evidence toolkit",
         kicker="emmie toolkit",
         data_path="data",
         data_digest="",
         footer_note="",
     )
-    atomic_write_text(out, html)
+    atomic_write_text(out, scroll_regions(html))
