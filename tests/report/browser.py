@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from selenium import webdriver
-from selenium.common.exceptions import NoAlertPresentException
+from selenium.common.exceptions import NoAlertPresentException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.actions.action_builder import ActionBuilder
@@ -132,6 +132,10 @@ class Browser:
         self.axe_source = axe
         self._console: list[dict] = []
         self._requests: list[str] = []
+        self.driver.get("about:blank")  # leave the new-tab page (chrome:// requests) behind
+        self._drain()
+        self._console.clear()
+        self._requests.clear()
 
     def close(self) -> None:
         self.driver.quit()
@@ -153,8 +157,9 @@ class Browser:
         self.cdp("Emulation.setTouchEmulationEnabled", {"enabled": mobile})
 
     def open(self, url: str) -> None:
-        """Navigate and wait for the load event; the logs of the previous page are kept."""
+        """Navigate and wait for the load event. Console problems accumulate; ``requests()`` starts afresh."""
         self._drain()
+        self._requests.clear()
         self.driver.get(url)
 
     def evaluate(self, expression: str) -> Any:
@@ -188,7 +193,13 @@ class Browser:
         opts = PrintOptions()
         opts.page_width, opts.page_height = 21.0, 29.7
         opts.background = background
-        return base64.b64decode(self.driver.print_page(opts))
+        try:
+            return base64.b64decode(self.driver.print_page(opts))
+        except WebDriverException as exc:  # Chromium's "Printing failed" now and then: reload once and retry
+            if "Printing failed" not in str(exc):
+                raise
+            self.driver.get(self.driver.current_url)
+            return base64.b64decode(self.driver.print_page(opts))
 
     @staticmethod
     def pdf_pages(pdf: bytes) -> int:
@@ -226,5 +237,31 @@ class Browser:
         return out
 
     def requests(self) -> list[str]:
+        """The URLs the page opened last asked for."""
         self._drain()
         return list(self._requests)
+
+
+# Every text node's rendered size in CSS px: font-size times the SVG's on-screen scale for chart text.
+SMALL_TEXT_JS = """(() => {
+  const min = %(min)s, out = [], seen = new Set();
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const t = walker.currentNode, el = t.parentElement;
+    if (!t.textContent.trim() || !el || seen.has(el)) continue;
+    seen.add(el);
+    if (el.closest('title, desc, script, style') || !el.getClientRects().length) continue;
+    const cs = getComputedStyle(el);
+    if (cs.visibility === 'hidden') continue;
+    let px = parseFloat(cs.fontSize);
+    if (el instanceof SVGElement) { const m = el.getScreenCTM(); if (m) px *= Math.hypot(m.a, m.b); }
+    if (px < min - 0.05) out.push(el.tagName + ' ' + (Math.round(px * 10) / 10) + 'px: ' + t.textContent.trim().slice(0, 40));
+  }
+  return [seen.size, out];
+})()"""
+
+
+def small_text(browser: Browser, minimum: float = 9.0) -> tuple[int, list[str]]:
+    """(text elements measured, those rendered under ``minimum`` px), HTML and inline SVG."""
+    n, small = browser.evaluate(SMALL_TEXT_JS % {"min": minimum})
+    return n, small

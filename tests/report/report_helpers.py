@@ -18,6 +18,7 @@ from pathlib import Path
 from support import ROOT, TINY
 
 PAGES = ("index", "practice-guide", "implementation-summary", "information-sheet")
+REVIEWS = ("sos", "cbt-recidivism")  # the bundled reviews
 
 # User text that would run if the report did not escape it: a citation (the brief's case),
 # an implementation excerpt and a CMO excerpt (the latter travels as JSON inside a <script>).
@@ -133,14 +134,24 @@ def parse(html: str) -> Node:
     return builder.root
 
 
+INLINE = {"a", "abbr", "b", "code", "em", "i", "q", "small", "span", "strong", "sub", "sup", "time"}
+
+
 def visible(node: Node, skip: tuple[str, ...] = ("script", "style", "svg")) -> str:
+    """The text a reader sees: block elements apart, inline ones (a link in a sentence) in the flow."""
+    return " ".join(_visible(node, skip).split())
+
+
+def _visible(node: Node, skip: tuple[str, ...]) -> str:
     parts = []
     for c in node.children:
         if isinstance(c, str):
             parts.append(c)
+        elif c.tag in INLINE:
+            parts.append(_visible(c, skip))
         elif c.tag not in skip:
-            parts.append(" " + visible(c, skip) + " ")
-    return " ".join("".join(parts).split())
+            parts.append(" " + _visible(c, skip) + " ")
+    return "".join(parts)
 
 
 def norm(text: str) -> str:

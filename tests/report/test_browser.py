@@ -1,15 +1,15 @@
-"""The tiny review's report opened in headless Chromium: it renders at desktop and phone widths
-(screenshots kept in the test's tmp dir), throws no JavaScript error, does not overflow a phone
-screen sideways, makes no network request, and the interactive CMO graph answers a click."""
+"""The tiny review's report opened in headless Chromium (Selenium and Debian's chromium-driver): it
+renders at desktop and phone widths, throws no JavaScript error, does not overflow a phone screen
+sideways, makes no network request, and the interactive CMO graph answers a click and the keyboard."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-from chromium import Chromium, ensure_chromium
+from browser import Browser
 from report_helpers import HOSTILE_CMO_EXCERPT, PAGES
+from selenium.webdriver.common.keys import Keys
 
 pytestmark = pytest.mark.browser
 
@@ -18,23 +18,14 @@ PHONE = (390, 844)
 
 
 @pytest.fixture(scope="module")
-def browser_binary() -> str:
-    binary, why = ensure_chromium()
-    if binary is None:
-        if os.environ.get("CI", "").lower() == "true":  # CI never skips silently
-            pytest.fail(f"no headless Chromium under CI=true: {why}")
-        pytest.skip(f"no headless Chromium: {why}")
-    return binary
-
-
-@pytest.fixture(scope="module")
 def project(report_project: Path) -> Path:
     return report_project
 
 
-@pytest.fixture
-def browser(browser_binary: str, tmp_path: Path):
-    with Chromium(browser_binary, tmp_path / "profile") as b:
+@pytest.fixture(scope="module")
+def browser(browser_tools, tmp_path_factory: pytest.TempPathFactory):
+    binary, driver, axe = browser_tools
+    with Browser(binary, driver, tmp_path_factory.mktemp("profile"), axe=axe) as b:
         yield b
 
 
@@ -42,16 +33,16 @@ def page_url(project: Path, name: str) -> str:
     return (project / "reports" / "tiny" / f"{name}.html").as_uri()
 
 
-def assert_only_local_requests(browser: Chromium, allowed: set[str]) -> None:
+def assert_only_local_requests(browser: Browser, allowed: set[str]) -> None:
     urls = browser.requests()
-    assert urls, "the Network domain saw no request at all: the check would be vacuous"
-    foreign = [u for u in urls if u not in allowed and not u.startswith(("data:", "about:", "blob:"))]
+    assert urls, "the performance log saw no request at all: the check would be vacuous"
+    foreign = [u for u in urls if u not in allowed and not u.startswith(("data:", "about:", "blob:", "file:"))]
     assert not foreign, foreign
 
 
 @pytest.mark.parametrize("name", [*PAGES, "toolkit"])
 @pytest.mark.parametrize(("width", "height"), [DESKTOP, PHONE], ids=["desktop", "phone"])
-def test_page_renders_cleanly(browser: Chromium, project: Path, tmp_path: Path, name: str, width: int, height: int):
+def test_page_renders_cleanly(browser: Browser, project: Path, tmp_path: Path, name: str, width: int, height: int):
     url = (project / "reports" / "index.html").as_uri() if name == "toolkit" else page_url(project, name)
     browser.set_viewport(width, height, mobile=width < 600)
     browser.open(url)
@@ -59,17 +50,24 @@ def test_page_renders_cleanly(browser: Chromium, project: Path, tmp_path: Path, 
     assert browser.evaluate("window.innerWidth") == width
     shot = browser.screenshot(tmp_path / f"{name}-{width}.png")
     assert shot.stat().st_size > 5_000 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    overflow = browser.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-    assert overflow[0] <= overflow[1], f"{name} is {overflow[0]} px wide in a {overflow[1]} px viewport"
+    scroll = browser.evaluate("document.documentElement.scrollWidth")
+    assert scroll <= width, f"{name} is {scroll} px wide in a {width} px viewport"
     assert browser.problems() == []
     assert_only_local_requests(browser, {url})
 
 
-def test_interactive_graph_answers_a_click_on_a_link(browser: Chromium, project: Path):
+def open_graph(browser: Browser, project: Path) -> None:
     browser.set_viewport(*DESKTOP)
-    url = page_url(project, "index")
-    browser.open(url)
-    panel_before = browser.evaluate("document.querySelector('#cmo-graph .emmie-cmo-panel').textContent")
+    browser.open(page_url(project, "index"))
+
+
+def panel(browser: Browser) -> str:
+    return browser.evaluate("document.querySelector('#cmo-graph .emmie-cmo-panel').textContent")
+
+
+def test_interactive_graph_answers_a_click_on_a_link(browser: Browser, project: Path):
+    open_graph(browser, project)
+    before = panel(browser)
     # cytoscape keeps its instance on the container; take an edge's on-screen midpoint and click it.
     where = browser.evaluate(
         """(() => {
@@ -87,19 +85,16 @@ def test_interactive_graph_answers_a_click_on_a_link(browser: Chromium, project:
     assert where is not None, "cytoscape did not initialise on #cmo-graph"
     assert where["nodes"] == 4 and where["edges"] >= 3  # the tiny review's vocabulary and its chain links
     browser.click(where["x"], where["y"])
-    panel = browser.evaluate("document.querySelector('#cmo-graph .emmie-cmo-panel').textContent")
-    assert panel != panel_before
-    assert f"{where['src']} → {where['tgt']}" in panel
-    assert HOSTILE_CMO_EXCERPT in panel  # the excerpt is shown as text, not run:
-    scripts_in_panel = browser.evaluate("document.querySelectorAll('#cmo-graph .emmie-cmo-panel script').length")
-    assert scripts_in_panel == 0
+    text = panel(browser)
+    assert text != before
+    assert f"{where['src']} → {where['tgt']}" in text
+    assert HOSTILE_CMO_EXCERPT in text  # the excerpt is shown as text, not run:
+    assert browser.evaluate("document.querySelectorAll('#cmo-graph .emmie-cmo-panel script').length") == 0
     assert browser.problems() == []
-    assert_only_local_requests(browser, {url})
 
 
-def test_interactive_graph_answers_a_click_on_a_concept(browser: Chromium, project: Path):
-    browser.set_viewport(*DESKTOP)
-    browser.open(page_url(project, "index"))
+def test_interactive_graph_answers_a_click_on_a_concept(browser: Browser, project: Path):
+    open_graph(browser, project)
     where = browser.evaluate(
         """(() => {
         const canvas = document.querySelector('#cmo-graph .emmie-cmo-canvas');
@@ -110,38 +105,62 @@ def test_interactive_graph_answers_a_click_on_a_concept(browser: Chromium, proje
     })()"""
     )
     browser.click(where["x"], where["y"])
-    panel = browser.evaluate("document.querySelector('#cmo-graph .emmie-cmo-panel').textContent")
-    assert "Immunity" in panel and "m_immunity" in panel
+    text = panel(browser)
+    assert "Immunity" in text and "m_immunity" in text
     assert browser.problems() == []
 
 
-def test_interactive_graph_stacks_on_a_phone(browser: Chromium, project: Path):
+def test_interactive_graph_works_from_the_keyboard(browser: Browser, project: Path):
+    """Tab reaches the graph; the arrow keys step through every concept, then every link; the panel
+    (a live region) names each selection and its place in the sequence."""
+    open_graph(browser, project)
+    for _ in range(200):
+        browser.keys(Keys.TAB)
+        if browser.evaluate("document.activeElement.classList.contains('emmie-cmo-canvas')"):
+            break
+    else:
+        pytest.fail("Tab never reached the interactive graph")
+    assert browser.evaluate("document.querySelector('#cmo-graph .emmie-cmo-panel').getAttribute('aria-live')") == (
+        "polite"
+    )
+    n = browser.evaluate("document.querySelector('.emmie-cmo-canvas')._cyreg.cy.elements().length")
+    seen = []
+    for _ in range(n):
+        browser.keys(Keys.ARROW_RIGHT)
+        seen.append(panel(browser))
+    assert seen[0].startswith(f"1 of {n} (concept)")
+    assert seen[-1].startswith(f"{n} of {n} (link)") and "Link: " in seen[-1]
+    assert len(set(seen)) == n  # every element once
+    assert browser.evaluate("document.querySelector('.emmie-cmo-canvas')._cyreg.cy.$(':selected').length") == 1
+    browser.keys(Keys.HOME)
+    assert panel(browser).startswith(f"1 of {n}")
+    browser.keys(Keys.ARROW_LEFT)  # wraps to the last
+    assert panel(browser).startswith(f"{n} of {n}")
+    assert browser.problems() == []
+
+
+def test_interactive_graph_stacks_on_a_phone(browser: Browser, project: Path):
     browser.set_viewport(*PHONE, mobile=True)
     browser.open(page_url(project, "index"))
     widths = browser.evaluate(
         """['.emmie-cmo-canvas', '.emmie-cmo-panel'].map(s => document.querySelector('#cmo-graph ' + s)
             .getBoundingClientRect().width).concat([window.innerWidth])"""
     )
-    canvas, panel, viewport = widths
-    assert canvas >= 0.8 * viewport and panel >= 0.8 * viewport, widths
+    canvas, side, viewport = widths
+    assert canvas >= 0.8 * viewport and side >= 0.8 * viewport, widths
 
 
-def printed_pages(browser: Chromium, project: Path, name: str) -> int:
-    import base64
-    import re
-
+def printed_pages(browser: Browser, project: Path, name: str) -> int:
+    browser.cdp("Emulation.clearDeviceMetricsOverride")
     browser.open(page_url(project, name))
-    pdf = base64.b64decode(
-        browser.send("Page.printToPDF", {"paperWidth": 8.27, "paperHeight": 11.69, "printBackground": True})["data"]
-    )
-    return len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+    return browser.pdf_pages(browser.print_pdf())
 
 
-def test_information_sheet_prints_on_at_most_two_pages(browser: Chromium, project: Path):
-    assert 1 <= printed_pages(browser, project, "information-sheet") <= 2  # A4
+def test_information_sheet_prints_on_at_most_two_pages(browser: Browser, project: Path):
+    assert 1 <= printed_pages(browser, project, "information-sheet") <= 2  # A4, background graphics off
 
 
-def test_full_report_prints(browser: Chromium, project: Path):
+def test_full_report_prints(browser: Browser, project: Path):
     # The print stylesheet hides the interactive view and the navigation; the report still prints whole.
     assert printed_pages(browser, project, "index") >= 3
     assert browser.problems() == []

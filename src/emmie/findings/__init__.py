@@ -100,7 +100,7 @@ def _economics(econ: dict[str, Any]) -> Finding:
         numbers={"counts": econ.get("counts"), "cost_effectiveness": len(econ.get("cost_effectiveness") or [])},
         rule="emmie.economics.synthesis: a cost-effectiveness figure only where a cost and a pooled effect on the same outcome exist",
         studies=tuple(sorted({i.get("study_id") for i in econ.get("items", []) if i.get("study_id")})),
-        pages=("index", "implementation-summary", "information-sheet", "toolkit"),
+        pages=("index", "implementation-summary", "information-sheet"),  # the toolkit gives the cost band
         headline=True,
     )
 

@@ -850,9 +850,6 @@ def evidence_strength(certainty: str | None) -> dict[str, Any]:
 
 
 def impact_statement(findings: dict[str, Any], said: dict[str, Any]) -> tuple[str, str | None]:
-    """The primary outcome's verdict and certainty (the review's main question); else the Effect headline's."""
-    primary = [o for o in findings.get("effect", {}).get("outcomes", []) if o.get("primary")]
-    if primary:
-        return primary[0]["verdict"], (primary[0].get("certainty") or {}).get("level")
+    """The Effect headline (the verdict on the review's primary outcome, with any possible harm) and its certainty."""
     head = said[findings["headlines"]["effect"]]
     return head["statement"], head.get("certainty")

@@ -62,7 +62,8 @@ def scroll_regions(page: str) -> str:
     return out
 
 
-_RAW = re.compile(r"<(script|style|svg|title|textarea)\b[\s\S]*?</\1\s*>", re.I)
+# Left as they are: raw-text elements, SVG, and each reference entry itself (its citation reads like a label).
+_RAW = re.compile(r'<(script|style|svg|title|textarea)\b[\s\S]*?</\1\s*>|<li\b[^>]*\bid="ref-[^"]*"[\s\S]*?</li>', re.I)
 _TAG = re.compile(r"(<[^>]*>)")
 _SKIP_OPEN = re.compile(r"<(a|h[1-6]|option|summary|button|label)\b", re.I)
 _SKIP_CLOSE = re.compile(r"</(a|h[1-6]|option|summary|button|label)\s*>", re.I)
@@ -73,7 +74,8 @@ def link_mentions(page: str, labels: dict[str, str], *, elsewhere: str = "index.
 
     ``labels`` maps ``study_id`` to label. A study whose reference entry (``id="ref-<study_id>"``) is on
     the page links there; otherwise to the entry in ``elsewhere`` (the full report). Text inside links,
-    headings, form controls, scripts, styles, SVG and titles is left as it is, as are attributes.
+    headings, form controls, scripts, styles, SVG, titles and the reference entries themselves is left
+    as it is, as are attributes.
     """
     if not labels:
         return page

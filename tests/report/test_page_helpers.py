@@ -1,0 +1,163 @@
+"""The small page helpers: labelled scrolling regions, study mentions linked to their references,
+the toolkit's evidence-strength icon, and the numbers behind each chart."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from emmie.report import figure_data
+from emmie.report.context import evidence_strength
+from emmie.report.html import link_mentions, scroll_regions
+
+
+def test_every_table_wrapper_becomes_a_focusable_region_named_by_its_caption():
+    page = (
+        '<div class="table-wrap"><table><caption>A</caption></table></div>'
+        '<div class="table-wrap stack"><table class="x">\n<caption>B</caption></table></div>'
+    )
+    out = scroll_regions(page)
+    assert out.count('tabindex="0" role="region"') == 2
+    assert (
+        '<div class="table-wrap" tabindex="0" role="region" aria-labelledby="table-1"><table><caption id="table-1">A'
+        in out
+    )
+    assert 'aria-labelledby="table-2"><table class="x">\n<caption id="table-2">B' in out
+
+
+def test_a_wrapper_without_a_captioned_table_is_refused():
+    with pytest.raises(ValueError, match="captioned table"):
+        scroll_regions('<div class="table-wrap"><table><tr><td>1</td></tr></table></div>')
+
+
+LABELS = {"keddell2014": "Keddell (2014)", "baginsky2020": "Baginsky (2020a)", "baginsky2020b": "Baginsky (2020b)"}
+
+
+def test_mentions_link_to_the_reference_on_the_page_or_in_the_full_report():
+    page = (
+        "<body><p>Keddell (2014) and Baginsky (2020b) say so; Baginsky (2020a) too.</p>"
+        '<ol><li id="ref-keddell2014">Keddell (2014). A paper.</li></ol></body>'
+    )
+    out = link_mentions(page, LABELS)
+    assert '<a href="#ref-keddell2014">Keddell (2014)</a> and' in out  # its entry is on this page
+    assert '<a href="index.html#ref-baginsky2020b">Baginsky (2020b)</a> say' in out  # in the full report
+    assert '<a href="index.html#ref-baginsky2020">Baginsky (2020a)</a> too' in out
+    assert '<li id="ref-keddell2014">Keddell (2014). A paper.</li>' in out  # the entry itself is left alone
+
+
+def test_mentions_already_linked_in_headings_scripts_svg_or_attributes_are_left_alone():
+    page = (
+        '<body><a href="#ref-keddell2014">Keddell (2014)</a><h3>Keddell (2014)</h3>'
+        '<script>var s = "Keddell (2014)" < 3;</script><svg><text>Keddell (2014)</text></svg>'
+        '<div aria-label="Keddell (2014)">x</div><p>Keddell (20145) and NotKeddell (2014)</p></body>'
+    )
+    assert link_mentions(page, LABELS) == page
+
+
+def test_mentions_in_escaped_text_are_found():
+    page = "<body><p>Caffrey &amp; Browne (2023) found it.</p></body>"
+    out = link_mentions(page, {"caffrey2023": "Caffrey & Browne (2023)"})
+    assert '<a href="index.html#ref-caffrey2023">Caffrey &amp; Browne (2023)</a> found' in out
+
+
+@pytest.mark.parametrize(
+    ("certainty", "marks", "words"),
+    [
+        ("high", 4, "high"),
+        ("moderate", 3, "moderate"),
+        ("low", 2, "low"),
+        ("very low", 1, "very low"),
+        (None, 0, "no comparative evidence"),
+        ("untested", 0, "no comparative evidence"),
+    ],
+)
+def test_evidence_strength_icon(certainty, marks, words):
+    assert evidence_strength(certainty) == {"marks": marks, "words": words}
+
+
+OUTCOME = {
+    "measure": "OR",
+    "studies": [
+        {
+            "study_id": "a1990",
+            "yi": math.log(2.0),
+            "vi": 0.04,
+            "ci_lb": math.log(1.5),
+            "ci_ub": math.log(2.5),
+            "weight": 60.0,
+        },
+        {"study_id": "b1991", "yi": 0.0, "vi": 0.09, "ci_lb": -0.5, "ci_ub": 0.5, "weight": 40.0},
+    ],
+    "frequentist": {
+        "z": {
+            "estimate": math.log(1.5),
+            "ci_lb": math.log(1.2),
+            "ci_ub": math.log(1.9),
+            "pi_lb": math.log(0.9),
+            "pi_ub": math.log(2.4),
+        }
+    },
+    "bayes": {
+        "mu": {"mean": math.log(1.4), "ci_lb": math.log(1.1), "ci_ub": math.log(1.8)},
+        "pred": {"lb": math.log(0.8), "ub": math.log(2.5)},
+        "tau": {"mean": 0.2, "ci_lb": 0.01, "ci_ub": 0.6},
+        "priors": {"mu_prior_mean": 0.0, "mu_prior_sd": 4.0, "tau_prior": "half_normal", "tau_scale": 0.5},
+        "theta": [
+            {"yi": math.log(2.0), "mean": math.log(1.8), "lb": math.log(1.3), "ub": math.log(2.4)},
+            {"yi": 0.0, "mean": math.log(1.2), "lb": math.log(0.8), "ub": math.log(1.7)},
+        ],
+    },
+}
+
+
+def test_forest_numbers_are_on_the_scale_the_chart_shows():
+    d = figure_data.forest(OUTCOME)
+    assert d["head"] == ["Study", "Odds ratio", "95% CI", "Weight (%)"]
+    assert d["rows"] == [["a1990", "2.00", "[1.50, 2.50]", "60.0"], ["b1991", "1.00", "[0.61, 1.65]", "40.0"]]
+    assert d["ids"] == ["a1990", "b1991"]
+    assert d["text"].startswith(
+        "Pooled odds ratio 1.50 [1.20, 1.90], 95% prediction interval [0.90, 2.40], from 2 results"
+    )
+
+
+def test_funnel_bayes_and_prior_numbers():
+    assert figure_data.funnel(OUTCOME)["rows"] == [["a1990", "2.00", "0.200"], ["b1991", "1.00", "0.300"]]
+    b = figure_data.bayes_forest(OUTCOME)
+    assert b["rows"][0] == ["a1990", "2.00", "1.80", "[1.30, 2.40]"]
+    assert (
+        b["text"]
+        == "Posterior mean effect 1.40 (95% credible interval [1.10, 1.80]); predictive interval for a new study [0.80, 2.50]."
+    )
+    p = figure_data.prior_posterior(OUTCOME)["text"]
+    assert (
+        "normal, mean 0.00, SD 4.00" in p
+        and "half-normal, scale 0.50" in p
+        and "posterior mean 0.200 [0.010, 0.600]" in p
+    )
+
+
+def test_implementation_prisma_and_risk_of_bias_numbers():
+    impl = {
+        "cells": [
+            {"theme": "t1", "level": "team", "barrier": 1, "enabler": 2},
+            {"theme": "t1", "level": "system", "barrier": 0, "enabler": 0},
+        ]
+    }
+    m = figure_data.implementation_matrix(impl, {"t1": "Leadership"})
+    assert m["head"] == ["Theme", "Team", "System"] and m["rows"] == [["Leadership", "1 / 2", "–"]]
+    p = figure_data.prisma({"counts": {"studies_included": 3, "records_screened": None}})
+    assert p["rows"] == [["Records screened", "not reported"], ["Studies included", "3"]]  # in the flow's order
+    rob = {
+        "domains": ["D1", "Overall"],
+        "judgements": [
+            {"study_id": "a", "domain": "D1", "judgement": "low"},
+            {"study_id": "a", "domain": "Overall", "judgement": "some_concerns"},
+            {"study_id": "b", "domain": "D1", "judgement": "high"},
+        ],
+    }
+    assert figure_data.rob_traffic(rob)["rows"] == [["a", "low", "some concerns"], ["b", "high", "–"]]
+    assert (
+        figure_data.rob_summary(rob)["text"]
+        == "Studies per judgement. D1: 1 of 2 low, 1 of 2 high; Overall: 1 of 1 some concerns."
+    )
