@@ -180,7 +180,7 @@ def test_effect_direction_plot_svg():
     svg = effect_direction_plot(swim)
     assert svg == effect_direction_plot(swim)
     assert "<title>Effect direction plot</title>" in svg
-    assert "\u25b2" in svg and "\u25bc" in svg and "child safety" in svg
+    assert "\u25b2" in svg and "\u25bc" in svg and "Child safety" in svg  # domain heads as words
     assert "1/1, p = 1" in svg  # the comparative studies only
 
 
@@ -193,3 +193,10 @@ def test_sign_test_is_symmetric_and_a_probability(nb, nh):
         assert 0 < a.pval <= 1
         assert a.pval == pytest.approx(b.pval)
         assert a.pval == pytest.approx(_binom_two_sided(nb, nb + nh), rel=1e-9)
+
+
+def test_every_direction_has_its_own_glyph():
+    """No direction is told apart by colour alone: 'no change' and 'mixed' differ in shape too."""
+    from emmie.effect.swim import GLYPHS
+
+    assert len(set(GLYPHS.values())) == len(GLYPHS)

@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -150,6 +151,9 @@ class Browser:
         return self.driver.execute_cdp_cmd(method, params or {})
 
     def set_viewport(self, width: int, height: int, *, mobile: bool = False) -> None:
+        """Emulate a screen. A blank page first: Chromium may reload the open page when the emulation
+        changes, and that reload must not race the next ``open``."""
+        self.driver.get("about:blank")
         self.cdp(
             "Emulation.setDeviceMetricsOverride",
             {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile},
@@ -161,6 +165,10 @@ class Browser:
         self._drain()
         self._requests.clear()
         self.driver.get(url)
+        for _ in range(300):  # the load event has fired when get returns; make sure nothing reloads it
+            if self.driver.execute_script("return document.readyState") == "complete":
+                break
+            time.sleep(0.1)
 
     def evaluate(self, expression: str) -> Any:
         """The value of a JavaScript expression, awaited when it is a promise; a thrown exception fails."""

@@ -117,7 +117,7 @@ def test_forest_numbers_are_on_the_scale_the_chart_shows():
     assert d["rows"] == [["a1990", "2.00", "[1.50, 2.50]", "60.0"], ["b1991", "1.00", "[0.61, 1.65]", "40.0"]]
     assert d["ids"] == ["a1990", "b1991"]
     assert d["text"].startswith(
-        "Pooled odds ratio 1.50 [1.20, 1.90], 95% prediction interval [0.90, 2.40], from 2 results"
+        "Pooled odds ratio (z) 1.50 [1.20, 1.90], 95% prediction interval [0.90, 2.40], from 2 results"
     )
 
 
@@ -160,4 +160,18 @@ def test_implementation_prisma_and_risk_of_bias_numbers():
     assert (
         figure_data.rob_summary(rob)["text"]
         == "Studies per judgement. D1: 1 of 2 low, 1 of 2 high; Overall: 1 of 1 some concerns."
+    )
+
+
+def test_forest_caption_gives_the_fit_the_plot_shows():
+    knha = {
+        "estimate": math.log(1.5),
+        "ci_lb": math.log(1.1),
+        "ci_ub": math.log(2.0),
+        "pi_lb": math.log(0.8),
+        "pi_ub": math.log(2.8),
+    }
+    o = {**OUTCOME, "frequentist": {**OUTCOME["frequentist"], "knha": knha}, "headline_test": "knha"}
+    assert figure_data.forest(o)["text"].startswith(
+        "Pooled odds ratio (Knapp-Hartung) 1.50 [1.10, 2.00], 95% prediction interval [0.80, 2.80]"
     )

@@ -411,25 +411,30 @@ def effect_direction_plot(
     study_ids = sorted(table["study_id"].unique()) if len(table) else []
     n_rows, n_cols = len(study_ids), max(len(domains), 1)
     height = max(2.6, 0.3 * (n_rows + 5))
-    width = 4.2 + 1.5 * n_cols
+    names = {sid: str((labels or {}).get(sid, sid))[:28] for sid in study_ids}
+    # The study column as wide as its longest label (about 0.08 in a character at this size).
+    study_w = max(1.45, 0.08 * max((len(n) for n in names.values()), default=0) + 0.2)
+    shift = study_w - 1.45
+    width = 4.2 + shift + 1.5 * n_cols
     fig = new_figure(width, height)
     ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
     ax.set_axis_off()
     ax.set_xlim(0, width)
     ax.set_ylim(0, height)
     top = height - 0.55
-    x_study, x_design, x_rob, x0 = 0.15, 1.6, 3.1, 4.3
+    x_study, x_design, x_rob, x0 = 0.15, 1.6 + shift, 3.1 + shift, 4.3 + shift
     ink = OKABE_ITO["black"]
     ax.text(x_study, top, "Study", fontweight="bold", va="center", color=ink)
     ax.text(x_design, top, "Design", fontweight="bold", va="center", color=ink)
     ax.text(x_rob, top, "Risk of bias", fontweight="bold", va="center", color=ink)
     for j, domain in enumerate(domains):
-        ax.text(x0 + 1.5 * j + 0.75, top, str(domain)[:22], fontweight="bold", ha="center", va="center", color=ink)
+        head = str(domain).replace("_", " ").capitalize()[:22]
+        ax.text(x0 + 1.5 * j + 0.75, top, head, fontweight="bold", ha="center", va="center", color=ink)
     for i, sid in enumerate(study_ids):
         y = top - 0.3 * (i + 1)
         mine = table[table["study_id"] == sid]
         first = mine.iloc[0]
-        ax.text(x_study, y, str((labels or {}).get(sid, sid))[:22], va="center", color=ink)
+        ax.text(x_study, y, names[sid], va="center", color=ink)
         ax.text(x_design, y, str(first["design"]).replace("_", " ")[:18], va="center", color=ink)
         ax.text(x_rob, y, str(first["rob_overall"]).replace("_", " ")[:14], va="center", color=ink)
         for j, domain in enumerate(domains):

@@ -76,7 +76,7 @@ def bubble_plot(
     points, line = bubble_data(yi, vi, x, fit)
     title = title or f"Meta-regression on {fit.moderator} (k = {len(points)})"
     fig = new_figure(6.0, 4.4)
-    ax = fig.add_axes((0.13, 0.13, 0.82, 0.76))
+    ax = fig.add_axes((0.12, 0.13, 0.56, 0.74))  # the legend goes to the right of the axes, the fit above them
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     accent = OKABE_ITO["blue"]
@@ -108,14 +108,15 @@ def bubble_plot(
     perm = f", permutation p = {fit.permutation.qm_pval:.3g}" if fit.permutation is not None else ""
     test = "Knapp-Hartung" if fit.fit.test == "knha" else "z"
     ax.text(
-        0.01,
-        0.99,
+        0.0,
+        1.02,
         f"slope = {slope:.3g} ({test} p = {p:.3g}{perm}); R\u00b2 = {fit.fit.r2:.0f}%",
         transform=ax.transAxes,
         ha="left",
-        va="top",
+        va="bottom",
         fontsize=7,
     )
-    ax.legend(loc="lower right", frameon=False, fontsize=7, markerscale=0.5)
+    # Beside the axes, not over the points.
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, fontsize=7, markerscale=0.5)
     fig.suptitle(title, x=0.02, ha="left", fontsize=9, fontweight="bold")
     return figure_to_svg(fig, title)

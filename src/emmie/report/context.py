@@ -441,7 +441,7 @@ def moderators_section(findings: dict[str, Any], folder: Path, said: dict[str, A
         {
             **v,
             "svg": read_svg(folder / v["figure"]) if v.get("figure") else None,
-            "alt": f"Bubble plot of effect size against {v['moderator']}",
+            "alt": f"Bubble plot of effect size against {v.get('label') or v['moderator']}",
             "data": {"text": "The meta-regression the chart shows (its slope, CI and tests) is in the table above."},
         }
         for v in m["analyses"]
@@ -837,6 +837,19 @@ def toolkit_row(
         }
     )
     return row
+
+
+def rubric_levels() -> dict[str, Any]:
+    """The EMMIE-Q level descriptors per dimension for the toolkit's key, and the note on their verification."""
+    from emmie.rating.rules import rubric
+
+    r = rubric()
+    rows = [
+        {"name": name, "levels": [r["dimensions"][key]["levels"][lv]["descriptor"] for lv in range(5)]}
+        for key, name, *_ in DIMENSIONS
+    ]
+    verified = all(r["dimensions"][k]["levels"][lv].get("verified") is True for k, *_ in DIMENSIONS for lv in range(5))
+    return {"rows": rows, "verified": verified, "citation": r.get("citation", "")}
 
 
 #: GRADE certainty as the toolkit's evidence-strength icon: filled marks out of 4 (0: no comparative evidence).

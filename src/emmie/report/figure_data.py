@@ -44,11 +44,14 @@ def forest(o: dict[str, Any]) -> dict[str, Any]:
             ]
         )
         ids.append(s.get("study_id"))
-    z = (o.get("frequentist") or {}).get("z") or {}
+    fits = o.get("frequentist") or {}
+    test = o.get("headline_test") if fits.get(o.get("headline_test") or "") else "z"
+    z = fits.get(test) or {}  # the fit the plot's summary row shows
     text = ""
     if z:
+        how = "Knapp-Hartung" if test == "knha" else "z"
         text = (
-            f"Pooled {word.lower()} {fmt(to(z['estimate']))} {_interval(to, z.get('ci_lb'), z.get('ci_ub'))}, "
+            f"Pooled {word.lower()} ({how}) {fmt(to(z['estimate']))} {_interval(to, z.get('ci_lb'), z.get('ci_ub'))}, "
             f"95% prediction interval {_interval(to, z.get('pi_lb'), z.get('pi_ub'))}, from "
             f"{plural(len(rows), 'result')}; every result is in the table under the chart."
         )

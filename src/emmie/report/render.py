@@ -156,6 +156,7 @@ def render_toolkit(validations: list[Path], results: Path, out: Path, data: Path
         css=css(),
         rows=rows,
         dimension_keys=[(key, name) for key, name, *_ in context.DIMENSIONS],
+        rubric=context.rubric_levels(),
         page_title="Evidence toolkit",
         kicker="emmie toolkit",
         data_path="data",

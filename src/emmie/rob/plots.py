@@ -183,8 +183,10 @@ def _legend(ax, judgements: list[str], **kwargs) -> None:
     ax.legend(handles=handles, frameon=False, **kwargs)
 
 
-def traffic_light_plot(table: pd.DataFrame) -> str:
-    """robvis-style traffic-light plot (SVG text): one row per study, one column per domain."""
+def traffic_light_plot(table: pd.DataFrame, labels: Mapping[str, str] | None = None) -> str:
+    """robvis-style traffic-light plot (SVG text): one row per study, one column per domain.
+
+    ``labels`` maps ``study_id`` to the label the reader sees elsewhere (author-year, with a/b)."""
     grid = traffic_light_data(table)
     if grid.empty:
         raise EmmieError("no risk-of-bias judgements to plot: rob.csv is empty and no study has an overall judgement")
@@ -202,7 +204,7 @@ def traffic_light_plot(table: pd.DataFrame) -> str:
             ax.text(j, i, SYMBOLS[judgement], ha="center", va="center", fontsize=12, fontweight="bold", zorder=3)
     ax.set_xticks(range(n_domains), [_wrap(d) for d in grid.columns], fontsize=8)
     ax.xaxis.tick_top()
-    ax.set_yticks(range(n_studies), list(grid.index), fontsize=9)
+    ax.set_yticks(range(n_studies), [(labels or {}).get(s, s) for s in grid.index], fontsize=9)
     ax.set_xlim(-0.6, n_domains - 0.4)
     ax.set_ylim(n_studies - 0.5, -0.5)
     for side in ("right", "bottom", "left", "top"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from emmie.ingest.labels import study_labels
 from emmie.ingest.review import Review
 from emmie.io import atomic_write_text, write_json
 from emmie.rob.plots import rob_table, summary_data, summary_plot, traffic_light_data, traffic_light_plot
@@ -23,7 +24,7 @@ def run(review: Review, outdir: str | Path) -> dict[str, Any]:
     grid = traffic_light_data(table)
     figures: dict[str, str] = {}
     if len(table):
-        atomic_write_text(outdir / "rob_traffic.svg", traffic_light_plot(table))
+        atomic_write_text(outdir / "rob_traffic.svg", traffic_light_plot(table, study_labels(review)))
         atomic_write_text(outdir / "rob_summary.svg", summary_plot(table))
         figures = {"traffic_light": "rob_traffic.svg", "summary": "rob_summary.svg"}
     result = {
