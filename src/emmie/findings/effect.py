@@ -252,9 +252,12 @@ def choose_body(all_studies: gr.Certainty, randomised: gr.Certainty | None) -> s
     return "all"
 
 
-def _frequency_finding(review, o, names, subject, cert_level, estimate, small_study: bool) -> Finding | None:
+def _frequency_finding(
+    review, o, names, subject, cert_level, estimate, small_study: bool, basis: str = ""
+) -> Finding | None:
     """Natural frequencies where the comparison groups give a baseline risk, with the spread between settings
-    (prediction interval) and, where small-study effects are suspected, the trim-and-fill figure."""
+    (prediction interval) and, where small-study effects are suspected, the trim-and-fill figure. ``basis``
+    names the pooled estimate they come from, so the figures are tied to a number on the page."""
     rows = o.get("studies") or []
     p0 = baseline_risk(review, [s["effect_id"] for s in rows])
     measure = str(o.get("measure") or "")
@@ -265,7 +268,8 @@ def _frequency_finding(review, o, names, subject, cert_level, estimate, small_st
     # The shown figure is the rounded comparison figure plus the rounded difference, so the three agree.
     diff = round(nf["difference"])
     text = (
-        f"Of every 100 {names['people']} in the comparison groups, about {round(nf['control'])} {event}. "
+        (f"From {basis}: of" if basis else "Of")
+        + f" every 100 {names['people']} in the comparison groups, about {round(nf['control'])} {event}. "
         f"With {subject} the figure would be about {round(nf['control']) + diff} (95% CI {round(nf['lb'])} to "
         f"{round(nf['ub'])}): about {abs(diff)} {'more' if diff >= 0 else 'fewer'} per 100"
         + (", but the evidence is very uncertain" if cert_level == "very low" else "")
@@ -367,7 +371,20 @@ def pooled_outcome(review, o: dict[str, Any], subject: str) -> tuple[dict[str, A
             studies=tuple(studies),
             pages=("index",),
         ),
-        _frequency_finding(review, body, names, subject, cert.level, (b_est, b_lb, b_ub), small_study),
+        _frequency_finding(
+            review,
+            body,
+            names,
+            subject,
+            cert.level,
+            (b_est, b_lb, b_ub),
+            small_study,
+            basis=(
+                f"the randomised trials, {fmt_effect(measure, b_est, b_lb, b_ub)}"
+                if body_name == "randomised"
+                else f"all {plural(int(o['k']), 'study', 'studies')}, {fmt_effect(measure, b_est, b_lb, b_ub)}"
+            ),
+        ),
         _small_study_finding(oid, measure, est, o["small_study"], [s["study_id"] for s in o["studies"]])
         if o.get("small_study")
         else None,
