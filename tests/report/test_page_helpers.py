@@ -175,3 +175,45 @@ def test_forest_caption_gives_the_fit_the_plot_shows():
     assert figure_data.forest(o)["text"].startswith(
         "Pooled odds ratio (Knapp-Hartung) 1.50 [1.10, 2.00], 95% prediction interval [0.80, 2.80]"
     )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(1)",
+        " JavaScript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "vbscript:x",
+        "//evil.example/x",
+        "file:///etc/passwd",
+        "www.example.org",
+        "https://exa mple.org",
+        "",
+    ],
+)
+def test_links_from_the_data_are_refused_unless_http_or_doi(url: str):
+    from emmie.report.html import href
+
+    with pytest.raises(ValueError, match="refusing to write a link"):
+        href(url)
+
+
+def test_http_urls_and_dois_become_links():
+    from emmie.report.html import href
+
+    assert href("https://example.org/a?b=1") == "https://example.org/a?b=1"
+    assert href(" 10.1007/s11292-015-9238-7 ") == "https://doi.org/10.1007/s11292-015-9238-7"
+
+
+def test_a_javascript_url_that_reaches_the_renderer_stops_the_page(tmp_path):
+    """Defence in depth: even if a review.yaml URL escaped validation, the page is not written with it."""
+    import jinja2
+
+    from emmie.report.render import environment
+
+    env = environment()
+    template = env.from_string('<a href="{{ u|href }}">x</a>')
+    assert template.render(u="https://example.org") == '<a href="https://example.org">x</a>'
+    with pytest.raises(ValueError):
+        template.render(u="javascript:alert(1)")
+    assert isinstance(env, jinja2.Environment)

@@ -204,6 +204,19 @@ def check_snapshots(config: dict[str, Any]) -> list[Problem]:
     return problems
 
 
+def check_review_urls(config: dict[str, Any]) -> list[Problem]:
+    """Every URL in review.yaml that becomes a link is an http(s) URL or a DOI (never javascript: or data:)."""
+    from emmie.ingest.cells import parse_url
+
+    problems = []
+    url = (config.get("published_review") or {}).get("url")
+    if url is not None:
+        value, expected = parse_url(str(url))
+        if expected:
+            problems.append(Problem("review.yaml", 0, "published_review.url", value, expected))
+    return problems
+
+
 def check_cost_bands(config: dict[str, Any]) -> list[Problem]:
     """Cost bands rise: each limit above the one before, only the last without a limit."""
     bands = config.get("cost_bands") or []
@@ -345,6 +358,7 @@ def check_review(config: dict[str, Any], frames: dict[str, pd.DataFrame]) -> lis
     problems += check_published_findings(config)
     problems += check_snapshots(config)
     problems += check_cost_bands(config)
+    problems += check_review_urls(config)
     problems += check_effects(frames["effects"], config)
     problems += check_moderators(frames["moderators"], config, frames["moderators"].attrs.get("present", False))
     problems += check_prisma(frames["prisma"])

@@ -118,3 +118,19 @@ def escape_text(text: str) -> str:
     from markupsafe import escape
 
     return str(escape(text))
+
+
+def href(url: str) -> str:
+    """A link target from the data: an http(s) URL as it is, a DOI as its https://doi.org/ address.
+
+    Anything else (``javascript:``, ``data:``, a relative path) is refused, whatever the validator let
+    through: a link in a report must never run script or point into the reader's machine.
+    """
+    from emmie.ingest.cells import DOI_RE, URL_RE
+
+    value = str(url).strip()
+    if URL_RE.match(value):
+        return value
+    if DOI_RE.match(value):
+        return f"https://doi.org/{value}"
+    raise ValueError(f"refusing to write a link to {value[:80]!r}: only http(s) URLs and DOIs are linked")

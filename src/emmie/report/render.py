@@ -23,7 +23,7 @@ from emmie.ingest.review import Review
 from emmie.io import atomic_write_text, to_json
 from emmie.pipeline import read_json, read_summaries
 from emmie.report import context
-from emmie.report.html import link_mentions, scroll_regions
+from emmie.report.html import href, link_mentions, scroll_regions
 
 PAGES = {
     "index.html": "index.html.j2",
@@ -53,6 +53,7 @@ def environment() -> jinja2.Environment:
     # Numbers are written by emmie.findings.text only, so no two pages can write one differently.
     env.filters["pval"] = text.fmt_p
     env.filters["num"] = text.fmt
+    env.filters["href"] = href  # every link from the data passes here: http(s) or DOI only
     return env
 
 
