@@ -14,8 +14,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# A killed run leaves a lock and incomplete outputs behind: `emmie unlock` clears a lock no live run
+# holds, and --rerun-incomplete redoes what was cut off, so `make report` recovers on its own.
 report: $(STAMP)
-	@$(BIN)/snakemake --cores $(CORES) --keep-going --quiet rules; rc=$$?; \
+	@$(BIN)/python -m emmie unlock . || exit 1; \
+	$(BIN)/snakemake --cores $(CORES) --keep-going --rerun-incomplete --quiet rules; rc=$$?; \
 	  $(BIN)/python -m emmie status config/config.yaml && exit $$rc
 
 test: $(STAMP)

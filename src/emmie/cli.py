@@ -148,6 +148,15 @@ def cmd_template(argv: list[str]) -> int:
     return main_template(argv)
 
 
+def cmd_unlock(args: argparse.Namespace) -> int:
+    from emmie.runlock import clear_stale_lock
+
+    said = clear_stale_lock(args.directory)
+    if said:
+        print(f"emmie: {said}", file=sys.stderr)
+    return 0
+
+
 def cmd_import(argv: list[str]) -> int:
     from emmie.workbook.cli import main_import
 
@@ -210,6 +219,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default="data")
     p.add_argument("validations", nargs="+")
     p.set_defaults(func=cmd_toolkit)
+
+    p = sub.add_parser("unlock", help="clear a stale Snakemake lock left by a killed run (never one a live run holds)")
+    p.add_argument("directory", nargs="?", default=".")
+    p.set_defaults(func=cmd_unlock)
 
     p = sub.add_parser("status", help="say where each review's reports are; exit 1 if any review failed")
     p.add_argument("config", help="config/config.yaml")
