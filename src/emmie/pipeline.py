@@ -111,9 +111,9 @@ def rate(review: Review, results: Path, out: Path) -> dict[str, Any]:
 
 def print_status(config_path: Path) -> int:
     """After a run: where each review's reports are, or why it failed."""
-    import yaml
+    from emmie.ingest.yamlfile import read_yaml
 
-    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    config = read_yaml(config_path.read_text(encoding="utf-8"))
     results = Path(config.get("results_dir", "results"))
     reports = Path(config.get("reports_dir", "reports"))
     failed = 0

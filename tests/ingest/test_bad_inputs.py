@@ -46,3 +46,25 @@ def test_command_line_prints_message_not_traceback(tmp_path: Path):
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     assert "studies.csv:5:-: got 'byte 0xf8'" in proc.stderr
+
+
+def test_yaml_alias_bomb_is_refused_within_bounded_memory(tmp_path: Path):
+    """The issue's 6.7 KB alias bomb expanded to 8.4 GB before; now it is refused at its first alias.
+    The bound is a resource limit on the process (2 GiB of address space), not a timing."""
+    import resource
+
+    folder = assemble_case(BAD / "yaml_alias_bomb", tmp_path)
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "emmie", "validate", str(folder)],
+        capture_output=True,
+        text=True,
+        preexec_fn=limit,
+        timeout=300,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "anchors and aliases are not allowed" in proc.stderr
+    assert "internal error" not in proc.stderr and "Traceback" not in proc.stderr

@@ -26,6 +26,7 @@ from emmie.errors import DataError, Problem
 from emmie.ingest import cells
 from emmie.ingest.review import Review
 from emmie.ingest.schema import TABLES, Column, Table
+from emmie.ingest.yamlfile import read_yaml
 
 NUMERIC_TYPES = ("int", "float", "year")
 
@@ -245,7 +246,7 @@ def load_config(folder: Path) -> tuple[dict[str, Any] | None, list[Problem]]:
     if text is None:
         return None, problems
     try:
-        config = yaml.safe_load(text)
+        config = read_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 0
@@ -276,9 +277,19 @@ def load_config(folder: Path) -> tuple[dict[str, Any] | None, list[Problem]]:
     return (config if not problems else None), problems
 
 
+#: The longest value a message quotes: a huge value is shown by its start and its length.
+QUOTE_MAX = 200
+
+
 def _short(value: Any) -> Any:
     if isinstance(value, (dict, list)):
-        return yaml.safe_dump(value, default_flow_style=True, width=10_000).strip()
+        value = yaml.safe_dump(value, default_flow_style=True, width=10_000).strip()
+    return _cap(value)
+
+
+def _cap(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > QUOTE_MAX:
+        return f"{value[:QUOTE_MAX]}... ({len(value):,} characters)"
     return value
 
 
@@ -286,12 +297,12 @@ def _expected(error: jsonschema.ValidationError) -> str:
     if error.validator == "enum":
         return "one of " + ", ".join(map(str, error.validator_value))
     if error.validator == "additionalProperties":
-        return "only known keys (" + error.message + ")"
+        return _cap("only known keys (" + error.message + ")")
     if error.validator == "type":
         return f"a value of type {error.validator_value}"
     if error.validator == "minLength" and error.validator_value >= 20:
         return f"a justification of at least {error.validator_value} characters"
-    return error.message
+    return _cap(error.message)
 
 
 def load_review(folder: str | Path) -> Review:

@@ -106,9 +106,9 @@ def render_review(review: Review, results: Path, out: Path) -> None:
 
 
 def _read_config(path: Path) -> dict[str, Any]:
-    import yaml
+    from emmie.ingest.yamlfile import read_yaml
 
-    return yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    return read_yaml(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
 def _read_snapshot(path: Path) -> dict[str, Any] | None:

@@ -1,0 +1,46 @@
+"""YAML as emmie reads it: safe types only, no anchors or aliases, no duplicate keys.
+
+Aliases let a few kilobytes expand into gigabytes (the "billion laughs" of YAML), and a review
+file has no use for them; a duplicate key silently keeps the last value, which hides a typo or a
+merge gone wrong. Both are refused with the line they are on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from yaml.composer import ComposerError
+from yaml.constructor import ConstructorError
+
+
+class StrictLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that refuses aliases and duplicate mapping keys."""
+
+    def compose_node(self, parent, index):  # noqa: ANN001 (PyYAML's signature)
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise ComposerError(
+                None,
+                None,
+                f"an alias (*{event.anchor}): anchors and aliases are not allowed; write the value out",
+                event.start_mark,
+            )
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node, deep=False):  # noqa: ANN001
+        seen: dict[Any, Any] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                raise ConstructorError(
+                    None, None, f"the key {key!r} twice in one mapping: keep one", key_node.start_mark
+                )
+            if isinstance(key, (str, int, float, bool)):
+                seen[key] = True
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_yaml(text: str) -> Any:
+    """Parse YAML text with :class:`StrictLoader` (raises ``yaml.YAMLError`` with a mark)."""
+    return yaml.load(text, Loader=StrictLoader)  # noqa: S506 (a SafeLoader subclass)
