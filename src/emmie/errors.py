@@ -58,3 +58,10 @@ class DataError(EmmieError):
 
 class AnalysisError(EmmieError):
     """An analysis cannot be carried out on valid data (e.g. a variance of 0)."""
+
+
+#: Numerical failures of an analysis on extreme but valid inputs (a tiny SE, a zero-width CI, a huge
+#: estimate): ZeroDivisionError, OverflowError and FloatingPointError are ArithmeticErrors, numpy's
+#: LinAlgError and NaN-to-int conversions are ValueErrors. A stage catches these around one analysis,
+#: says which and why, and goes on: never an "internal error", never a missing report.
+NUMERIC_ERRORS = (ArithmeticError, ValueError, EmmieError)

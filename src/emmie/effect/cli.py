@@ -9,11 +9,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from emmie.effect.estimators import METHODS
 from emmie.effect.rma import meta_analysis
-from emmie.errors import EmmieError
+from emmie.errors import NUMERIC_ERRORS, EmmieError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -66,14 +67,29 @@ def main(argv: list[str] | None = None) -> int:
                 raise EmmieError(
                     f"{path}:{row + 2}:{col}: got {frame[col].iloc[row]!r}; expected a number (line {row + 2} of the file)"
                 )
-        res = meta_analysis(
-            frame[args.yi].astype(float),
-            frame[args.vi].astype(float),
-            method=args.method,
-            test=args.test,
-            level=args.level,
-            cluster=frame[args.cluster].to_numpy() if args.cluster else None,
-        )
+        yi, vi = frame[args.yi].astype(float), frame[args.vi].astype(float)
+        for col, values in ((args.yi, yi), (args.vi, vi)):
+            bad = ~np.isfinite(values.to_numpy())
+            if bad.any():
+                row = int(bad.nonzero()[0][0])
+                raise EmmieError(f"{path}:{row + 2}:{col}: got {str(frame[col].iloc[row])!r}; expected a finite number")
+        try:
+            with np.errstate(all="ignore"):
+                res = meta_analysis(
+                    yi,
+                    vi,
+                    method=args.method,
+                    test=args.test,
+                    level=args.level,
+                    cluster=frame[args.cluster].to_numpy() if args.cluster else None,
+                )
+        except NUMERIC_ERRORS as exc:
+            lo, hi = int(vi.to_numpy().argmin()), int(np.abs(yi.to_numpy()).argmax())
+            raise EmmieError(
+                f"{path}: the {args.method} fit failed on these values ({exc}); the smallest {args.vi} is "
+                f"{vi.iloc[lo]:.3g} (line {lo + 2}) and the largest |{args.yi}| is {abs(yi.iloc[hi]):.3g} "
+                f"(line {hi + 2}): check those rows"
+            ) from None
     except EmmieError as exc:
         print(f"emmie meta: {exc}", file=sys.stderr)
         return 1

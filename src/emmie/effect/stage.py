@@ -68,7 +68,7 @@ from emmie.effect.bayes import bayesian_meta_analysis, default_priors, interpret
 from emmie.effect.bayes_plots import bayes_forest_plot, prior_posterior_plot
 from emmie.effect.plots import MEASURE_LABELS, RATIO_MEASURES, forest_plot, funnel_plot
 from emmie.effect.swim import effect_direction_plot, synthesise
-from emmie.errors import AnalysisError, EmmieError
+from emmie.errors import NUMERIC_ERRORS, AnalysisError, EmmieError
 from emmie.ingest import documents
 from emmie.ingest.labels import study_labels
 from emmie.ingest.review import Review
@@ -268,6 +268,29 @@ def forest_order(order: str, yi: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return np.arange(len(yi))
 
 
+def _guarded(what: str, oid: str, warnings: list[str], fn, *args, **kwargs):  # noqa: ANN001
+    """``fn(*args)``, or None with a warning naming the outcome and the analysis when it fails numerically."""
+    try:
+        with np.errstate(all="ignore"):
+            return fn(*args, **kwargs)
+    except NUMERIC_ERRORS as exc:
+        warnings.append(f"{oid}: {what} could not be computed ({exc}); the rest of the analysis stands")
+        return None
+
+
+def variance_ratio_warning(used: pd.DataFrame, oid: str) -> str | None:
+    """metafor's warning when the largest sampling variance is over 1e7 times the smallest, naming the results."""
+    vi = used["vi"].to_numpy(dtype=float)
+    if len(vi) < 2 or not np.all(np.isfinite(vi)) or vi.min() <= 0 or vi.max() / vi.min() <= 1e7:
+        return None
+    lo, hi = used.iloc[int(np.argmin(vi))], used.iloc[int(np.argmax(vi))]
+    return (
+        f"{oid}: the largest sampling variance ({hi['effect_id']}, vi = {hi['vi']:.3g}) is {vi.max() / vi.min():.3g} "
+        f"times the smallest ({lo['effect_id']}, vi = {lo['vi']:.3g}): the results may not be stable "
+        "(metafor warns at 1e7); check the standard error or interval of those results"
+    )
+
+
 def _frequentist(
     outcome: dict[str, Any],
     measure: str,
@@ -293,10 +316,13 @@ def _frequentist(
     except EmmieError as exc:
         out["heterogeneity_ci"] = None
         warnings.append(f"{oid}: no Q-profile interval: {exc}")
-    loo = leave_one_out(yi, vi, method="REML", test=HEADLINE_TEST, level=LEVEL)
-    loo.insert(1, "omitted_effect_id", list(used["effect_id"]))
-    loo.insert(2, "omitted_study_id", labels)
-    out["leave_one_out"] = loo.to_dict(orient="records")
+    loo = _guarded(
+        "leave-one-out", oid, warnings, leave_one_out, yi, vi, method="REML", test=HEADLINE_TEST, level=LEVEL
+    )
+    if loo is not None:
+        loo.insert(1, "omitted_effect_id", list(used["effect_id"]))
+        loo.insert(2, "omitted_study_id", labels)
+    out["leave_one_out"] = loo.to_dict(orient="records") if loo is not None else None
     headline = fits[HEADLINE_TEST]
     out["weights"] = list(headline.weights)
     figures = {"forest": f"forest_{oid}.svg"}
@@ -314,16 +340,9 @@ def _frequentist(
             title=f"{outcome.get('label', oid)}: forest plot (k = {k}, {FOREST_ORDERS[order]})",
         ),
     )
-    if k >= SMALL_STUDY_K:
-        egger = egger_test(yi, vi)
-        rank = rank_test(yi, vi)
-        tf = trim_and_fill(yi, vi)
-        out["small_study"] = {
-            "egger": {"stat": egger.stat, "pval": egger.pval},
-            "rank": {"tau": rank.tau, "pval": rank.pval},
-            "trim_and_fill": {"k0": tf.k0, "side": tf.side, "estimate": tf.estimate, "tau2": tf.tau2},
-            "failsafe_n": failsafe_n(yi, vi),
-        }
+    small = _guarded("the small-study analyses", oid, warnings, small_study, yi, vi) if k >= SMALL_STUDY_K else None
+    out["small_study"] = small
+    if small is not None:
         figures["funnel"] = f"funnel_{oid}.svg"
         atomic_write_text(
             outdir / figures["funnel"],
@@ -335,8 +354,6 @@ def _frequentist(
                 title=f"{outcome.get('label', oid)}: contour-enhanced funnel plot (k = {k})",
             ),
         )
-    else:
-        out["small_study"] = None
     out["figures"] = figures
     return out
 
@@ -369,13 +386,23 @@ def randomised_only(used: pd.DataFrame, studies: pd.DataFrame, warnings: list[st
     for f in out["frequentist"].values():
         f.pop("weights", None)
     if len(rct) >= SMALL_STUDY_K:
-        egger, rank, tf = egger_test(yi, vi), rank_test(yi, vi), trim_and_fill(yi, vi)
-        out["small_study"] = {
-            "egger": {"stat": egger.stat, "pval": egger.pval},
-            "rank": {"tau": rank.tau, "pval": rank.pval},
-            "trim_and_fill": {"k0": tf.k0, "side": tf.side, "estimate": tf.estimate, "tau2": tf.tau2},
-            "failsafe_n": failsafe_n(yi, vi),
-        }
+        out["small_study"] = _guarded(
+            "the small-study analyses (randomised trials only)", oid, warnings, small_study, yi, vi
+        )
+    return out
+
+
+def small_study(yi: np.ndarray, vi: np.ndarray) -> dict[str, Any]:
+    """Egger's and the rank test, trim-and-fill and the fail-safe N; a non-finite result is a failure."""
+    egger, rank, tf = egger_test(yi, vi), rank_test(yi, vi), trim_and_fill(yi, vi)
+    out = {
+        "egger": {"stat": egger.stat, "pval": egger.pval},
+        "rank": {"tau": rank.tau, "pval": rank.pval},
+        "trim_and_fill": {"k0": tf.k0, "side": tf.side, "estimate": tf.estimate, "tau2": tf.tau2},
+        "failsafe_n": failsafe_n(yi, vi),
+    }
+    if not all(np.isfinite(x) for x in (egger.pval, rank.pval, tf.estimate)):
+        raise ArithmeticError("a test statistic is not finite")
     return out
 
 
@@ -445,17 +472,39 @@ def run(review: Review, outdir: Path) -> dict[str, Any]:
             "figures": {},
         }
         weights = [np.nan] * k
+        freq = None
         if k >= 2:
-            freq = _frequentist(
-                outcome, measure, used, outdir, warnings, names, review.config.get("forest_order", "weight")
-            )
+            ratio = variance_ratio_warning(used, oid)
+            if ratio:
+                warnings.append(ratio)
+            try:
+                with np.errstate(all="ignore"):
+                    freq = _frequentist(
+                        outcome, measure, used, outdir, warnings, names, review.config.get("forest_order", "weight")
+                    )
+            except NUMERIC_ERRORS as exc:
+                # Not pooled, and said why with the results to check: never a crash, never a missing report.
+                worst = used.iloc[int(np.argmin(used["vi"].to_numpy(dtype=float)))]
+                entry["pooled"] = False
+                entry["reason_not_pooled"] = (
+                    f"the random-effects fit failed ({exc}); check the result with the smallest sampling variance "
+                    f"({worst['effect_id']}, vi = {worst['vi']:.3g}) and the largest estimates"
+                )
+                warnings.append(f"{oid}: {entry['reason_not_pooled']}")
+        if freq is not None:
             weights = freq.pop("weights")
             entry["figures"].update(freq.pop("figures"))
             entry.update(freq)
             in_meta.update(used["effect_id"])
-            entry["randomised_only"] = randomised_only(used, review.studies, warnings, oid)
+            entry["randomised_only"] = _guarded(
+                "the randomised-trials analysis", oid, warnings, randomised_only, used, review.studies, warnings, oid
+            )
         if k >= 1:
-            bayes, interp, figs = _bayes(
+            got = _guarded(
+                "the Bayesian analysis",
+                oid,
+                warnings,
+                _bayes,
                 review,
                 outcome,
                 measure,
@@ -465,8 +514,10 @@ def run(review: Review, outdir: Path) -> dict[str, Any]:
                 outdir,
                 warnings,
             )
-            entry["bayes"], entry["interpretation"] = bayes, interp
-            entry["figures"].update(figs)
+            if got is not None:
+                bayes, interp, figs = got
+                entry["bayes"], entry["interpretation"] = bayes, interp
+                entry["figures"].update(figs)
         entry["studies"] = [
             {
                 "effect_id": r.effect_id,

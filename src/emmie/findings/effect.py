@@ -188,9 +188,9 @@ def baseline_risk(review, effect_ids: list[str]) -> float | None:
 
 def risk_with(measure: str, p0: float, x: float) -> float | None:
     """Intervention-group risk implied by a pooled ``x`` (log OR, log RR or RD) at comparison risk ``p0``."""
+    x = min(max(x, -700.0), 700.0)  # beyond this the risk is 0 or 1 to double precision; exp would overflow
     if measure == "OR":
-        odds = p0 / (1 - p0) * math.exp(x)
-        return odds / (1 + odds)
+        return 1.0 / (1.0 + (1 - p0) / p0 * math.exp(-x))
     if measure == "RR":
         return min(p0 * math.exp(x), 1.0)
     if measure == "RD":

@@ -90,12 +90,25 @@ def words(value: str | None) -> str:
     return (value or "").replace("_", " ")
 
 
+def exp(x: float) -> float:
+    """``math.exp`` that gives infinity for a log ratio past the float range instead of raising."""
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return math.inf
+
+
 def on_display_scale(measure: str | None, x: Any) -> float | None:
     """An estimate on the scale a reader knows: ratio measures back-transformed from the log scale."""
     v = number(x)
     if v is None:
         return None
-    return math.exp(v) if (measure or "").upper() in RATIO_MEASURES else v
+    return exp(v) if (measure or "").upper() in RATIO_MEASURES else v
+
+
+def _two(x: float) -> str:
+    """Two decimals; an infinite value (an overflowing ratio) as 'more than 1e308'."""
+    return f"{x:.2f}" if math.isfinite(x) else ("more than 1e308" if x > 0 else "less than -1e308")
 
 
 def fmt_effect(measure: str | None, est: Any, lb: Any, ub: Any, *, level: str = "95% CI") -> str:
@@ -105,9 +118,9 @@ def fmt_effect(measure: str | None, est: Any, lb: Any, ub: Any, *, level: str = 
     if e is None:
         return "no estimate"
     label = name if name in RATIO_MEASURES or name in ("RD", "SMD", "MD") else MEASURE_NAMES.get(name, name)
-    text = f"{label} {e:.2f}".strip()
+    text = f"{label} {_two(e)}".strip()
     if lo is not None and hi is not None:
-        text += f" ({level} {lo:.2f} to {hi:.2f})"
+        text += f" ({level} {_two(lo)} to {_two(hi)})"
     return text
 
 

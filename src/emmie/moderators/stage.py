@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
-from emmie.errors import EmmieError
+from emmie.errors import NUMERIC_ERRORS
 from emmie.ingest.review import Review
 from emmie.io import atomic_write_text, write_json
 from emmie.moderators.plots import bubble_plot
@@ -224,8 +224,9 @@ def run(review: Review, outdir: Path, *, effect_sizes: pd.DataFrame) -> dict[str
             measure = outcome.get("measure") or str(rows["measure"].mode().iloc[0])
             data = moderator_data(rows, review.moderators, name, moderator["type"])
             try:
-                result, reason = _analyse(outcome, moderator, data, measure, seed, outdir)
-            except EmmieError as exc:
+                with np.errstate(all="ignore"):
+                    result, reason = _analyse(outcome, moderator, data, measure, seed, outdir)
+            except NUMERIC_ERRORS as exc:  # e.g. a singular model matrix from a near-zero sampling variance
                 result, reason = None, f"the analysis failed: {exc}"
             if result is None:
                 not_possible.append({"outcome": oid, "moderator": name, "reason": reason})

@@ -7,7 +7,6 @@ named; the wording of the plain-language text lives here.
 from __future__ import annotations
 
 import json
-import math
 import platform
 from importlib import metadata
 from pathlib import Path
@@ -17,7 +16,7 @@ from markupsafe import Markup
 
 from emmie.effect.swim import GLYPHS
 from emmie.findings.mechanisms import link_parts
-from emmie.findings.text import fmt, fmt_amount, fmt_p, fmt_prob, plural
+from emmie.findings.text import exp, fmt, fmt_amount, fmt_p, fmt_prob, plural
 from emmie.findings.text import number as _f
 from emmie.ingest.documents import TYPE_WORDS, is_study, other_documents, study_ids
 from emmie.ingest.labels import study_labels
@@ -291,7 +290,7 @@ def transformed_text(o: dict[str, Any]) -> str:
     f = o["frequentist"].get("knha") or o["frequentist"].get("z")
     if not f or _f(f.get("estimate")) is None:
         return ""
-    e = lambda x: fmt(math.exp(x), 2) if _f(x) is not None else "–"  # noqa: E731
+    e = lambda x: fmt(exp(x), 2) if _f(x) is not None else "–"  # noqa: E731
     return f"{o['measure']} {e(f['estimate'])} (95% CI {e(f['ci_lb'])} to {e(f['ci_ub'])}; prediction interval {e(f.get('pi_lb'))} to {e(f.get('pi_ub'))})"
 
 

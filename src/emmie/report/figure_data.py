@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from emmie.findings.text import fmt, plural
+from emmie.findings.text import exp, fmt, plural
 
 EXP_MEASURES = {"OR", "RR", "ROM", "IRR"}
 MEASURE_WORDS = {"OR": "Odds ratio", "RR": "Risk ratio", "ROM": "Ratio of means", "IRR": "Incidence rate ratio"}
@@ -20,7 +20,7 @@ MEASURE_WORDS = {"OR": "Odds ratio", "RR": "Risk ratio", "ROM": "Ratio of means"
 
 def _scale(measure: str | None):
     """The function that puts a log-scale number on the scale the chart shows."""
-    return math.exp if measure in EXP_MEASURES else (lambda x: x)
+    return exp if measure in EXP_MEASURES else (lambda x: x)
 
 
 def _interval(to, lb: Any, ub: Any, digits: int = 2) -> str:
