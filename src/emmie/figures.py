@@ -16,6 +16,9 @@ from html import escape
 import matplotlib
 
 matplotlib.use("Agg")
+# Labels come from the data: "Income under $20,000 and over $50,000" is money, not TeX. Text is never parsed
+# as mathtext (a stray "$\\notamacro$" would otherwise stop the stage).
+matplotlib.rcParams["text.parse_math"] = False
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
@@ -38,7 +41,7 @@ def new_figure(width: float, height: float) -> Figure:
     return Figure(figsize=(width, height))
 
 
-SVG_RC = {"svg.hashsalt": "emmie", "svg.fonttype": "none", "font.family": "DejaVu Sans"}
+SVG_RC = {"svg.hashsalt": "emmie", "svg.fonttype": "none", "font.family": "DejaVu Sans", "text.parse_math": False}
 
 
 def to_svg(fig: Figure, *, title: str | None = None, tight: bool = True, rc: dict | None = None) -> str:

@@ -217,3 +217,52 @@ def test_a_javascript_url_that_reaches_the_renderer_stops_the_page(tmp_path):
     with pytest.raises(ValueError):
         template.render(u="javascript:alert(1)")
     assert isinstance(env, jinja2.Environment)
+
+
+SVG_NS = 'xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"'
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Parents trust social workers online = 24/7 support",
+        "javascript: tutorial",
+        "&lt;script&gt;alert(1)&lt;/script&gt;",
+        "onload=alert(1)",
+    ],
+)
+def test_svg_text_that_merely_mentions_script_is_inlined(text: str):
+    from emmie.report.html import inline_svg
+
+    svg = f"<svg {SVG_NS}><text>{text}</text><g id='x'><title>{text}</title></g></svg>"
+    assert inline_svg(svg) == svg
+
+
+@pytest.mark.parametrize(
+    ("svg", "why"),
+    [
+        ("<script>alert(1)</script>", "a <script> element"),
+        ("<foreignObject><div/></foreignObject>", "a <foreignobject> element"),
+        ('<g onload="alert(1)"/>', "event-handler attribute 'onload'"),
+        ('<a xlink:href="javascript:alert(1)"><text>x</text></a>', "a link to 'javascript:alert(1)'"),
+        ('<a href=" java&#9;script:alert(1)"/>', "a link to"),
+        ('<image href="data:image/svg+xml;base64,PHN2Zz4="/>', "a link to 'data:"),
+    ],
+)
+def test_svg_that_could_run_script_is_refused(svg: str, why: str):
+    from emmie.report.html import inline_svg
+
+    with pytest.raises(ValueError, match="could run script") as err:
+        inline_svg(f"<svg {SVG_NS}>{svg}</svg>")
+    assert why in str(err.value)
+
+
+def test_dollar_signs_in_labels_are_text_not_mathtext():
+    from emmie.figures import new_figure, to_svg
+
+    fig = new_figure(4, 1)
+    ax = fig.add_subplot()
+    ax.text(0, 0.5, "Income under $20,000 and over $50,000")
+    ax.text(0, 0.2, r"$\notamacro$")  # mathtext would raise ValueError: Unknown symbol
+    svg = to_svg(fig)
+    assert "Income under $20,000 and over $50,000" in svg and r"$\notamacro$" in svg

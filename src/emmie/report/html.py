@@ -11,7 +11,30 @@ from typing import Any
 from markupsafe import Markup
 
 _XML_PROLOG = re.compile(r"^\s*(<\?xml[^>]*\?>\s*)?(<!DOCTYPE[^>]*>\s*)?", re.S)
-_SCRIPT_OR_HANDLER = re.compile(r"<script|\son\w+\s*=|javascript:", re.I)
+_ACTIVE_ELEMENTS = {"script", "foreignobject", "iframe", "object", "embed", "handler", "listener"}
+
+
+def script_in_svg(body: str) -> str | None:
+    """What in an SVG could run script, or None: an active element, an ``on...`` attribute, or a link
+    to ``javascript:``/``data:``. Elements and attributes are checked, never the text: a label such as
+    'online = 24/7' or 'javascript: a tutorial' is text, escaped by the SVG writer, and harmless."""
+    import xml.etree.ElementTree as ET
+
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError as exc:
+        return f"it is not well-formed XML ({exc})"
+    for el in root.iter():
+        tag = str(el.tag).rsplit("}", 1)[-1].lower()
+        if tag in _ACTIVE_ELEMENTS:
+            return f"a <{tag}> element"
+        for name, value in el.attrib.items():
+            local = name.rsplit("}", 1)[-1].lower()
+            if local.startswith("on"):
+                return f"an event-handler attribute {local!r}"
+            if local == "href" and re.sub(r"[\s\x00-\x1f]", "", value).lower().startswith(("javascript:", "data:")):
+                return f"a link to {value[:40]!r}"
+    return None
 
 
 def inline_svg(text: str | None) -> Markup | None:
@@ -23,8 +46,9 @@ def inline_svg(text: str | None) -> Markup | None:
     if not text:
         return None
     body = _XML_PROLOG.sub("", text, count=1)
-    if _SCRIPT_OR_HANDLER.search(body):
-        raise ValueError("refusing to inline an SVG that contains script")
+    why = script_in_svg(body)
+    if why:
+        raise ValueError(f"refusing to inline an SVG that could run script: {why}")
     return Markup(body)
 
 
