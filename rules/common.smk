@@ -4,6 +4,11 @@ from pathlib import Path
 DATA = config.get("data_dir", "data")
 RESULTS = config.get("results_dir", "results")
 REPORTS = config.get("reports_dir", "reports")
+from emmie.pipeline import check_config
+
+_problems = check_config(config)
+if _problems:  # one message, before any planning: never a Snakemake traceback
+    sys.exit("config/config.yaml: " + "\nconfig/config.yaml: ".join(_problems))
 REVIEWS = list(config["reviews"])
 # The Python that runs Snakemake has emmie installed (make sets up .venv).
 EMMIE = f'"{sys.executable}" -m emmie'
@@ -32,8 +37,11 @@ wildcard_constraints:
 def review_files(wildcards):
     """Every file of the review folder, plus the shared reference tables."""
     folder = Path(DATA) / wildcards.review
-    files = sorted(str(p) for p in folder.glob("*.csv")) + [str(folder / "review.yaml")]
+    files = sorted(str(p) for p in folder.glob("*.csv"))
+    files += [str(folder / "review.yaml")] if (folder / "review.yaml").is_file() else []
     files += sorted(str(p) for p in Path(DATA, "_reference").glob("*.csv"))
+    # A missing folder or review.yaml is the validator's to report (that review fails, the others go on),
+    # not a missing input that stops Snakemake from planning any review.
     return files
 
 

@@ -50,7 +50,7 @@ rule toolkit:
         [f"{RESULTS}/{r}/validation.json" for r in REVIEWS],
         [f"{RESULTS}/{r}/emmie.json" for r in REVIEWS],
         [f"{RESULTS}/{r}/findings.json" for r in REVIEWS],
-        [f"{DATA}/{r}/review.yaml" for r in REVIEWS],
+        [f"{DATA}/{r}/review.yaml" for r in REVIEWS if Path(DATA, r, "review.yaml").is_file()],
     output:
         report(f"{REPORTS}/index.html", category="Reports", labels={"review": "all", "output": "toolkit page"}),
     params:

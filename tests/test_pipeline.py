@@ -114,6 +114,9 @@ def test_failing_review_does_not_block_others(tmp_path: Path):
         (TINY / "review.yaml").read_text().replace("id: tiny", "id: broken")
     )
     shutil.copyfile(BAD / "negative_count" / "effects.csv", project / "data" / "broken" / "effects.csv")
+    # A review listed in the config whose folder does not exist fails on its own, too.
+    config = project / "config" / "config.yaml"
+    config.write_text(config.read_text() + "  - doesnotexist\n")
     proc = snakemake(project)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (project / "reports" / "tiny" / "index.html").is_file()
@@ -124,9 +127,42 @@ def test_failing_review_does_not_block_others(tmp_path: Path):
         [sys.executable, "-m", "emmie", "status", "config/config.yaml"], cwd=project, capture_output=True, text=True
     )
     assert status.returncode == 1 and "broken: FAILED validation" in status.stderr
+    assert "doesnotexist: FAILED validation" in status.stderr and "expected a review folder" in status.stderr
+    assert "Toolkit page: reports/index.html" in status.stdout
 
 
 def test_data_left_read_only_and_unchanged(built: Path):
     for path in (built / "data" / "tiny").iterdir():
         assert path.read_bytes() == (TINY / path.name).read_bytes()
         assert not os.access(path, os.W_OK) or os.geteuid() == 0
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"reviews": "sos"}, "reviews: got 'sos'; expected a list of review ids"),
+        ({"reviews": []}, "reviews: got '[]'; expected a list of review ids"),
+        ({"reviews": [3]}, "reviews[0]: got '3'; expected a review id"),
+        ({"reviews": ["sos", "sos"]}, "reviews[1]: got 'sos' again; expected each review once"),
+        ({"reviews": ["logs"]}, "reviews[0]: got 'logs'; expected an id that is not one of the pipeline's own folders"),
+        ({"reviews": ["../x"]}, "reviews[0]: got '../x'; expected a review id"),
+        ({"reviews": ["é"]}, "reviews[0]: got 'é'; expected a review id"),
+        ({"reviews": ["sos"], "review": 1}, "got the key(s) review; expected only reviews"),
+        (["sos"], "got list; expected a mapping with the key 'reviews'"),
+    ],
+)
+def test_config_problems_are_one_message_each(config, message):
+    from emmie.pipeline import check_config
+
+    assert check_config({"reviews": ["sos", "cbt-recidivism"]}) == []
+    problems = check_config(config)
+    assert len(problems) == 1 and problems[0].startswith(message), problems
+
+
+def test_a_bad_config_stops_before_planning_with_its_message(tmp_path: Path):
+    project = make_project(tmp_path, {"tiny": TINY})
+    (project / "config" / "config.yaml").write_text("reviews: tiny\n")
+    proc = snakemake(project)
+    assert proc.returncode != 0
+    assert "config/config.yaml: reviews: got 'tiny'; expected a list of review ids" in proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr

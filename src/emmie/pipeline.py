@@ -7,6 +7,7 @@ writes into its own results folder; this module only routes and reads JSON.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -109,6 +110,35 @@ def rate(review: Review, results: Path, out: Path) -> dict[str, Any]:
     return rating
 
 
+#: Folder names a review id may not take: they are the pipeline's own (logs, shared tables, the toolkit page).
+RESERVED_IDS = {"logs", "_reference", "index", "snapshots"}
+REVIEW_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+
+
+def check_config(config: Any) -> list[str]:
+    """What is wrong with config/config.yaml, one line each ([] when it is fine)."""
+    if not isinstance(config, dict):
+        return [f"got {type(config).__name__}; expected a mapping with the key 'reviews'"]
+    reviews = config.get("reviews")
+    if not isinstance(reviews, list) or not reviews:
+        return [f"reviews: got {str(reviews)[:80]!r}; expected a list of review ids (folders of data/), e.g. [sos]"]
+    problems = []
+    for i, r in enumerate(reviews):
+        if not isinstance(r, str) or not REVIEW_ID.match(r):
+            problems.append(
+                f"reviews[{i}]: got {str(r)[:80]!r}; expected a review id: ASCII letters, digits, '_' and '-', "
+                "starting with a letter or digit"
+            )
+        elif r in RESERVED_IDS or r in ("effect", "mechanisms", "moderators"):
+            problems.append(f"reviews[{i}]: got {r!r}; expected an id that is not one of the pipeline's own folders")
+        elif reviews.index(r) != i:
+            problems.append(f"reviews[{i}]: got {r!r} again; expected each review once")
+    extra = sorted(set(config) - {"reviews", "data_dir", "results_dir", "reports_dir"})
+    if extra:
+        problems.append(f"got the key(s) {', '.join(extra)}; expected only reviews, data_dir, results_dir, reports_dir")
+    return problems
+
+
 def print_status(config_path: Path) -> int:
     """After a run: where each review's reports are, or why it failed."""
     from emmie.ingest.yamlfile import read_yaml
@@ -117,7 +147,12 @@ def print_status(config_path: Path) -> int:
     results = Path(config.get("results_dir", "results"))
     reports = Path(config.get("reports_dir", "reports"))
     failed = 0
-    print(f"Toolkit page: {reports / 'index.html'}")
+    toolkit = reports / "index.html"
+    if toolkit.is_file():
+        print(f"Toolkit page: {toolkit}")
+    else:
+        failed += 1
+        print(f"Toolkit page: not made (see {results / 'logs' / 'toolkit.log'})", file=sys.stderr)
     for review in config["reviews"]:
         path = results / review / "validation.json"
         if not path.is_file():
