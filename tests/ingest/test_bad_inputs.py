@@ -68,3 +68,21 @@ def test_yaml_alias_bomb_is_refused_within_bounded_memory(tmp_path: Path):
     assert proc.returncode == 1, proc.stderr
     assert "anchors and aliases are not allowed" in proc.stderr
     assert "internal error" not in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_economics_base_must_be_convertible_with_the_reference_tables(tmp_path: Path):
+    """The base currency and year are checked against data/_reference/deflators.csv beside the review."""
+    import shutil
+
+    from emmie.ingest.validate import check_economics_base
+
+    from support import ROOT
+
+    folder = tmp_path / "data" / "x"
+    folder.mkdir(parents=True)
+    shutil.copytree(ROOT / "data" / "_reference", tmp_path / "data" / "_reference")
+    assert check_economics_base({"economics": {"base_currency": "GBP", "base_year": 2017}}, folder) == []
+    [p] = check_economics_base({"economics": {"base_currency": "XYZ", "base_year": 2017}}, folder)
+    assert (p.column, p.value) == ("economics.base_currency", "XYZ") and "GBP" in p.expected
+    [p] = check_economics_base({"economics": {"base_currency": "GBP", "base_year": 1901}}, folder)
+    assert p.column == "economics.base_year" and p.expected.startswith("a year the GBP deflators cover (")

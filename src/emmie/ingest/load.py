@@ -300,6 +300,9 @@ def _expected(error: jsonschema.ValidationError) -> str:
         return _cap("only known keys (" + error.message + ")")
     if error.validator == "type":
         return f"a value of type {error.validator_value}"
+    bound = {"minimum": "at least", "maximum": "at most", "exclusiveMinimum": "above", "exclusiveMaximum": "below"}
+    if error.validator in bound:
+        return f"a number {bound[error.validator]} {error.validator_value}"
     if error.validator == "minLength" and error.validator_value >= 20:
         return f"a justification of at least {error.validator_value} characters"
     return _cap(error.message)
@@ -348,7 +351,7 @@ def load_review(folder: str | Path) -> Review:
         problems += check_unique(frame, table)
         frames[table.name] = frame
     if config is not None:
-        problems += check_review(config, frames)
+        problems += check_review(config, frames, folder)
     if problems:
         raise DataError(problems)
     for table in TABLES:  # declared moderators missing from the file still get a column

@@ -7,6 +7,7 @@ of :class:`~emmie.errors.Problem`; none raises, so every problem is reported at 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -217,6 +218,42 @@ def check_review_urls(config: dict[str, Any]) -> list[Problem]:
     return problems
 
 
+def check_economics_base(config: dict[str, Any], folder: Path) -> list[Problem]:
+    """The economics base currency and price year are ones data/_reference/deflators.csv can convert to."""
+    econ = config.get("economics") or {}
+    table = folder.parent / "_reference" / "deflators.csv"
+    if not econ or not table.is_file():
+        return []
+    import csv
+
+    with table.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    years: dict[str, set[int]] = {}
+    for r in rows:
+        try:
+            years.setdefault(r["currency"], set()).add(int(r["year"]))
+        except (KeyError, ValueError):
+            continue
+    problems = []
+    currency, year = econ.get("base_currency"), econ.get("base_year")
+    if currency is not None and currency not in years:
+        problems.append(
+            Problem(
+                "review.yaml",
+                0,
+                "economics.base_currency",
+                currency,
+                "a currency with deflators in data/_reference/deflators.csv (" + ", ".join(sorted(years)) + ")",
+            )
+        )
+    elif currency is not None and year is not None and year not in years[currency]:
+        span = f"{min(years[currency])}-{max(years[currency])}"
+        problems.append(
+            Problem("review.yaml", 0, "economics.base_year", year, f"a year the {currency} deflators cover ({span})")
+        )
+    return problems
+
+
 def check_cost_bands(config: dict[str, Any]) -> list[Problem]:
     """Cost bands rise: each limit above the one before, only the last without a limit."""
     bands = config.get("cost_bands") or []
@@ -352,13 +389,14 @@ def check_prisma(frame: pd.DataFrame) -> list[Problem]:
     return list(check_arithmetic(frame))
 
 
-def check_review(config: dict[str, Any], frames: dict[str, pd.DataFrame]) -> list[Problem]:
+def check_review(config: dict[str, Any], frames: dict[str, pd.DataFrame], folder: Path | None = None) -> list[Problem]:
     problems = check_references(frames, config)
     problems += check_certainty_overrides(config)
     problems += check_published_findings(config)
     problems += check_snapshots(config)
     problems += check_cost_bands(config)
     problems += check_review_urls(config)
+    problems += check_economics_base(config, folder) if folder is not None else []
     problems += check_effects(frames["effects"], config)
     problems += check_moderators(frames["moderators"], config, frames["moderators"].attrs.get("present", False))
     problems += check_prisma(frames["prisma"])
