@@ -11,8 +11,10 @@ import re
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 DOI_RE = re.compile(r"^10\.\d{4,9}/\S+$")
 URL_RE = re.compile(r"^https?://[^\s<>\"]+$")
-# Spreadsheet formula text: "=SUM(A1)", "=HYPERLINK(...)", "+cmd|..." (CSV injection), "@SUM(...)".
-FORMULA_RE = re.compile(r"^\s*[=+@]\s*[A-Za-z_(]|^\s*=")
+# Spreadsheet formula text: "=SUM(A1)", "=HYPERLINK(...)", "+cmd|..." (CSV injection), "@SUM(...)", and a
+# leading sign with a DDE call or a cell reference after it ("-2+3+cmd|' /C calc'!A0"): a spreadsheet reads a
+# cell that starts with + or - as a formula, and "name|" (DDE) or "!A0" (a cell) makes it one that runs.
+FORMULA_RE = re.compile(r"^\s*[=+@]\s*[A-Za-z_(]|^\s*=|^\s*[+-].*(\w\s*\||!\$?[A-Za-z]{1,3}\$?\d)")
 DATE_RES = (
     re.compile(r"^\d{4}-\d{1,2}-\d{1,2}([ T].*)?$"),
     re.compile(r"^\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}$"),
@@ -41,7 +43,7 @@ MAX_MAGNITUDE = 1e12
 
 def parse_text(raw: str) -> tuple[str, str | None]:
     if FORMULA_RE.match(raw) and not _is_number(raw):
-        return raw, "plain text, not spreadsheet formula text (remove the leading '=', '+' or '@')"
+        return raw, "plain text, not spreadsheet formula text (remove the leading '=', '+', '-' or '@')"
     return raw, None
 
 
