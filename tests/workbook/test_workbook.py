@@ -452,3 +452,47 @@ def test_problems_in_the_review_s_own_rows_keep_their_csv_line_numbers(tiny: Pat
         "tiny.xlsx[effects]:6:effect_id: got 'e4'; expected one row per effect_id (row 5 has the same)",
         "effects.csv:7:effect_id: got 'e4'; expected a unique value (already used on line 6 of effects.csv)",
     ]
+
+
+def test_a_renamed_table_sheet_with_data_is_refused_not_dropped(tiny: Path) -> None:
+    path = template(tiny)
+    add_row(path, "studies", {"study_id": "new1990", "citation": "New (1990)", "year": 1990})
+    workbook = load_workbook(path)
+    ws = workbook["studies"]
+    ws.title = "renaming"  # openpyxl, like Excel, compares names case-insensitively
+    ws.title = "Studies"
+    workbook.save(path)
+    before = snapshot(tiny)
+    with pytest.raises(DataError) as err:
+        import_workbook(path, tiny)
+    assert "tiny.xlsx[Studies]:-: got 'Studies'; expected the sheet name 'studies' exactly" in err.value.render()
+    assert snapshot(tiny) == before  # nothing written
+
+
+def test_a_sheet_of_data_that_is_no_table_is_refused(tiny: Path) -> None:
+    path = template(tiny)
+    workbook = load_workbook(path)
+    workbook.create_sheet("my notes").cell(1, 1, "study_id")
+    workbook.save(path)
+    with pytest.raises(DataError) as err:
+        import_workbook(path, tiny)
+    assert (
+        "[my notes]" in err.value.render() and "this sheet holds data that would not be imported" in err.value.render()
+    )
+
+
+def test_a_workbook_made_for_another_review_is_refused(tmp_path: Path) -> None:
+    other = tmp_path / "cbt-recidivism"
+    shutil.copytree(ROOT / "data" / "cbt-recidivism", other)
+    path = tmp_path / "cbt.xlsx"
+    write_template(other, path)
+    assert load_workbook(path).properties.identifier == "emmie review: cbt-recidivism"
+    sos = tmp_path / "sos"
+    shutil.copytree(ROOT / "data" / "sos", sos)
+    before = snapshot(sos)
+    with pytest.raises(DataError) as err:
+        import_workbook(path, sos)
+    assert """got "a workbook made from review 'cbt-recidivism'"; expected a workbook made for review 'sos'""" in (
+        err.value.render()
+    )
+    assert snapshot(sos) == before

@@ -37,7 +37,16 @@ from emmie.errors import DataError, EmmieError, Problem
 from emmie.ingest.load import decode, load_review, read_csv_file
 from emmie.ingest.schema import TABLES, TABLES_BY_NAME, Column, Table
 from emmie.io import atomic_write_bytes
-from emmie.workbook.layout import KEYS, LISTS_SHEET, README_SHEET, is_numeric, review_config, same_value, sheet_columns
+from emmie.workbook.layout import (
+    KEYS,
+    LISTS_SHEET,
+    README_SHEET,
+    WORKBOOK_ID_PREFIX,
+    is_numeric,
+    review_config,
+    same_value,
+    sheet_columns,
+)
 
 BOM = b"\xef\xbb\xbf"
 
@@ -230,10 +239,40 @@ def read_workbook(path: Path, config: dict[str, Any]) -> tuple[dict[str, Sheet],
     sheets: dict[str, Sheet] = {}
     ignored: list[str] = []
     problems: list[Problem] = []
+    made_for = str(workbook.properties.identifier or "")
+    review = str(config.get("id", ""))
+    if made_for.startswith(WORKBOOK_ID_PREFIX) and review and made_for[len(WORKBOOK_ID_PREFIX) :] != review:
+        problems.append(
+            Problem(
+                path.name,
+                0,
+                "-",
+                f"a workbook made from review '{made_for[len(WORKBOOK_ID_PREFIX) :]}'",
+                f"a workbook made for review '{review}' (emmie template data/{review} FILE.xlsx); nothing was imported",
+            )
+        )
+        return {}, (), problems
+    names = ", ".join(t.name for t in TABLES)
     for ws in workbook.worksheets:
         table = TABLES_BY_NAME.get(ws.title)
         if table is None:
             if ws.title not in (README_SHEET, LISTS_SHEET):
+                if _holds_data(ws):
+                    near = next((t.name for t in TABLES if t.name.lower() == ws.title.strip().lower()), None)
+                    problems.append(
+                        Problem(
+                            f"{path.name}[{ws.title}]",
+                            0,
+                            "-",
+                            ws.title,
+                            (
+                                f"the sheet name '{near}' exactly (names are case-sensitive)"
+                                if near
+                                else f"a sheet named after one of the tables ({names}): this sheet holds data that would not "
+                                "be imported"
+                            ),
+                        )
+                    )
                 ignored.append(ws.title)
             continue
         sheet, sheet_problems = _read_sheet(ws, table, config, f"{path.name}[{ws.title}]")
@@ -251,6 +290,14 @@ def read_workbook(path: Path, config: dict[str, Any]) -> tuple[dict[str, Sheet],
             )
         )
     return sheets, tuple(ignored), problems
+
+
+def _holds_data(ws: Any) -> bool:
+    """Whether a worksheet has any non-empty cell (read lazily: stops at the first)."""
+    for row in ws.iter_rows(values_only=True):
+        if any(v is not None and str(v).strip() for v in row):
+            return True
+    return False
 
 
 def _read_sheet(ws: Any, table: Table, config: dict[str, Any], where: str) -> tuple[Sheet, list[Problem]]:

@@ -87,3 +87,7 @@ def same_value(column: Column, a: str, b: str) -> bool:
 
 def _newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+#: The workbook's document identifier is this prefix and the review id it was made from.
+WORKBOOK_ID_PREFIX = "emmie review: "

@@ -27,7 +27,15 @@ from emmie.ingest.codebook import TYPE_TEXT
 from emmie.ingest.load import read_csv_file
 from emmie.ingest.schema import TABLES, TABLES_BY_NAME, Column, Table
 from emmie.io import atomic_write_bytes
-from emmie.workbook.layout import KEYS, LISTS_SHEET, README_SHEET, is_numeric, review_config, sheet_columns
+from emmie.workbook.layout import (
+    KEYS,
+    LISTS_SHEET,
+    README_SHEET,
+    WORKBOOK_ID_PREFIX,
+    is_numeric,
+    review_config,
+    sheet_columns,
+)
 
 # Rows below the existing ones that carry the drop-down lists and number checks.
 EMPTY_ROWS = 1000
@@ -82,6 +90,8 @@ def write_template(review_dir: Path, path: Path) -> None:
         _write_table(sheets[table.name], table, config, existing[table.name], lists, last_row)
     lists.sheet.sheet_state = "hidden"
     workbook.active = 1  # open on the first table, not the README
+    # Which review the workbook was made from: `emmie import` refuses it for any other review.
+    workbook.properties.identifier = f"{WORKBOOK_ID_PREFIX}{config.get('id', review_dir.name)}"
 
     buffer = io.BytesIO()
     workbook.save(buffer)
