@@ -50,9 +50,17 @@ class DataError(EmmieError):
         self.problems = [problems] if isinstance(problems, Problem) else list(problems)
         super().__init__(self.render())
 
+    #: The most problems listed: past this, a count of the rest (a broken file can give millions).
+    MAX_LISTED = 200
+
     def render(self) -> str:
-        lines = [str(p) for p in self.problems]
-        head = f"{len(lines)} problem{'s' if len(lines) != 1 else ''} in the coded data:"
+        n = len(self.problems)
+        lines = [str(p) for p in self.problems[: self.MAX_LISTED]]
+        if n > self.MAX_LISTED:
+            lines.append(
+                f"... and {n - self.MAX_LISTED:,} more problems, not listed (fix the first ones and run again)"
+            )
+        head = f"{n:,} problem{'s' if n != 1 else ''} in the coded data:"
         return "\n".join([head, *lines])
 
 

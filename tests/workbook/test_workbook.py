@@ -496,3 +496,30 @@ def test_a_workbook_made_for_another_review_is_refused(tmp_path: Path) -> None:
         err.value.render()
     )
     assert snapshot(sos) == before
+
+
+def test_a_workbook_too_large_to_open_safely_is_refused_before_opening(tiny: Path, monkeypatch) -> None:
+    """The limits are checked on the zip (unpacked size, declared sheet dimensions) before openpyxl
+    builds a cell object per cell; a 643 KB workbook declaring 2 million rows took 5.8 GB."""
+    path = template(tiny)
+    monkeypatch.setattr(importer_module, "MAX_UNPACKED", 1_000)
+    with pytest.raises(DataError) as err:
+        import_workbook(path, tiny)
+    assert (
+        "bytes unpacked'; expected a workbook of at most 1,000 bytes unpacked (import it in parts)"
+        in err.value.render()
+    )
+    monkeypatch.setattr(importer_module, "MAX_UNPACKED", 10**9)
+    monkeypatch.setattr(importer_module, "MAX_CELLS", 10)
+    with pytest.raises(DataError) as err:
+        import_workbook(path, tiny)
+    assert "cells'; expected a workbook of at most 10 cells (import it in parts)" in err.value.render()
+
+
+def test_a_flood_of_problems_is_listed_up_to_a_bound():
+    from emmie.errors import Problem
+
+    error = DataError([Problem("effects.csv", i + 2, "yi", "x", "a number") for i in range(5000)])
+    text = error.render().splitlines()
+    assert text[0] == "5,000 problems in the coded data:" and len(text) == 1 + 200 + 1
+    assert text[-1].startswith("... and 4,800 more problems, not listed")
