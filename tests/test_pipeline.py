@@ -166,3 +166,27 @@ def test_a_bad_config_stops_before_planning_with_its_message(tmp_path: Path):
     assert proc.returncode != 0
     assert "config/config.yaml: reviews: got 'tiny'; expected a list of review ids" in proc.stdout + proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_status_says_when_the_toolkit_page_is_missing_or_out_of_date(tmp_path: Path, monkeypatch):
+    import json
+    import os
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.yaml").write_text("reviews: [a]\n")
+    (tmp_path / "results" / "a").mkdir(parents=True)
+    (tmp_path / "reports" / "a").mkdir(parents=True)
+    (tmp_path / "results" / "a" / "validation.json").write_text(json.dumps({"review": "a", "ok": True, "problems": []}))
+    (tmp_path / "reports" / "a" / "index.html").write_text("x")
+    status = [sys.executable, "-m", "emmie", "status", "config/config.yaml"]
+    proc = subprocess.run(status, capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 1 and "Toolkit page: not made" in proc.stderr
+    toolkit = tmp_path / "reports" / "index.html"
+    toolkit.write_text("x")
+    os.utime(toolkit, (1_000_000, 1_000_000))  # older than the review's validation record
+    proc = subprocess.run(status, capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 1 and "is out of date: a changed after it was made" in proc.stderr
+    os.utime(toolkit, None)  # made after it
+    proc = subprocess.run(status, capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 0 and "Toolkit page: reports/index.html" in proc.stdout

@@ -148,7 +148,22 @@ def print_status(config_path: Path) -> int:
     reports = Path(config.get("reports_dir", "reports"))
     failed = 0
     toolkit = reports / "index.html"
-    if toolkit.is_file():
+    # A review whose data changed but whose later steps failed leaves the toolkit page as it was: say so.
+    stale = [
+        r
+        for r in config["reviews"]
+        if toolkit.is_file()
+        and (results / r / "validation.json").is_file()
+        and (results / r / "validation.json").stat().st_mtime > toolkit.stat().st_mtime
+    ]
+    if toolkit.is_file() and stale:
+        failed += 1
+        print(
+            f"Toolkit page: {toolkit} is out of date: {', '.join(stale)} changed after it was made and a later step "
+            f"failed (see {results / 'logs'})",
+            file=sys.stderr,
+        )
+    elif toolkit.is_file():
         print(f"Toolkit page: {toolkit}")
     else:
         failed += 1
