@@ -40,3 +40,13 @@ def browser_tools() -> tuple[str, str, str]:
     paths = require(*ensure_browser())
     axe = require(*ensure_axe())
     return paths[0], paths[1], axe
+
+
+@pytest.fixture(scope="module")
+def browser(browser_tools, tmp_path_factory: pytest.TempPathFactory):
+    """One headless Chromium per test module (Selenium; axe-core loaded on demand)."""
+    from browser import Browser
+
+    binary, driver, axe = browser_tools
+    with Browser(binary, driver, tmp_path_factory.mktemp("profile"), axe=axe) as b:
+        yield b

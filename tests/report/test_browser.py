@@ -22,13 +22,6 @@ def project(report_project: Path) -> Path:
     return report_project
 
 
-@pytest.fixture(scope="module")
-def browser(browser_tools, tmp_path_factory: pytest.TempPathFactory):
-    binary, driver, axe = browser_tools
-    with Browser(binary, driver, tmp_path_factory.mktemp("profile"), axe=axe) as b:
-        yield b
-
-
 def page_url(project: Path, name: str) -> str:
     return (project / "reports" / "tiny" / f"{name}.html").as_uri()
 

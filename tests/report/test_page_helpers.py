@@ -207,8 +207,6 @@ def test_http_urls_and_dois_become_links():
 
 def test_a_javascript_url_that_reaches_the_renderer_stops_the_page(tmp_path):
     """Defence in depth: even if a review.yaml URL escaped validation, the page is not written with it."""
-    import jinja2
-
     from emmie.report.render import environment
 
     env = environment()
@@ -216,7 +214,6 @@ def test_a_javascript_url_that_reaches_the_renderer_stops_the_page(tmp_path):
     assert template.render(u="https://example.org") == '<a href="https://example.org">x</a>'
     with pytest.raises(ValueError):
         template.render(u="javascript:alert(1)")
-    assert isinstance(env, jinja2.Environment)
 
 
 SVG_NS = 'xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"'

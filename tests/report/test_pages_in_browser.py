@@ -21,13 +21,6 @@ WIDTHS = {"desktop": (1366, 900, False), "phone": (390, 844, True), "reflow": (3
 FONT = "system-ui"  # the first family of style.css's body font
 
 
-@pytest.fixture(scope="module")
-def browser(browser_tools, tmp_path_factory: pytest.TempPathFactory):
-    binary, driver, axe = browser_tools
-    with Browser(binary, driver, tmp_path_factory.mktemp("profile"), axe=axe) as b:
-        yield b
-
-
 def path_of(project: Path, page: str) -> Path:
     return project / "reports" / ("index.html" if page == "toolkit" else f"{page}.html")
 

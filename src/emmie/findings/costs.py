@@ -17,6 +17,7 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
+from emmie.economics import synthesis
 from emmie.findings.model import Finding
 from emmie.findings.text import fmt_amount, plural
 
@@ -24,7 +25,8 @@ RULE = (
     "emmie.findings.costs: kind = cost items per participant at base prices; the median decides the "
     "review.yaml cost_bands band (a limit closes its band); funding amounts are never a cost"
 )
-PER_PARTICIPANT = ("per_child", "per_family", "unit of n_units")
+# The per-participant units of the economics stage, and a total divided by its n_units.
+PER_PARTICIPANT = (*synthesis.PER_PARTICIPANT, "unit of n_units")
 
 
 def per_participant(econ: dict[str, Any]) -> list[tuple[str, float]]:

@@ -55,7 +55,6 @@ def references(review: Review) -> list[dict[str, Any]]:
     for _, s in review.studies.sort_values(["citation", "study_id"]).iterrows():
         sid = s["study_id"]
         url = s["url"]
-        link = url if url.startswith("http") else f"https://doi.org/{url}"
         coded = {}
         for name, key in (
             ("effects", "effect_id"),
@@ -70,7 +69,6 @@ def references(review: Review) -> list[dict[str, Any]]:
                 "study_id": sid,
                 "citation": s["citation"],
                 "url": url,
-                "link": link,
                 "design": s["design"].replace("_", " "),
                 "rob": s["rob_overall"].replace("_", " "),
                 "relevance": s["relevance"],

@@ -14,8 +14,8 @@ from typing import Any
 
 from emmie.findings.text import exp, fmt, plural
 
-EXP_MEASURES = {"OR", "RR", "ROM", "IRR"}
-MEASURE_WORDS = {"OR": "Odds ratio", "RR": "Risk ratio", "ROM": "Ratio of means", "IRR": "Incidence rate ratio"}
+EXP_MEASURES = {"OR", "RR", "ROM"}
+MEASURE_WORDS = {"OR": "Odds ratio", "RR": "Risk ratio", "ROM": "Ratio of means"}
 
 
 def _scale(measure: str | None):

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 _XML_PROLOG = re.compile(r"^\s*(<\?xml[^>]*\?>\s*)?(<!DOCTYPE[^>]*>\s*)?", re.S)
 _ACTIVE_ELEMENTS = {"script", "foreignobject", "iframe", "object", "embed", "handler", "listener"}
@@ -106,7 +106,7 @@ def link_mentions(page: str, labels: dict[str, str], *, elsewhere: str = "index.
     targets = {}
     for sid, label in labels.items():
         href = f"#ref-{sid}" if f'id="ref-{sid}"' in page else f"{elsewhere}#ref-{sid}"
-        targets[escape_text(label)] = href
+        targets[str(escape(label))] = href  # as the label reads once Jinja has escaped it
     pattern = re.compile(
         r"(?<![\w-])(" + "|".join(re.escape(k) for k in sorted(targets, key=len, reverse=True)) + r")(?![\w])"
     )
@@ -135,13 +135,6 @@ def link_mentions(page: str, labels: dict[str, str], *, elsewhere: str = "index.
         last = m.end()
     parts.append(in_text(body[last:]))
     return head + "".join(parts)
-
-
-def escape_text(text: str) -> str:
-    """Text as it appears between tags once Jinja has escaped it."""
-    from markupsafe import escape
-
-    return str(escape(text))
 
 
 def href(url: str) -> str:
