@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -523,3 +525,96 @@ def test_a_flood_of_problems_is_listed_up_to_a_bound():
     text = error.render().splitlines()
     assert text[0] == "5,000 problems in the coded data:" and len(text) == 1 + 200 + 1
     assert text[-1].startswith("... and 4,800 more problems, not listed")
+
+
+def _import_limited(path: Path, review: Path, max_cells: int | None = None) -> subprocess.CompletedProcess:
+    """``emmie import`` in a subprocess limited to 2 GiB of address space (a bound on memory, not a timing)."""
+    import resource
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+
+    setup = f"import emmie.workbook.importer as m; m.MAX_CELLS = {max_cells}; " if max_cells else ""
+    code = setup + f"from emmie.cli import main; raise SystemExit(main(['import', {str(path)!r}, {str(review)!r}]))"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, preexec_fn=limit, timeout=600)
+
+
+BOMBS = {
+    # issue 15's 643 KB workbook of 2 million rows: refused on the rows its sheet declares
+    "two_million_rows": (
+        dict(header=["effect_id"], row_xml="<c><v>1</v></c>", rows=2_000_000, dimension="A1:A2000001"),
+        None,
+        "tiny.xlsx:-: got 'sheets declaring 2,000,626 cells'; expected a workbook of at most 1,000,000 cells "
+        "(import it in parts)",
+    ),
+    # issue 15's 1.7 MB workbook of 10 million cells: refused on its unpacked size
+    "ten_million_cells": (
+        dict(header=["effect_id"], row_xml="<c><v>1</v></c>" * 10, rows=1_000_000, dimension=None),
+        None,
+        "tiny.xlsx:-: got '161 MB unpacked'; expected a workbook of at most 150 MB unpacked (import it in parts)",
+    ),
+    # a sheet declaring one cell and holding 100,000: reading stops at the bound, whatever was declared
+    "dimension_understated": (
+        dict(header=["effect_id", "study_id"], row_xml="<c><v>1</v></c>" * 5, rows=20_000, dimension="A1"),
+        50_000,
+        "tiny.xlsx[effects]:9985:-: got 'more than 50,000 cells'; expected a workbook of at most 50,000 cells "
+        "(import it in parts)",
+    ),
+}
+
+
+@pytest.mark.parametrize("bomb", sorted(BOMBS))
+def test_workbook_bombs_are_refused_within_bounded_memory(tiny: Path, tmp_path: Path, bomb: str) -> None:
+    from bombs import write_bomb
+
+    shape, max_cells, message = BOMBS[bomb]
+    before = snapshot(tiny)
+    path = write_bomb(template(tiny), tmp_path / "bomb.xlsx", "effects", **shape)
+    path = path.replace(tmp_path / "tiny.xlsx")  # messages name the workbook's file
+    proc = _import_limited(path, tiny, max_cells)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.splitlines()[1:] == [message]
+    assert snapshot(tiny) == before
+
+
+def test_a_sheet_holding_more_than_it_declares_is_read_in_full(tiny: Path, tmp_path: Path) -> None:
+    """Streaming mode stops at a sheet's declared dimension unless told otherwise; a sheet that
+    understates it (as some tools write) must not lose rows silently."""
+    from bombs import write_bomb
+
+    row = "".join(f'<c t="inlineStr"><is><t>{v}</t></is></c>' for v in ("new1", "aronson1948", "tb", "RR"))
+    row += "<c><v>5</v></c><c><v>95</v></c><c><v>10</v></c><c><v>90</v></c>"
+    row += "".join(f'<c t="inlineStr"><is><t>{v}</t></is></c>' for v in ("test", "p. 1", "no"))
+    header = [
+        "effect_id",
+        "study_id",
+        "outcome",
+        "measure",
+        "ai",
+        "bi",
+        "ci",
+        "di",
+        "source",
+        "source_page",
+        "verified",
+    ]
+    path = write_bomb(template(tiny), tmp_path / "x.xlsx", "effects", header, row, 1, dimension="A1")
+    result = import_workbook(path, tiny)
+    assert result.counts("effects").added == 1
+
+
+def test_a_flood_of_formulas_stops_reading_at_a_bound(tiny: Path, tmp_path: Path) -> None:
+    from bombs import write_bomb
+
+    path = write_bomb(
+        template(tiny), tmp_path / "x.xlsx", "effects", ["effect_id", "ai"], "<c><f>1+1</f></c>" * 2, 5_000, None
+    )
+    with pytest.raises(DataError) as err:
+        import_workbook(path, tiny)
+    lines = err.value.render().splitlines()
+    assert lines[0] == "200 problems in the coded data:" and len(lines) == 201
+    assert lines[1].startswith("x.xlsx[effects]:2:effect_id: got '=1+1'; expected a typed value, not a formula")
+    assert lines[-1] == (
+        "x.xlsx[effects]:102:-: got 'more than 199 problems'; expected fewer problems: reading stopped at this row; "
+        "correct the ones listed and import again"
+    )

@@ -214,12 +214,17 @@ def _formula_text(value: Any) -> str:
     return getattr(value, "text", None) or str(value)
 
 
-#: Limits checked before a workbook is opened: its unpacked size and the cells its sheets declare. A large
-#: real review (10,000 effects, 5,000 CMO codings) unpacks to about 25 MB; a 643 KB "workbook bomb" that
-#: declares 2 million rows would otherwise take gigabytes of memory to open.
+#: Limits on a workbook: its unpacked size and the cells its sheets declare are checked before it is opened,
+#: and the cells actually read are counted while it is streamed (a sheet can declare less than it holds).
+#: The template of the synthetic benchmark review (1,000 studies, 10,000 effects, 5,000 CMO codings: larger
+#: than any real one we know) unpacks to 15 MB and holds about 420,000 cells, which import in about 14 s; a 643 KB "workbook bomb" declaring 2 million
+#: rows took 5.8 GB to open before these limits.
 MAX_UNPACKED = 150_000_000
-MAX_CELLS = 3_000_000
+MAX_CELLS = 1_000_000
 _DIMENSION = re.compile(rb'<dimension ref="[A-Z]+\d+(?::([A-Z]+)(\d+))?"')
+#: Reading stops after this many problems, so that every one is listed with the line saying where reading
+#: stopped (a workbook of 10 million bad cells gave millions of messages).
+MAX_PROBLEMS = DataError.MAX_LISTED - 1
 
 
 def _size(n: int) -> str:
@@ -273,14 +278,50 @@ def check_size(path: Path) -> None:
 def read_workbook(path: Path, config: dict[str, Any]) -> tuple[dict[str, Sheet], tuple[str, ...], list[Problem]]:
     """The table sheets of the workbook at ``path``, the names of the other sheets, and the problems found.
 
-    Cells are read as typed (``data_only=False``), so a formula is seen as a formula and refused.
+    Cells are read as typed (``data_only=False``), so a formula is seen as a formula and refused. The
+    workbook is streamed (openpyxl's read-only mode) and reading stops at :data:`MAX_CELLS` cells read,
+    whatever the sheets declare, or at :data:`MAX_PROBLEMS` problems.
     """
     path = Path(path)
     check_size(path)
     try:
+        return _read_workbook(path, config)
+    except _TooLarge as stop:
+        raise DataError(stop.problem) from None
+
+
+class _TooLarge(Exception):
+    def __init__(self, problem: Problem | list[Problem]):
+        self.problem = problem
+
+
+class _Budget:
+    """Counts the cells read and the problems found across a workbook; stops reading past the bounds."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.cells = 0
+
+    def read(self, n: int, where: str, row: int) -> None:
+        self.cells += n
+        if self.cells > MAX_CELLS:
+            raise _TooLarge(
+                Problem(
+                    where,
+                    row,
+                    "-",
+                    f"more than {MAX_CELLS:,} cells",
+                    f"a workbook of at most {MAX_CELLS:,} cells (import it in parts)",
+                )
+            )
+
+
+def _read_workbook(path: Path, config: dict[str, Any]) -> tuple[dict[str, Sheet], tuple[str, ...], list[Problem]]:
+    try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # openpyxl warns about Excel features it drops
-            workbook = load_workbook(path, data_only=False)
+            # Streaming mode: rows are read one at a time from the sheet's XML, never as a grid of cell objects.
+            workbook = load_workbook(path, read_only=True, data_only=False)
     except FileNotFoundError:
         raise DataError(Problem(path.name, 0, "-", str(path), "an existing workbook file")) from None
     except (OSError, InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError) as exc:
@@ -293,71 +334,81 @@ def read_workbook(path: Path, config: dict[str, Any]) -> tuple[dict[str, Sheet],
                 "an Excel workbook (.xlsx), as written by emmie template",
             )
         ) from None
-    sheets: dict[str, Sheet] = {}
-    ignored: list[str] = []
-    problems: list[Problem] = []
-    made_for = str(workbook.properties.identifier or "")
-    review = str(config.get("id", ""))
-    if made_for.startswith(WORKBOOK_ID_PREFIX) and review and made_for[len(WORKBOOK_ID_PREFIX) :] != review:
-        problems.append(
-            Problem(
-                path.name,
-                0,
-                "-",
-                f"a workbook made from review '{made_for[len(WORKBOOK_ID_PREFIX) :]}'",
-                f"a workbook made for review '{review}' (emmie template data/{review} FILE.xlsx); nothing was imported",
+    try:
+        sheets: dict[str, Sheet] = {}
+        ignored: list[str] = []
+        problems: list[Problem] = []
+        budget = _Budget(path.name)
+        made_for = str(workbook.properties.identifier or "")
+        review = str(config.get("id", ""))
+        if made_for.startswith(WORKBOOK_ID_PREFIX) and review and made_for[len(WORKBOOK_ID_PREFIX) :] != review:
+            problems.append(
+                Problem(
+                    path.name,
+                    0,
+                    "-",
+                    f"a workbook made from review '{made_for[len(WORKBOOK_ID_PREFIX) :]}'",
+                    f"a workbook made for review '{review}' (emmie template data/{review} FILE.xlsx); nothing was imported",
+                )
             )
-        )
-        return {}, (), problems
-    names = ", ".join(t.name for t in TABLES)
-    for ws in workbook.worksheets:
-        table = TABLES_BY_NAME.get(ws.title)
-        if table is None:
-            if ws.title not in (README_SHEET, LISTS_SHEET):
-                if _holds_data(ws):
-                    near = next((t.name for t in TABLES if t.name.lower() == ws.title.strip().lower()), None)
-                    problems.append(
-                        Problem(
-                            f"{path.name}[{ws.title}]",
-                            0,
-                            "-",
-                            ws.title,
-                            (
-                                f"the sheet name '{near}' exactly (names are case-sensitive)"
-                                if near
-                                else f"a sheet named after one of the tables ({names}): this sheet holds data that would not "
-                                "be imported"
-                            ),
-                        )
-                    )
-                ignored.append(ws.title)
-            continue
-        sheet, sheet_problems = _read_sheet(ws, table, config, f"{path.name}[{ws.title}]")
-        sheets[table.name] = sheet
-        problems += sheet_problems
-    if not sheets:
+            return {}, (), problems
         names = ", ".join(t.name for t in TABLES)
-        problems.append(
-            Problem(
-                path.name,
-                0,
-                "-",
-                ", ".join(workbook.sheetnames),
-                f"a workbook with sheets named after the tables ({names}), as written by emmie template",
+        for ws in workbook.worksheets:
+            # Read every row the sheet holds, whatever its <dimension> says: in streaming mode openpyxl stops
+            # at the declared last row and column, and a wrong declaration would drop data silently.
+            ws.reset_dimensions()
+            table = TABLES_BY_NAME.get(ws.title)
+            if table is None:
+                if ws.title not in (README_SHEET, LISTS_SHEET):
+                    if _holds_data(ws, budget, f"{path.name}[{ws.title}]"):
+                        near = next((t.name for t in TABLES if t.name.lower() == ws.title.strip().lower()), None)
+                        problems.append(
+                            Problem(
+                                f"{path.name}[{ws.title}]",
+                                0,
+                                "-",
+                                ws.title,
+                                (
+                                    f"the sheet name '{near}' exactly (names are case-sensitive)"
+                                    if near
+                                    else f"a sheet named after one of the tables ({names}): this sheet holds data that would not "
+                                    "be imported"
+                                ),
+                            )
+                        )
+                    ignored.append(ws.title)
+                continue
+            sheet, sheet_problems = _read_sheet(ws, table, config, f"{path.name}[{ws.title}]", budget, problems)
+            sheets[table.name] = sheet
+            problems += sheet_problems
+        if not sheets:
+            names = ", ".join(t.name for t in TABLES)
+            problems.append(
+                Problem(
+                    path.name,
+                    0,
+                    "-",
+                    ", ".join(workbook.sheetnames),
+                    f"a workbook with sheets named after the tables ({names}), as written by emmie template",
+                )
             )
-        )
-    return sheets, tuple(ignored), problems
+        return sheets, tuple(ignored), problems
+    finally:
+        workbook.close()  # read-only mode keeps the file open
 
 
-def _holds_data(ws: Any) -> bool:
+def _holds_data(ws: Any, budget: _Budget, where: str) -> bool:
     """Whether a worksheet has any non-empty cell (read lazily: stops at the first)."""
-    for row in ws.iter_rows(values_only=True):
+    for i, row in enumerate(ws.iter_rows(values_only=True), start=1):
+        budget.read(len(row), where, i)
         if any(v is not None and str(v).strip() for v in row):
             return True
     return False
 
 
-def _read_sheet(ws: Any, table: Table, config: dict[str, Any], where: str) -> tuple[Sheet, list[Problem]]:
+def _read_sheet(
+    ws: Any, table: Table, config: dict[str, Any], where: str, budget: _Budget, earlier: list[Problem]
+) -> tuple[Sheet, list[Problem]]:
     columns = {c.name: c for c in sheet_columns(table, config)}
     problems: list[Problem] = []
     rows = ws.iter_rows()
@@ -384,6 +435,20 @@ def _read_sheet(ws: Any, table: Table, config: dict[str, Any], where: str) -> tu
     out: list[SheetRow] = []
     filled_blank: set[int] = set()
     for i, cells in enumerate(rows, start=2):
+        budget.read(len(cells), where, i)
+        if len(earlier) + len(problems) >= MAX_PROBLEMS:
+            raise _TooLarge(
+                [
+                    *[*earlier, *problems][:MAX_PROBLEMS],
+                    Problem(
+                        where,
+                        i,
+                        "-",
+                        f"more than {MAX_PROBLEMS:,} problems",
+                        "fewer problems: reading stopped at this row; correct the ones listed and import again",
+                    ),
+                ]
+            )
         values: dict[str, str] = {}
         row_problems: list[Problem] = []
         for j, cell in enumerate(cells, start=1):
