@@ -15,3 +15,14 @@ rule all:
     input:
         all_targets,
     default_target: True
+
+
+# After a failed run (one review's step failed; --keep-going ran the rest) the toolkit rule did not run,
+# and the page would still show what it showed before. Remake it from what is there now: a review whose
+# step failed gets a card saying so, not its earlier results.
+onerror:
+    shell(
+        f"{EMMIE} toolkit {REPORTS}/index.html --results {RESULTS} --data {DATA} "
+        + " ".join(f"{RESULTS}/{r}/validation.json" for r in REVIEWS if Path(RESULTS, r, "validation.json").is_file())
+        + f" > {RESULTS}/logs/toolkit.log 2>&1 || true"
+    )

@@ -4,11 +4,14 @@ from pathlib import Path
 DATA = config.get("data_dir", "data")
 RESULTS = config.get("results_dir", "results")
 REPORTS = config.get("reports_dir", "reports")
-from emmie.pipeline import check_config
+from emmie.pipeline import check_config, check_outputs
 
 _problems = check_config(config)
 if _problems:  # one message, before any planning: never a Snakemake traceback
     sys.exit("config/config.yaml: " + "\nconfig/config.yaml: ".join(_problems))
+_problems = check_outputs(config)
+if _problems:  # Snakemake stops with a traceback on an output folder it cannot write
+    sys.exit("emmie cannot write its outputs:\n" + "\n".join(_problems))
 REVIEWS = list(config["reviews"])
 # The Python that runs Snakemake has emmie installed (make sets up .venv).
 EMMIE = f'"{sys.executable}" -m emmie'

@@ -50,6 +50,8 @@ rule toolkit:
         [f"{RESULTS}/{r}/validation.json" for r in REVIEWS],
         [f"{RESULTS}/{r}/emmie.json" for r in REVIEWS],
         [f"{RESULTS}/{r}/findings.json" for r in REVIEWS],
+        # the pages it links to: a card is shown only when its report was made (render_toolkit)
+        [f"{REPORTS}/{r}/index.html" for r in REVIEWS],
         [f"{DATA}/{r}/review.yaml" for r in REVIEWS if Path(DATA, r, "review.yaml").is_file()],
     output:
         report(f"{REPORTS}/index.html", category="Reports", labels={"review": "all", "output": "toolkit page"}),

@@ -108,27 +108,96 @@ def test_snakemake_report_works(built: Path, tmp_path: Path):
     assert (tmp_path / "workflow.html").stat().st_size > 10_000
 
 
+#: Makes ``emmie report`` fail for the review "crash" (a valid review whose report step fails), loaded by
+#: every Python the test's Snakemake starts (PYTHONPATH): a failure injected from outside, not a hook in emmie.
+CRASH_REPORT = """import sys
+if "report" in sys.argv and any(a.endswith("/crash") for a in sys.argv):
+    sys.exit("injected failure of the report step")
+"""
+
+
 def test_failing_review_does_not_block_others(tmp_path: Path):
-    project = make_project(tmp_path, {"tiny": TINY, "broken": TINY})
-    (project / "data" / "broken" / "review.yaml").write_text(
-        (TINY / "review.yaml").read_text().replace("id: tiny", "id: broken")
-    )
+    project = make_project(tmp_path / "p", {"tiny": TINY, "broken": TINY, "crash": TINY})
+    for review in ("broken", "crash"):
+        (project / "data" / review / "review.yaml").write_text(
+            (TINY / "review.yaml").read_text().replace("id: tiny", f"id: {review}")
+        )
     shutil.copyfile(BAD / "negative_count" / "effects.csv", project / "data" / "broken" / "effects.csv")
     # A review listed in the config whose folder does not exist fails on its own, too.
     config = project / "config" / "config.yaml"
     config.write_text(config.read_text() + "  - doesnotexist\n")
-    proc = snakemake(project)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    (tmp_path / "inject").mkdir()
+    (tmp_path / "inject" / "sitecustomize.py").write_text(CRASH_REPORT)
+    proc = subprocess.run(
+        [*SNAKEMAKE, "--directory", str(project), "--keep-going"],
+        capture_output=True,
+        text=True,
+        cwd=project,
+        env={**os.environ, "PYTHONPATH": str(tmp_path / "inject")},
+    )
+    assert proc.returncode == 1, proc.stderr[-2000:]  # the crash review's report step failed
     assert (project / "reports" / "tiny" / "index.html").is_file()
+    # The toolkit page is made even so (the workflow's onerror), and says what happened to each review.
     toolkit = (project / "reports" / "index.html").read_text(encoding="utf-8")
     assert "did not validate" in toolkit and "effects.csv:3:ai" in toolkit
+    assert 'href="tiny/index.html"' in toolkit
+    assert (
+        '<h3 id="tk-crash">crash</h3><p><strong>Not reported: the coded data are valid, but a step of the analysis '
+        "failed.</strong> See the logs in <code>results/logs/crash</code>." in toolkit
+    )
     assert "did not validate" in (project / "reports" / "broken" / "index.html").read_text(encoding="utf-8")
     status = subprocess.run(
         [sys.executable, "-m", "emmie", "status", "config/config.yaml"], cwd=project, capture_output=True, text=True
     )
     assert status.returncode == 1 and "broken: FAILED validation" in status.stderr
     assert "doesnotexist: FAILED validation" in status.stderr and "expected a review folder" in status.stderr
+    assert "crash: valid, but the report was not made (see results/logs/crash)" in status.stderr
     assert "Toolkit page: reports/index.html" in status.stdout
+    assert "  tiny: reports/tiny/index.html" in status.stdout
+    # Run from elsewhere, status finds the project's folders from the config file's place.
+    elsewhere = subprocess.run(
+        [sys.executable, "-m", "emmie", "status", str(config)], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert f"  tiny: {project / 'reports' / 'tiny' / 'index.html'}" in elsewhere.stdout
+
+
+def test_an_output_folder_that_cannot_be_written_stops_before_planning(tmp_path: Path):
+    """Snakemake stops with a traceback when an output folder is a file; emmie says which, before planning."""
+    project = make_project(tmp_path, {"tiny": TINY})
+    (project / "reports").mkdir()
+    (project / "reports" / "tiny").write_text("not a folder")
+    proc = snakemake(project)
+    assert proc.returncode == 1
+    out = proc.stdout + proc.stderr
+    assert (
+        "emmie cannot write its outputs:\nreports/tiny: got a file; expected a folder (or nothing) where emmie "
+        "writes its outputs" in out
+    )
+    assert "Traceback" not in out
+
+
+def test_check_outputs_names_each_folder_it_cannot_write(tmp_path: Path):
+    from emmie.pipeline import check_outputs
+
+    config = {"reviews": ["a"]}
+    assert check_outputs(config, tmp_path) == []
+    (tmp_path / "results").write_text("x")
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "a").symlink_to(tmp_path / "nowhere")
+    assert check_outputs(config, tmp_path) == [
+        "results: got a file; expected a folder (or nothing) where emmie writes its outputs",
+        "reports/a: got a broken link; expected a folder where emmie writes its outputs",
+    ]
+    (tmp_path / "results").unlink()
+    (tmp_path / "reports" / "a").unlink()
+    (tmp_path / "reports").chmod(0o555)
+    try:
+        expected = (
+            [] if os.geteuid() == 0 else ["reports: got a folder emmie may not write to; expected a writable folder"]
+        )
+        assert check_outputs(config, tmp_path) == expected  # root may write anywhere
+    finally:
+        (tmp_path / "reports").chmod(0o755)
 
 
 def test_data_left_read_only_and_unchanged(built: Path):

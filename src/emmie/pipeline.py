@@ -7,6 +7,7 @@ writes into its own results folder; this module only routes and reads JSON.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -139,13 +140,55 @@ def check_config(config: Any) -> list[str]:
     return problems
 
 
+def check_outputs(config: dict[str, Any], root: Path = Path(".")) -> list[str]:
+    """Output folders the pipeline could not write, one line each ([] when all can be written).
+
+    Checked before planning because Snakemake itself stops with a traceback when an output's folder is a
+    file or cannot be written (it prepares output folders before the job runs).
+    """
+    results = root / config.get("results_dir", "results")
+    reports = root / config.get("reports_dir", "reports")
+    folders = [results, results / "logs", reports]
+    for r in config["reviews"]:
+        folders += [results / r, results / "logs" / r, reports / r]
+    problems = []
+    for folder in folders:
+        existing = folder
+        while not existing.exists() and existing != existing.parent:
+            if existing.is_symlink():  # a dangling link
+                break
+            existing = existing.parent
+        shown = os.path.relpath(existing, root)
+        if existing.exists() and not existing.is_dir():
+            problems.append(f"{shown}: got a file; expected a folder (or nothing) where emmie writes its outputs")
+        elif not existing.exists():
+            problems.append(f"{shown}: got a broken link; expected a folder where emmie writes its outputs")
+        elif not os.access(existing, os.W_OK | os.X_OK):
+            problems.append(f"{shown}: got a folder emmie may not write to; expected a writable folder")
+    return list(dict.fromkeys(problems))
+
+
+def project_root(config_path: Path) -> Path:
+    """The folder Snakemake runs in for ``config_path``: the parent of its ``config/`` folder."""
+    config_path = Path(config_path).absolute()
+    return config_path.parent.parent if config_path.parent.name == "config" else config_path.parent
+
+
 def print_status(config_path: Path) -> int:
     """After a run: where each review's reports are, or why it failed."""
     from emmie.ingest.yamlfile import read_yaml
 
     config = read_yaml(config_path.read_text(encoding="utf-8"))
-    results = Path(config.get("results_dir", "results"))
-    reports = Path(config.get("reports_dir", "reports"))
+    # Paths are the project's (relative to the folder Snakemake ran in), shown as given when run from there.
+    root = project_root(config_path)
+    here = Path.cwd().resolve() == root.resolve()
+
+    def where(*parts: str) -> Path:
+        path = Path(*parts)
+        return path if here or path.is_absolute() else root / path
+
+    results = where(config.get("results_dir", "results"))
+    reports = where(config.get("reports_dir", "reports"))
     failed = 0
     toolkit = reports / "index.html"
     # A review whose data changed but whose later steps failed leaves the toolkit page as it was: say so.
@@ -176,7 +219,14 @@ def print_status(config_path: Path) -> int:
             continue
         record = read_json(path)
         index = reports / review / "index.html"
-        if record["ok"] and index.is_file():
+        if record["ok"] and index.is_file() and index.stat().st_mtime < path.stat().st_mtime:
+            failed += 1
+            print(
+                f"  {review}: valid, but the report was not remade after the data changed; {index} is out of date "
+                f"(see {results / 'logs' / review})",
+                file=sys.stderr,
+            )
+        elif record["ok"] and index.is_file():
             print(f"  {review}: {index}")
         elif record["ok"]:
             failed += 1

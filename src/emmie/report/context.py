@@ -810,9 +810,20 @@ def toolkit_row(
     rating: dict[str, Any] | None,
     findings: dict[str, Any] | None,
     config: dict[str, Any] | None = None,
+    *,
+    stale: bool = False,
+    logs: str = "",
 ) -> dict[str, Any]:
-    row = {"review": record["review"], "ok": record["ok"], "problems": record.get("problems", [])}
-    if rating is None or not findings or not findings.get("findings"):
+    """One review's card on the toolkit page. ``stale``: the review's data changed after its findings and
+    report were made and a later step failed, so they are not shown; ``logs`` is where to look."""
+    row = {
+        "review": record["review"],
+        "ok": record["ok"],
+        "problems": record.get("problems", []),
+        "stale": stale,
+        "logs": logs,
+    }
+    if stale or rating is None or not findings or not findings.get("findings"):
         return row
     said = {f["id"]: f for f in findings["findings"]}
     dims = rating.get("dimensions", rating)

@@ -141,6 +141,9 @@ def render_failed(review_id: str, results: Path, out: Path) -> None:
 
 
 def render_toolkit(validations: list[Path], results: Path, out: Path, data: Path = Path("data")) -> None:
+    """The toolkit page at ``out``: a card per review. A review is shown only when its report (in the folder
+    beside ``out``) and the results it comes from were made after its data were last validated; otherwise its
+    card says that a step failed (the page is also made after a failed run, by the workflow's ``onerror``)."""
     rows = []
     for path in validations:
         record = read_json(path)
@@ -150,7 +153,22 @@ def render_toolkit(validations: list[Path], results: Path, out: Path, data: Path
         findings_json = results / review_id / "findings.json"
         findings = read_json(findings_json) if record["ok"] and findings_json.is_file() else None
         config = _read_config(data / review_id / "review.yaml") if record["ok"] else {}
-        rows.append(context.toolkit_row(record, rating, findings, config))
+        report = out.parent / review_id / "index.html"
+        made = path.stat().st_mtime
+        stale = record["ok"] and any(
+            p.is_file() and p.stat().st_mtime < made for p in (emmie_json, findings_json, report)
+        )
+        missing = record["ok"] and not report.is_file()
+        rows.append(
+            context.toolkit_row(
+                record,
+                None if missing else rating,
+                None if missing else findings,
+                config,
+                stale=stale,
+                logs=str(results / "logs" / review_id),
+            )
+        )
     env = environment()
     html = env.get_template("toolkit.html.j2").render(
         version=__version__,
