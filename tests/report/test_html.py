@@ -221,3 +221,51 @@ def test_html_ids_are_unique_outside_figures(doms: dict[str, Node]):
                 seen[node.attrs["id"]] = seen.get(node.attrs["id"], 0) + 1
             stack += [c for c in node.children if isinstance(c, Node)]
         assert not {k: v for k, v in seen.items() if v > 1}, name
+
+
+@pytest.mark.parametrize(
+    ("older", "card"),
+    [
+        (None, "shown"),  # everything made after the data were validated
+        ("report", "not made"),  # the report page was not made
+        ("findings", "stale"),  # the findings come from data older than the validated ones
+        ("emmie", "stale"),
+        ("page", "stale"),
+    ],
+)
+def test_toolkit_shows_a_review_only_when_its_results_follow_from_its_current_data(
+    project: Path, tmp_path: Path, older: str | None, card: str
+):
+    """A card shows a review's results only when they and its report were made after its data were last
+    validated; otherwise it says a step failed (the toolkit is remade after a failed run)."""
+    import os
+    import shutil
+
+    from emmie.report.render import render_toolkit
+
+    copy = tmp_path / "p"
+    for name in ("results", "reports", "data"):
+        shutil.copytree(project / name, copy / name)
+    validation = copy / "results" / "tiny" / "validation.json"
+    now = validation.stat().st_mtime
+    for path in (copy / "results").rglob("*"):
+        os.utime(path, (now + 10, now + 10))
+    for path in (copy / "reports").rglob("*"):
+        os.utime(path, (now + 10, now + 10))
+    os.utime(validation, (now, now))
+    made = {
+        "findings": copy / "results" / "tiny" / "findings.json",
+        "emmie": copy / "results" / "tiny" / "emmie.json",
+        "page": copy / "reports" / "tiny" / "index.html",
+    }
+    if older == "report":
+        made["page"].unlink()
+    elif older:
+        os.utime(made[older], (now - 10, now - 10))
+    out = copy / "reports" / "index.html"
+    render_toolkit([validation], copy / "results", out, copy / "data")
+    html = out.read_text(encoding="utf-8")
+    shown = 'href="tiny/index.html"' in html
+    failed = "Not reported: the coded data are valid, but a step of the analysis failed" in html
+    assert (shown, failed) == (card == "shown", card != "shown")
+    assert ("the earlier report is not shown" in html) == (card == "stale")
