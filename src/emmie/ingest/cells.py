@@ -9,15 +9,15 @@ import math
 import re
 
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-DOI_RE = re.compile(r"^10\.\d{4,9}/\S+$")
+DOI_RE = re.compile(r"^10\.[0-9]{4,9}/\S+$")
 URL_RE = re.compile(r"^https?://[^\s<>\"]+$")
 # Spreadsheet formula text: "=SUM(A1)", "=HYPERLINK(...)", "+cmd|..." (CSV injection), "@SUM(...)", and a
 # leading sign with a DDE call or a cell reference after it ("-2+3+cmd|' /C calc'!A0"): a spreadsheet reads a
 # cell that starts with + or - as a formula, and "name|" (DDE) or "!A0" (a cell) makes it one that runs.
 FORMULA_RE = re.compile(r"^\s*[=+@]\s*[A-Za-z_(]|^\s*=|^\s*[+-].*(\w\s*\||!\$?[A-Za-z]{1,3}\$?\d)")
 DATE_RES = (
-    re.compile(r"^\d{4}-\d{1,2}-\d{1,2}([ T].*)?$"),
-    re.compile(r"^\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}$"),
+    re.compile(r"^\d{4}-\d{1,2}-\d{1,2}([ T].*)?$", re.ASCII),
+    re.compile(r"^\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}$", re.ASCII),
 )
 NOT_FINITE = {
     "nan",
@@ -39,6 +39,8 @@ NOT_FINITE = {
     "none",
 }
 MAX_MAGNITUDE = 1e12
+#: A number as a CSV cell may hold it: ASCII digits, an optional sign, point and exponent.
+NUMBER_RE = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 
 def parse_text(raw: str) -> tuple[str, str | None]:
@@ -66,12 +68,16 @@ def parse_float(raw: str) -> tuple[float, str | None]:
     value = raw.strip().replace("\u2212", "-")
     if value.lower() in NOT_FINITE:
         return math.nan, "a finite number (leave the cell empty when the value is missing)"
-    try:
-        number = float(value)
-    except ValueError:
-        if "," in value and _is_number(value.replace(",", "")):
+    if not NUMBER_RE.fullmatch(value):
+        # float() also reads '1_9' as 19 and other scripts' digits ('１９', '١٩') as numbers: refuse them
+        if "," in value and NUMBER_RE.fullmatch(value.replace(",", "")):
             return math.nan, "a number without thousands separators"
+        if "_" in value and NUMBER_RE.fullmatch(value.replace("_", "")):
+            return math.nan, "a number without '_' between its digits"
+        if any(ch.isdigit() and not ch.isascii() for ch in value):
+            return math.nan, "a number written with the digits 0-9"
         return math.nan, "a number"
+    number = float(value)
     if not math.isfinite(number):
         return math.nan, "a finite number"
     if abs(number) > MAX_MAGNITUDE:
@@ -92,9 +98,11 @@ def parse_year(raw: str) -> tuple[float, str | None]:
     value = raw.strip()
     if any(r.match(value) for r in DATE_RES):
         return math.nan, "a four-digit year (1900-2100), not a date"
-    if re.fullmatch(r"\d{5}(\.0+)?", value):
+    if re.fullmatch(r"[0-9]{5}(\.0+)?", value):
         return math.nan, "a four-digit year (1900-2100), not an Excel date serial number"
-    if not re.fullmatch(r"\d{4}(\.0+)?", value):
+    if not re.fullmatch(r"[0-9]{4}(\.0+)?", value):
+        if any(ch.isdigit() and not ch.isascii() for ch in value):
+            return math.nan, "a four-digit year (1900-2100) written with the digits 0-9"
         return math.nan, "a four-digit year (1900-2100)"
     year = int(float(value))
     if not 1900 <= year <= 2100:
@@ -108,7 +116,7 @@ def parse_date(raw: str) -> tuple[str, str | None]:
 
     value = raw.strip()
     expected = "a date as YYYY, YYYY-MM or YYYY-MM-DD (as precise as it is known)"
-    m = re.fullmatch(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?", value)
+    m = re.fullmatch(r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?", value)
     if not m:
         return "", expected
     year, month, day = int(m.group(1)), int(m.group(2) or 1), int(m.group(3) or 1)

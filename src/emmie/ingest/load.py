@@ -13,6 +13,7 @@ import csv
 import hashlib
 import io
 import math
+import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -256,16 +257,19 @@ def load_config(folder: Path) -> tuple[dict[str, Any] | None, list[Problem]]:
             Problem("review.yaml", 0, "-", type(config).__name__, "a mapping of keys such as id, title, outcomes")
         ]
     validator = jsonschema.Draft202012Validator(review_schema())
+    missing: set[str] = set()  # jsonschema gives one "required" error per missing key, each naming them all
     for error in sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path))):
         where = ".".join(str(p) for p in error.absolute_path)
         if error.validator == "required":
             for key in error.validator_value:
-                if isinstance(error.instance, dict) and key not in error.instance:
+                name = f"{where}.{key}" if where else key
+                if isinstance(error.instance, dict) and key not in error.instance and name not in missing:
+                    missing.add(name)
                     problems.append(
                         Problem(
                             "review.yaml",
                             0,
-                            f"{where}.{key}" if where else key,
+                            name,
                             None,
                             f"a key '{key}' (see data/README.md)",
                         )
@@ -293,11 +297,41 @@ def _cap(value: Any) -> Any:
     return value
 
 
+#: review.yaml's patterns (review_schema.yaml) in words.
+PATTERN_WORDS = {
+    "^[a-z0-9][a-z0-9_-]*$": "an id of lower-case ASCII letters, digits, '_' and '-', starting with a letter or digit",
+    "^[A-Za-z0-9_.-]+$": "an id of ASCII letters, digits, '_', '.' and '-'",
+    "^[A-Za-z0-9_.]+$": "a name of ASCII letters, digits, '_' and '.'",
+    "^[A-Z]{3}$": "a three-letter ISO 4217 currency code in capitals, such as GBP",
+    "^[0-9]{4}-[0-9]{2}-[0-9]{2}$": "a date written YYYY-MM-DD",
+    "^[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?$": "a date written YYYY, YYYY-MM or YYYY-MM-DD",
+}
+
+
+def _known_keys(error: jsonschema.ValidationError) -> str:
+    """'only the keys a, b, c ('x' is not one of them; did you mean 'y'?)' for an unknown key."""
+    import difflib
+
+    allowed = list((error.schema.get("properties") or {}).keys())
+    patterns = [re.compile(p) for p in (error.schema.get("patternProperties") or {})]
+    unknown = [
+        str(k)
+        for k in (error.instance if isinstance(error.instance, dict) else {})
+        if k not in allowed and not any(p.search(str(k)) for p in patterns)
+    ]
+    said = []
+    for key in unknown:
+        near = difflib.get_close_matches(key, allowed, n=1, cutoff=0.75)
+        said.append(f"'{key}' is not one of them" + (f"; did you mean '{near[0]}'?" if near else ""))
+    keys = ", ".join(allowed) if allowed else "no other keys"
+    return f"only the keys {keys} ({'; '.join(said)})"
+
+
 def _expected(error: jsonschema.ValidationError) -> str:
     if error.validator == "enum":
         return "one of " + ", ".join(map(str, error.validator_value))
     if error.validator == "additionalProperties":
-        return _cap("only known keys (" + error.message + ")")
+        return _cap(_known_keys(error))
     if error.validator == "type":
         return f"a value of type {error.validator_value}"
     bound = {"minimum": "at least", "maximum": "at most", "exclusiveMinimum": "above", "exclusiveMaximum": "below"}
@@ -305,6 +339,22 @@ def _expected(error: jsonschema.ValidationError) -> str:
         return f"a number {bound[error.validator]} {error.validator_value}"
     if error.validator == "minLength" and error.validator_value >= 20:
         return f"a justification of at least {error.validator_value} characters"
+    n = error.validator_value
+    words = {
+        "minLength": lambda: "some text" if n == 1 else f"text of at least {n} characters",
+        "maxLength": lambda: f"text of at most {n} characters",
+        "minItems": lambda: f"a list of at least {n} item{'s' if n != 1 else ''}",
+        "maxItems": lambda: f"a list of at most {n} items",
+        "uniqueItems": lambda: "a list with each item once",
+        "pattern": lambda: PATTERN_WORDS.get(n, f"text matching the regular expression {n} (see data/README.md)"),
+        "const": lambda: f"the value {n!r}",
+        "minProperties": lambda: f"a mapping of at least {n} key{'s' if n != 1 else ''}",
+        "not": lambda: "another value (see data/README.md)",
+        "oneOf": lambda: "a value of one of the forms data/README.md gives",
+        "anyOf": lambda: "a value of one of the forms data/README.md gives",
+    }
+    if error.validator in words:
+        return words[error.validator]()
     return _cap(error.message)
 
 
