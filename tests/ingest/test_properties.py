@@ -100,7 +100,8 @@ def measure_inputs(draw, measure: str) -> dict[str, float | str]:
     """Inputs that satisfy the codebook's checks for ``measure`` (counts, ranges, intervals)."""
     if measure in ("OR", "RR", "RD"):
         ai, bi, ci, di = (draw(COUNT) for _ in range(4))
-        if draw(st.booleans()) and ai + bi > 0 and ci + di > 0:
+        bi, di = (bi or 1) if ai == 0 else bi, (di or 1) if ci == 0 else di  # each group has a participant
+        if draw(st.booleans()):
             return {"ai": ai, "n1i": ai + bi, "ci": ci, "n2i": ci + di}
         return {"ai": ai, "bi": bi, "ci": ci, "di": di}
     if measure in ("MD", "SMD", "ROM"):
@@ -223,7 +224,9 @@ def invalid(column_type: str, allowed: tuple[str, ...], required: bool) -> st.Se
     """A cell value that is wrong for a column of this type."""
     options: list[st.SearchStrategy[str]] = [st.just("")] if required else []
     if column_type in NUMERIC:
-        options.append(st.sampled_from(["abc", "twelve", "1,234", "12 kg", "n/a", "inf", "#DIV/0!", "1e400"]))
+        options.append(
+            st.sampled_from(["abc", "twelve", "1,234", "12 kg", "n/a", "inf", "#DIV/0!", "1e400", "1_9", "１９"])
+        )
     if column_type == "int":
         options.append(st.integers(-(10**6), -1).map(str))  # a negative count
         options.append(st.floats(0.01, 0.99).map(lambda f: f"{3 + f:.2f}"))  # not a whole number

@@ -32,8 +32,9 @@ Conventions:
 - Every coded number and excerpt carries its provenance: `source` (citation plus DOI/URL of what was actually read),
   `source_page` (page, table or section) and `verified` (`yes` = seen in that source; `partial`; `no`), with `note`
   saying how it was verified. A number nobody can trace back does not go in.
-- A UTF-8 byte-order mark (as Excel writes) is accepted. Latin-1 text, spreadsheet formulas (`=...`), dates in year
-  columns, and thousands separators are errors.
+- A UTF-8 byte-order mark (as Excel writes) is accepted. Latin-1 or UTF-16 text, spreadsheet formulas (`=...`),
+  dates in year columns, thousands separators, `_` between digits and digits other than 0-9 are errors.
+- A field holds at most 131,072 characters (Python's `csv` limit; a longer one is nearly always a quote left open).
 - Text is shown as text in the reports (HTML is escaped), so titles may contain any characters.
 - Concepts in `cmo.csv` come from the review's controlled vocabulary (`vocabulary.csv`), so the same mechanism coded
   in two studies is one node of the graph.

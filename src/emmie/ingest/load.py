@@ -64,10 +64,30 @@ def review_schema() -> dict[str, Any]:
 # --------------------------------------------------------------------------- reading
 
 
+def _utf16(data: bytes) -> bool:
+    """A UTF-16 file: its byte-order mark, or a NUL in every other byte of its start (ASCII text as UTF-16)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    head = data[:200]
+    return len(head) >= 4 and (
+        head[1::2].count(0) >= 0.9 * len(head[1::2]) or head[0::2].count(0) >= 0.9 * len(head[0::2])
+    )
+
+
 def decode(data: bytes, file: str) -> tuple[str | None, list[Problem]]:
     """UTF-8 text, with a byte-order mark tolerated (Excel writes one) and removed."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
+    if _utf16(data):
+        return None, [
+            Problem(
+                file,
+                1,
+                "-",
+                "UTF-16 text",
+                "UTF-8 text (save it as 'CSV UTF-8', or convert it: iconv -f UTF-16 -t UTF-8)",
+            )
+        ]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -97,6 +117,7 @@ def read_csv_file(path: Path, name: str) -> tuple[RawTable | None, list[Problem]
     if not text.strip():
         return None, [Problem(file, 0, "-", "an empty file", "a header row naming the columns (see data/README.md)")]
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    start = 1  # the line on which the record being read starts
     try:
         header = next(reader)
         rows: list[list[str]] = []
@@ -108,9 +129,29 @@ def read_csv_file(path: Path, name: str) -> tuple[RawTable | None, list[Problem]
                 lines.append(start)
             start = reader.line_num + 1
     except csv.Error as exc:
-        return None, [Problem(file, reader.line_num, "-", str(exc), "well-formed CSV (check quotes)")]
+        return None, [csv_problem(file, start, exc)]
     header = [h.strip() for h in header]
     return RawTable(name, file, header, rows, lines, digest), []
+
+
+def csv_problem(file: str, line: int, exc: csv.Error) -> Problem:
+    """A CSV syntax error at the record that starts on ``line``, in words."""
+    text = str(exc)
+    if "field larger than field limit" in text:
+        limit = csv.field_size_limit()
+        return Problem(
+            file,
+            line,
+            "-",
+            f"a field longer than {limit:,} characters",
+            f"fields of at most {limit:,} characters: a quote opened in the record starting on this line is "
+            "probably not closed",
+        )
+    if "unexpected end of data" in text:
+        return Problem(
+            file, line, "-", "a quote that is never closed", "a closing quote for the field opened on this line"
+        )
+    return Problem(file, line, "-", text, "well-formed CSV (check the quotes in the record starting on this line)")
 
 
 # --------------------------------------------------------------------------- checking one table

@@ -313,6 +313,11 @@ def _check_counts(file: str, line: int, row: pd.Series) -> list[Problem]:
     for a, b, n in (("ai", "bi", "n1i"), ("ci", "di", "n2i")):
         if all(_present(row[c]) for c in (a, b, n)) and row[a] + row[b] != row[n]:
             problems.append(Problem(file, line, n, row[n], f"{a} + {b} = {row[a] + row[b]:g}"))
+    for a, b, group in (("ai", "bi", "treatment"), ("ci", "di", "control")):
+        if _present(row[a]) and _present(row[b]) and row[a] + row[b] == 0:
+            problems.append(
+                Problem(file, line, b, row[b], f"a {group} group of at least one participant ({a} + {b} is 0)")
+            )
     for column in ("n1i", "n2i", "ni"):
         if _present(row[column]) and row[column] == 0:
             problems.append(Problem(file, line, column, row[column], "a sample size > 0"))

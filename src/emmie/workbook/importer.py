@@ -34,7 +34,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
 from emmie.errors import DataError, EmmieError, Problem
-from emmie.ingest.load import decode, load_review, read_csv_file
+from emmie.ingest.load import csv_problem, decode, load_review, read_csv_file
 from emmie.ingest.schema import TABLES, TABLES_BY_NAME, Column, Table
 from emmie.io import atomic_write_bytes
 from emmie.workbook.layout import (
@@ -516,6 +516,7 @@ def _read_original(path: Path) -> tuple[_Original, list[Problem]]:
         return _Original(path, data), problems
     lines = list(io.StringIO(text, newline=""))
     reader = csv.reader(iter(lines), strict=True)
+    consumed = 0
     try:
         header_cells = next(reader, None)
         if header_cells is None:
@@ -528,9 +529,7 @@ def _read_original(path: Path) -> tuple[_Original, list[Problem]]:
             records.append(_Record("".join(lines[consumed : reader.line_num]), fields, consumed + 1))
             consumed = reader.line_num
     except csv.Error as exc:
-        return _Original(path, data), [
-            Problem(path.name, reader.line_num, "-", str(exc), "well-formed CSV (check quotes)")
-        ]
+        return _Original(path, data), [csv_problem(path.name, consumed + 1, exc)]
     header_raw = "".join(lines[:header_end])
     newline = "\r\n" if header_raw.endswith("\r\n") else "\r" if header_raw.endswith("\r") else "\n"
     return _Original(
