@@ -12,7 +12,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from emmie.errors import DataError, EmmieError
+from emmie.errors import DataError, EmmieError, describe
 
 
 def _load(data: str):
@@ -256,6 +256,9 @@ def main(argv: list[str] | None = None) -> int:
         print("emmie: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # a bug in emmie, not the user's fault
+        if isinstance(exc, OSError) and exc.filename is not None:  # a file that cannot be read or written
+            print(f"emmie: {describe(exc)}", file=sys.stderr)
+            return 1
         if os.environ.get("EMMIE_DEBUG"):
             traceback.print_exc()
         print(

@@ -73,3 +73,10 @@ class AnalysisError(EmmieError):
 #: LinAlgError and NaN-to-int conversions are ValueErrors. A stage catches these around one analysis,
 #: says which and why, and goes on: never an "internal error", never a missing report.
 NUMERIC_ERRORS = (ArithmeticError, ValueError, EmmieError)
+
+
+def describe(exc: BaseException) -> str:
+    """An error in words: an OSError as 'PATH: what went wrong' (never Python's '[Errno 2]')."""
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"{exc.filename}: {exc.strerror or exc} (check the path and its permissions)"
+    return str(exc)

@@ -70,7 +70,7 @@ def test_natural_frequencies_and_ratios_never_overflow():
     ("rows", "expected"),
     [
         ("0.1,0.01\n0.2,1e-300\n0.3,0.02\n", "the smallest vi is 1e-300 (line 3)"),
-        ("0.1,0.01\n1e300,0.02\n0.3,0.02\n", "the largest |yi| is 1e+300 (line 3)"),
+        ("0.1,0.01\n1e300,0.02\n0.3,0.02\n", "m.csv:3:yi: got '1e300'; expected a number of magnitude at most 1e+12"),
         ("0.1,0.01\n0.2,inf\n", ":3:vi: got 'inf'; expected a finite number"),
     ],
 )
@@ -80,3 +80,32 @@ def test_meta_command_names_the_rows_that_break_the_fit(tmp_path: Path, capsys, 
     assert meta_main([str(f), "--yi", "yi", "--vi", "vi"]) == 1
     err = capsys.readouterr().err
     assert expected in err and "internal error" not in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # blank lines and a quoted line break are counted: the bad value is on line 6 of the file
+        ('note,yi,vi\n\nx,0.1,0.01\n"two\nlines",0.2,0.02\n,True,0.03\n', "m.csv:6:yi: got 'True'; expected a number"),
+        ("yi,vi\n1_0,0.01\n", "m.csv:2:yi: got '1_0'; expected a number without '_' between its digits"),
+        ("yi,vi,yi\n0.1,0.01,0.5\n", "m.csv:1:yi: got the column 'yi' 2 times; expected it once"),
+        ("yi,vi\n,0.01\n", "m.csv: no row has both yi and vi; expected at least one effect size"),
+        ('yi,vi\n0.1,"0.01\n', "m.csv:2:-: got 'a quote that is never closed'; expected a closing quote"),
+    ],
+)
+def test_meta_command_reads_its_csv_as_the_review_tables_are_read(tmp_path: Path, capsys, text: str, expected: str):
+    f = tmp_path / "m.csv"
+    f.write_text(text)
+    assert meta_main([str(f), "--yi", "yi", "--vi", "vi"]) == 1
+    err = capsys.readouterr().err
+    assert f"emmie meta: {tmp_path}/{expected}" in err, err
+
+
+def test_meta_command_leaves_out_rows_without_a_value_with_a_warning(tmp_path: Path, capsys):
+    """As metafor's na.omit: rows with an empty yi or vi are left out, and the warning counts them."""
+    f = tmp_path / "m.csv"
+    f.write_text("yi,vi\n0.1,0.01\n,0.02\n0.3,\n0.2,0.03\n0.25,0.02\n")
+    assert meta_main([str(f), "--yi", "yi", "--vi", "vi", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert "emmie meta: warning: 2 rows without yi or vi left out (lines 3, 4), as metafor's na.omit" in err
+    assert json.loads(out)["k"] == 3

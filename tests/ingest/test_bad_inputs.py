@@ -86,3 +86,45 @@ def test_economics_base_must_be_convertible_with_the_reference_tables(tmp_path: 
     assert (p.column, p.value) == ("economics.base_currency", "XYZ") and "GBP" in p.expected
     [p] = check_economics_base({"economics": {"base_currency": "GBP", "base_year": 1901}}, folder)
     assert p.column == "economics.base_year" and p.expected.startswith("a year the GBP deflators cover (")
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (
+            ["template", "{tiny}", "{file}/x.xlsx"],
+            "{tiny}: {file}: is a file, not a folder (check the path and its permissions)",
+        ),
+        (
+            ["report", "{tiny}", "{tmp}/none", "{tmp}/out"],
+            "emmie: {tmp}/none/emmie.json: No such file or directory",
+        ),
+        (
+            ["toolkit", "{file}/index.html", "--results", "{tmp}", "--data", "{tmp}", "{tmp}/v.json"],
+            "emmie: {tmp}/v.json: No such file or directory",
+        ),
+    ],
+)
+def test_paths_that_cannot_be_read_or_written_get_a_message(tmp_path: Path, capsys, argv: list[str], expected: str):
+    """A path that cannot be written (a file where a folder should be) or read is named, with exit 1: never
+    an "internal error" naming a temporary file."""
+    from support import TINY
+
+    names = {"tiny": str(TINY), "file": str(tmp_path / "afile"), "tmp": str(tmp_path)}
+    (tmp_path / "afile").write_text("x")
+    assert main([a.format(**names) for a in argv]) == 1
+    err = capsys.readouterr().err
+    assert expected.format(**names) in err and "internal error" not in err
+
+
+def test_atomic_write_names_the_file_it_cannot_write(tmp_path: Path):
+    from emmie.io import atomic_write_text
+
+    (tmp_path / "d").mkdir()
+    with pytest.raises(IsADirectoryError) as err:
+        atomic_write_text(tmp_path / "d", "x")
+    assert err.value.filename == str(tmp_path / "d") and err.value.strerror == "is a folder, not a file"
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(NotADirectoryError) as err:
+        atomic_write_text(tmp_path / "f" / "g" / "h.txt", "x")
+    assert err.value.filename == str(tmp_path / "f")

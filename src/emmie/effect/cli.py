@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from emmie.effect.estimators import METHODS
 from emmie.effect.rma import meta_analysis
@@ -44,35 +43,71 @@ def _clean(obj: Any) -> Any:
     return obj
 
 
+def read_meta_csv(
+    path: Path, yi_col: str, vi_col: str, cluster_col: str | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, list[int]]:
+    """The columns ``emmie meta`` pools, read as the review tables are (UTF-8, numbers in ASCII digits only, each
+    problem at its line in the file, blank lines and quoted line breaks counted). Rows with an empty ``yi`` or
+    ``vi`` are left out with a warning, as metafor's ``na.omit`` does; anything else that is not a finite number
+    is an error at its line."""
+    from emmie.ingest.cells import parse_float
+    from emmie.ingest.load import read_csv_file
+
+    if not path.is_file():
+        raise EmmieError(f"{path}: file not found")
+    raw, problems = read_csv_file(path, "meta")
+    if problems:
+        p = problems[0]
+        raise EmmieError(str(p).replace(p.file, str(path), 1))
+    header = raw.header
+    for col in (yi_col, vi_col, *([cluster_col] if cluster_col else [])):
+        if col not in header:
+            raise EmmieError(f"{path}: no column {col!r}; columns are {', '.join(header)}")
+        if header.count(col) > 1:
+            raise EmmieError(f"{path}:1:{col}: got the column {col!r} {header.count(col)} times; expected it once")
+    at = {col: header.index(col) for col in header[::-1]}
+    yi: list[float] = []
+    vi: list[float] = []
+    cluster: list[str] = []
+    kept: list[int] = []
+    dropped: list[int] = []
+    for row, line in zip(raw.rows, raw.lines, strict=True):
+        cells = {col: (row[at[col]].strip() if at[col] < len(row) else "") for col in (yi_col, vi_col)}
+        if not cells[yi_col] or not cells[vi_col]:
+            dropped.append(line)
+            continue
+        values = []
+        for col in (yi_col, vi_col):
+            number, problem = parse_float(cells[col])
+            if problem:
+                raise EmmieError(f"{path}:{line}:{col}: got {cells[col]!r}; expected {problem}")
+            values.append(number)
+        if cluster_col:
+            label = row[at[cluster_col]].strip() if at[cluster_col] < len(row) else ""
+            if not label:
+                raise EmmieError(f"{path}:{line}:{cluster_col}: got nothing; expected a cluster label")
+            cluster.append(label)
+        yi.append(values[0])
+        vi.append(values[1])
+        kept.append(line)
+    if dropped:
+        shown = ", ".join(map(str, dropped[:10])) + (", ..." if len(dropped) > 10 else "")
+        print(
+            f"emmie meta: warning: {len(dropped)} row{'s' if len(dropped) != 1 else ''} without {yi_col} or {vi_col} "
+            f"left out (line{'s' if len(dropped) != 1 else ''} {shown}), as metafor's na.omit",
+            file=sys.stderr,
+        )
+    if not kept:
+        raise EmmieError(f"{path}: no row has both {yi_col} and {vi_col}; expected at least one effect size")
+    return np.array(yi), np.array(vi), (np.array(cluster, dtype=object) if cluster_col else None), kept
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run ``emmie meta``; returns the exit status (0 ok, 1 user error)."""
     args = _parser().parse_args(argv)
     path = Path(args.file)
     try:
-        try:
-            frame = pd.read_csv(path)
-        except FileNotFoundError:
-            raise EmmieError(f"{path}: file not found") from None
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-            raise EmmieError(f"{path}: cannot read as CSV ({exc})") from None
-        cols = [args.yi, args.vi] + ([args.cluster] if args.cluster else [])
-        for col in cols:
-            if col not in frame.columns:
-                raise EmmieError(f"{path}: no column {col!r}; columns are {', '.join(map(str, frame.columns))}")
-        for col in (args.yi, args.vi):
-            values = pd.to_numeric(frame[col], errors="coerce")
-            bad = values.isna()
-            if bad.any():
-                row = int(bad.to_numpy().nonzero()[0][0])
-                raise EmmieError(
-                    f"{path}:{row + 2}:{col}: got {frame[col].iloc[row]!r}; expected a number (line {row + 2} of the file)"
-                )
-        yi, vi = frame[args.yi].astype(float), frame[args.vi].astype(float)
-        for col, values in ((args.yi, yi), (args.vi, vi)):
-            bad = ~np.isfinite(values.to_numpy())
-            if bad.any():
-                row = int(bad.nonzero()[0][0])
-                raise EmmieError(f"{path}:{row + 2}:{col}: got {str(frame[col].iloc[row])!r}; expected a finite number")
+        yi, vi, cluster, lines = read_meta_csv(path, args.yi, args.vi, args.cluster)
         try:
             with np.errstate(all="ignore"):
                 res = meta_analysis(
@@ -81,14 +116,14 @@ def main(argv: list[str] | None = None) -> int:
                     method=args.method,
                     test=args.test,
                     level=args.level,
-                    cluster=frame[args.cluster].to_numpy() if args.cluster else None,
+                    cluster=cluster,
                 )
         except NUMERIC_ERRORS as exc:
-            lo, hi = int(vi.to_numpy().argmin()), int(np.abs(yi.to_numpy()).argmax())
+            lo, hi = int(vi.argmin()), int(np.abs(yi).argmax())
             raise EmmieError(
                 f"{path}: the {args.method} fit failed on these values ({exc}); the smallest {args.vi} is "
-                f"{vi.iloc[lo]:.3g} (line {lo + 2}) and the largest |{args.yi}| is {abs(yi.iloc[hi]):.3g} "
-                f"(line {hi + 2}): check those rows"
+                f"{vi[lo]:.3g} (line {lines[lo]}) and the largest |{args.yi}| is {abs(yi[hi]):.3g} "
+                f"(line {lines[hi]}): check those rows"
             ) from None
     except EmmieError as exc:
         print(f"emmie meta: {exc}", file=sys.stderr)

@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from emmie.errors import EmmieError
+from emmie.errors import EmmieError, describe
 
 
 def main_template(argv: list[str]) -> int:
@@ -34,7 +34,7 @@ def main_template(argv: list[str]) -> int:
     try:
         write_template(Path(args.data), Path(args.workbook))
     except (EmmieError, OSError) as exc:
-        print(f"{args.data}: {exc}", file=sys.stderr)
+        print(f"{args.data}: {describe(exc)}", file=sys.stderr)
         return 1
     print(
         f"wrote {args.workbook}: the extraction workbook of {args.data} (fill it in, then: emmie import {args.workbook} {args.data})"
@@ -62,7 +62,7 @@ def main_import(argv: list[str]) -> int:
     try:
         result = import_workbook(Path(args.workbook), Path(args.data), replace=args.replace)
     except (EmmieError, OSError) as exc:
-        print(f"{args.workbook}: {exc}", file=sys.stderr)
+        print(f"{args.workbook}: {describe(exc)}", file=sys.stderr)
         return 1
     print(result.summary())
     return 0
