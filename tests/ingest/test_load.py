@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from emmie.errors import DataError
@@ -68,3 +69,29 @@ def test_problem_lists_every_problem(tiny):
         load_review(tiny)
     assert len(err.value.problems) == 4
     assert all(p.column == "design" for p in err.value.problems)
+
+
+def test_the_column_wise_prefilter_of_effect_rules_misses_no_problem(tmp_path, monkeypatch):
+    """check_effects checks its rules row by row only on the rows a column-wise pass finds suspect; on every
+    effects.csv of the bad-input corpus the problems are the same as checking every row."""
+    from emmie.errors import DataError
+    from emmie.ingest import validate
+
+    from support import BAD, assemble_case
+
+    cases = [c for c in sorted(BAD.iterdir()) if (c / "effects.csv").is_file()]
+    assert len(cases) >= 10
+    for case in cases:
+        folder = assemble_case(case, tmp_path / case.name)
+
+        def problems(folder=folder) -> list[str]:
+            try:
+                load_review(folder)
+            except DataError as err:
+                return [str(p) for p in err.problems]
+            return []
+
+        fast = problems()
+        with monkeypatch.context() as m:
+            m.setattr(validate, "_suspect_effects", lambda frame: np.ones(len(frame), dtype=bool))
+            assert problems() == fast, case.name
