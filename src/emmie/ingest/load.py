@@ -320,10 +320,26 @@ def check_unique(frame: pd.DataFrame, table: Table) -> list[Problem]:
 # --------------------------------------------------------------------------- the review
 
 
+#: review.yaml holds the review's settings, not its data: the bundled ones are about 10 KB.
+MAX_YAML_BYTES = 1_000_000
+
+
 def load_config(folder: Path) -> tuple[dict[str, Any] | None, list[Problem]]:
     path = folder / "review.yaml"
     if not path.is_file():
         return None, [Problem("review.yaml", 0, "-", None, f"a file review.yaml in {folder} (see data/README.md)")]
+    size = path.stat().st_size
+    if size > MAX_YAML_BYTES:
+        return None, [
+            Problem(
+                "review.yaml",
+                0,
+                "-",
+                f"{size:,} bytes",
+                f"a review.yaml of at most {MAX_YAML_BYTES:,} bytes (the coded data belong in the CSV tables; "
+                "a 55 MB review.yaml took over two minutes to read)",
+            )
+        ]
     text, problems = decode(path.read_bytes(), "review.yaml")
     if text is None:
         return None, problems

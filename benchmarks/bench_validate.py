@@ -1,0 +1,81 @@
+"""Wall time and peak memory of ``emmie validate`` on a large synthetic review.
+
+    .venv/bin/python benchmarks/bench_validate.py [--studies 100000] [--outcomes 10]
+
+Writes the synthetic review (``benchmarks/synthetic_review.py``: ``studies x outcomes`` effect sizes, by
+default 1,000,000) to a temporary folder with a copy of ``data/_reference``, runs ``emmie validate`` on it
+in a child process and reports its wall time and peak resident memory (``getrusage`` of the child). The
+same run is timed for a plain ``pandas.read_csv`` of the same ``effects.csv`` (all columns as text), the
+floor any CSV-based validator starts from. Writes ``benchmarks/results/validate.json`` (not committed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from synthetic_review import write_synthetic_review  # noqa: E402
+
+
+def timed(argv: list[str], cwd: Path) -> dict[str, float | int]:
+    """Wall seconds, peak RSS (MB) and exit status of a child process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if proc.returncode != 0:
+        raise SystemExit(proc.stderr[-2000:])
+    # ru_maxrss of children is the largest of any child so far: run the larger job first
+    return {"seconds": round(seconds, 2), "peak_mb": round(max(peak, before) / 1024), "status": proc.returncode}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--studies", type=int, default=100_000)
+    parser.add_argument("--outcomes", type=int, default=10)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        parent = Path(tmp)
+        folder = write_synthetic_review(parent, n_studies=args.studies, n_outcomes=args.outcomes)
+        shutil.copytree(ROOT / "data" / "_reference", parent / "_reference")
+        size = (folder / "effects.csv").stat().st_size
+        validate = timed([sys.executable, "-m", "emmie", "validate", folder.name], parent)
+        read = timed(
+            [
+                sys.executable,
+                "-c",
+                "import pandas as pd; pd.read_csv('synthetic/effects.csv', dtype=str, keep_default_na=False)",
+            ],
+            parent,
+        )
+    result = {
+        "date": date.today().isoformat(),
+        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+        "python": platform.python_version(),
+        "effects": args.studies * args.outcomes,
+        "studies": args.studies,
+        "effects_csv_mb": round(size / 1e6),
+        "emmie_validate": validate,
+        "pandas_read_csv_as_text": read,
+    }
+    out = ROOT / "benchmarks" / "results" / "validate.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
