@@ -15,7 +15,7 @@ import io
 import itertools
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -124,7 +124,28 @@ def _lines(text: str) -> Iterator[str]:
         start = end
 
 
-def read_csv_file(path: Path, name: str) -> tuple[RawTable | None, list[Problem]]:
+class CsvRecords:
+    """A CSV file opened for reading record by record: ``header``, ``digest``, and, when iterated, its non-blank
+    records as (line the record starts on, cells). A syntax error ends the iteration and is kept in ``problem``."""
+
+    def __init__(self, name: str, file: str, header: list[str], digest: str, reader: Any, start: int):
+        self.name, self.file, self.header, self.digest = name, file, header, digest
+        self._reader, self._start = reader, start
+        self.problem: Problem | None = None
+
+    def __iter__(self) -> Iterator[tuple[int, list[str]]]:
+        reader, start = self._reader, self._start
+        try:
+            for row in reader:
+                if any(cell.strip() for cell in row):
+                    yield start, row
+                start = reader.line_num + 1
+        except csv.Error as exc:
+            self.problem = csv_problem(self.file, start, exc)
+
+
+def open_csv(path: Path, name: str) -> tuple[CsvRecords | None, list[Problem]]:
+    """The file at ``path`` decoded and its header read (None and the problems when it cannot be)."""
     file = path.name
     data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
@@ -135,21 +156,26 @@ def read_csv_file(path: Path, name: str) -> tuple[RawTable | None, list[Problem]
     if not text.strip():
         return None, [Problem(file, 0, "-", "an empty file", "a header row naming the columns (see data/README.md)")]
     reader = csv.reader(_lines(text), strict=True)
-    start = 1  # the line on which the record being read starts
     try:
         header = next(reader)
-        rows: list[list[str]] = []
-        lines: list[int] = []
-        start = reader.line_num + 1
-        for row in reader:
-            if any(cell.strip() for cell in row):
-                rows.append(row)
-                lines.append(start)
-            start = reader.line_num + 1
     except csv.Error as exc:
-        return None, [csv_problem(file, start, exc)]
-    header = [h.strip() for h in header]
-    return RawTable(name, file, header, rows, lines, digest), []
+        return None, [csv_problem(file, 1, exc)]
+    return CsvRecords(name, file, [h.strip() for h in header], digest, reader, reader.line_num + 1), []
+
+
+def read_csv_file(path: Path, name: str) -> tuple[RawTable | None, list[Problem]]:
+    """The whole table as text (for the workbook and ``emmie meta``; the loader streams it instead)."""
+    records, problems = open_csv(path, name)
+    if records is None:
+        return None, problems
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    for line, row in records:
+        lines.append(line)
+        rows.append(row)
+    if records.problem:
+        return None, [records.problem]
+    return RawTable(name, records.file, records.header, rows, lines, records.digest), []
 
 
 def csv_problem(file: str, line: int, exc: csv.Error) -> Problem:
@@ -175,7 +201,7 @@ def csv_problem(file: str, line: int, exc: csv.Error) -> Problem:
 # --------------------------------------------------------------------------- checking one table
 
 
-def check_header(raw: RawTable, table: Table, declared_extra: tuple[str, ...]) -> list[Problem]:
+def check_header(raw: RawTable | CsvRecords, table: Table, declared_extra: tuple[str, ...]) -> list[Problem]:
     problems = []
     seen: set[str] = set()
     for h in raw.header:
@@ -221,60 +247,82 @@ def parse_cell(column: Column, raw: str) -> tuple[Any, str | None]:
     raise AssertionError(column.type)
 
 
+#: Records parsed at a time: the text of a chunk is dropped once its cells are parsed, so that a million effects
+#: are never held as 34 million Python strings at once.
+CHUNK = 100_000
+
+
 def to_frame(raw: RawTable, table: Table, extra: dict[str, str]) -> tuple[pd.DataFrame, list[Problem]]:
     """Parse every cell; ``extra`` maps declared extra columns to 'continuous'/'categorical'."""
-    problems: list[Problem] = []
+    return records_frame(raw.file, raw.header, zip(raw.lines, raw.rows, strict=True), table, extra)
+
+
+def records_frame(
+    file: str, header: list[str], records: Iterable[tuple[int, list[str]]], table: Table, extra: dict[str, str]
+) -> tuple[pd.DataFrame, list[Problem]]:
+    """The typed table from (line, cells) records, read :data:`CHUNK` records at a time, and the problems found."""
     columns = {c.name: c for c in table.columns}
     for name, kind in extra.items():
         columns[name] = Column(name, "float" if kind == "continuous" else "text", False, "moderator")
-    out: dict[str, list[Any]] = {}
-    index = {h: i for i, h in enumerate(raw.header)}
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in columns}
+    index = {h: i for i, h in enumerate(header)}
     invalid: set[tuple[int, str]] = set()
     found: list[tuple[int, int, Problem]] = []  # (line, column position, problem): sorted row by row below
-    width = len(raw.header)
-    for line, row in zip(raw.lines, raw.rows, strict=True):
-        if len(row) > width:
-            found.append(
-                (
-                    line,
-                    -1,
-                    Problem(raw.file, line, "-", f"{len(row)} cells", f"at most {width} cells, as many as the header"),
+    width = len(header)
+    all_lines: list[int] = []
+    records = iter(records)
+    while chunk := list(itertools.islice(records, CHUNK)):
+        lines = [line for line, _ in chunk]
+        rows = [row for _, row in chunk]
+        del chunk
+        all_lines += lines
+        for line, row in zip(lines, rows, strict=True):
+            if len(row) > width:
+                found.append(
+                    (
+                        line,
+                        -1,
+                        Problem(file, line, "-", f"{len(row)} cells", f"at most {width} cells, as many as the header"),
+                    )
                 )
-            )
-    # Column by column, each distinct text parsed once (pandas' factorize finds them): most cells of a large
-    # table repeat (empty cells, ids, codes, sources), and parsing 31 million cells one by one took most of
-    # the time of validating a million effects.
-    n = len(raw.rows)
-    lines = np.asarray(raw.lines)
-    transposed = list(itertools.zip_longest(*raw.rows, fillvalue="")) if n else []
-    for position, (name, column) in enumerate(columns.items()):
-        i = index.get(name)
-        if i is None:  # a missing column is reported once, from the header
-            out[name] = [parse_cell(column, "")[0]] * n
-            continue
-        texts = np.empty(n, dtype=object)
-        texts[:] = transposed[i] if i < len(transposed) else ""
-        codes, distinct = pd.factorize(texts, use_na_sentinel=False)
-        parsed = [parse_cell(column, text) for text in distinct]
-        numeric = column.type in NUMERIC_TYPES
-        table_values = np.array([v for v, _ in parsed], dtype=float if numeric else object)
-        out[name] = table_values[codes]
-        bad = np.array([p is not None for _, p in parsed], dtype=bool)
-        if bad.any():
-            for r in np.flatnonzero(bad[codes]):
-                line, text = int(lines[r]), str(distinct[codes[r]])
-                found.append((line, position, Problem(raw.file, line, name, text, parsed[codes[r]][1])))
-                invalid.add((line, name))
-    del transposed
-    problems += [p for _, _, p in sorted(found, key=lambda f: (f[0], f[1]))]
+        # Column by column, each distinct text parsed once (pandas' factorize finds them): most cells of a large
+        # table repeat (empty cells, ids, codes, sources), and parsing 31 million cells one by one took most of
+        # the time of validating a million effects.
+        n = len(rows)
+        transposed = list(itertools.zip_longest(*rows, fillvalue=""))
+        del rows
+        for position, (name, column) in enumerate(columns.items()):
+            numeric = column.type in NUMERIC_TYPES
+            i = index.get(name)
+            if i is None:  # a missing column is reported once, from the header
+                parts[name].append(np.full(n, parse_cell(column, "")[0], dtype=float if numeric else object))
+                continue
+            texts = np.empty(n, dtype=object)
+            texts[:] = transposed[i] if i < len(transposed) else ""
+            codes, distinct = pd.factorize(texts, use_na_sentinel=False)
+            parsed = [parse_cell(column, text) for text in distinct]
+            values = np.array([v for v, _ in parsed], dtype=float if numeric else object)
+            parts[name].append(values[codes])
+            bad = np.array([p is not None for _, p in parsed], dtype=bool)
+            if bad.any():
+                for r in np.flatnonzero(bad[codes]):
+                    line, text = lines[r], str(distinct[codes[r]])
+                    found.append((line, position, Problem(file, line, name, text, parsed[codes[r]][1])))
+                    invalid.add((line, name))
+        del transposed
+    problems = [p for _, _, p in sorted(found, key=lambda f: (f[0], f[1]))]
     frame = pd.DataFrame(
         {
-            name: pd.Series(values, dtype=float if columns[name].type in NUMERIC_TYPES else object, copy=False)
-            for name, values in out.items()
+            name: pd.Series(
+                np.concatenate(chunks) if chunks else [],
+                dtype=float if columns[name].type in NUMERIC_TYPES else object,
+                copy=False,
+            )
+            for name, chunks in parts.items()
         }
     )
-    frame.attrs["lines"] = Shared(raw.lines)
-    frame.attrs["file"] = raw.file
+    frame.attrs["lines"] = Shared(all_lines)
+    frame.attrs["file"] = file
     frame.attrs["present"] = True
     frame.attrs["invalid"] = frozenset(invalid)
     return frame, problems
@@ -481,19 +529,22 @@ def load_review(folder: str | Path) -> Review:
                 )
             frames[table.name] = empty_frame(table, extra)
             continue
-        raw, read_problems = read_csv_file(path, table.name)
+        raw, read_problems = open_csv(path, table.name)
         problems += read_problems
-        if raw is None:
+        if raw is not None:
+            frame, cell_problems = records_frame(
+                raw.file, raw.header, raw, table, {k: v for k, v in extra.items() if k in raw.header}
+            )
+        if raw is None or raw.problem:  # unreadable, or a syntax error part-way: that is the one problem
+            problems += [raw.problem] if raw is not None else []
             frames[table.name] = empty_frame(table, extra)
             frames[table.name].attrs["present"] = True
             continue
         digests[table.name] = raw.digest
         # With review.yaml unreadable the declared moderators are unknown: don't flag their columns.
-        header_problems = check_header(
+        problems += check_header(
             raw, table, tuple(extra) if config is not None or not table.extra_columns else tuple(raw.header)
         )
-        problems += header_problems
-        frame, cell_problems = to_frame(raw, table, {k: v for k, v in extra.items() if k in raw.header})
         problems += cell_problems
         problems += check_unique(frame, table)
         frames[table.name] = frame
