@@ -444,3 +444,28 @@ def test_forest_order_by_weight_effect_or_data():
     assert list(forest_order("weight", yi, w)) == [1, 2, 0, 3]  # largest first, ties keep coded order
     assert list(forest_order("effect", yi, w)) == [1, 2, 3, 0]  # smallest first, ties keep coded order
     assert list(forest_order("data", yi, w)) == [0, 1, 2, 3]
+
+
+def test_leave_one_out_runs_up_to_its_size_limit_and_says_why_not_beyond(tmp_path, monkeypatch):
+    """Leave-one-out costs k refits of k results: it runs for k <= LEAVE_ONE_OUT_MAX_K and beyond that the
+    outcome says it was not run and why (a warning, and the methods text reads it)."""
+    from emmie.effect import stage
+
+    monkeypatch.setattr(stage, "LEAVE_ONE_OUT_MAX_K", 10)
+    at = run(landenberger_review(10), tmp_path / "at")
+    over = run(landenberger_review(11), tmp_path / "over")
+    assert len(at["outcomes"][0]["leave_one_out"]) == 10 and "leave_one_out_skipped" not in at["outcomes"][0]
+    o = over["outcomes"][0]
+    assert o["leave_one_out"] is None
+    assert o["leave_one_out_skipped"] == (
+        "not run: k = 11 results, more than 10 (k refits of k results each; a single result carries about 1/11 of "
+        "the weight)"
+    )
+    assert "nonrecid: leave-one-out not run: k = 11 results" in " ".join(over["warnings"])
+    from emmie.report.context import methods_paragraphs
+
+    def said(result) -> str:
+        return " ".join(methods_paragraphs(landenberger_review(), result, {}, {}))
+
+    assert "Leave-one-out analyses show the influence of each study." in said(at)
+    assert "Leave-one-out analyses were not run: k = 11 results, more than 10" in said(over)

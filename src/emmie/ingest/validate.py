@@ -49,6 +49,17 @@ def _rows(frame: pd.DataFrame):
         yield file, line, dict(zip(columns, values, strict=True))
 
 
+def _rows_where(frame: pd.DataFrame, mask: pd.Series | np.ndarray):
+    """:func:`_rows` of the rows where ``mask`` holds (found column-wise; the caller checks each row again)."""
+    mask = np.asarray(mask, dtype=bool)
+    if mask.all():
+        yield from _rows(frame)
+        return
+    picked = frame[mask]
+    picked.attrs = {**frame.attrs, "lines": list(np.asarray(list(frame.attrs.get("lines", [])))[mask])}
+    yield from _rows(picked)
+
+
 def _present(value: Any) -> bool:
     if isinstance(value, float):
         return not math.isnan(value)
@@ -65,12 +76,14 @@ def check_references(frames: dict[str, pd.DataFrame], config: dict[str, Any]) ->
     themes = {t["id"] for t in config.get("implementation_themes", [])}
     kinds = dict(zip(frames["vocabulary"]["concept_id"], frames["vocabulary"]["kind"], strict=True))
     for name in ("effects", "cmo", "implementation", "economics", "moderators", "rob"):
-        for file, line, row in _rows(frames[name]):
+        ids = frames[name]["study_id"]
+        for file, line, row in _rows_where(frames[name], (ids != "") & ~ids.isin(studies)):
             sid = row["study_id"]
             if sid and sid not in studies:
                 problems.append(Problem(file, line, "study_id", sid, "a study_id listed in studies.csv"))
     for name in ("effects", "economics"):
-        for file, line, row in _rows(frames[name]):
+        said = frames[name]["outcome"]
+        for file, line, row in _rows_where(frames[name], (said != "") & ~said.isin(outcomes)):
             if row["outcome"] and row["outcome"] not in outcomes:
                 problems.append(
                     Problem(
@@ -323,13 +336,7 @@ def _suspect_effects(frame: pd.DataFrame) -> np.ndarray:
 def check_effects(frame: pd.DataFrame, config: dict[str, Any]) -> list[Problem]:
     problems = []
     invalid = frame.attrs.get("invalid", set())
-    suspect = _suspect_effects(frame)
-    if len(suspect) == len(frame) and not suspect.all():
-        rows = frame[suspect]
-        rows.attrs = {**frame.attrs, "lines": list(np.asarray(frame.attrs.get("lines", []))[suspect])}
-    else:
-        rows = frame
-    for file, line, row in _rows(rows):
+    for file, line, row in _rows_where(frame, _suspect_effects(frame)):
         measure = row["measure"]
         alternatives = MEASURE_INPUTS.get(measure)
         if alternatives is None or any((line, c) in invalid for alt in alternatives for c in alt):

@@ -618,6 +618,8 @@ def methods_paragraphs(
             text += " Funnel-plot asymmetry was examined with Egger's regression test, the rank correlation test and trim-and-fill (L0 estimator), and Rosenthal's fail-safe N was computed."
         if o.get("leave_one_out"):
             text += " Leave-one-out analyses show the influence of each study."
+        elif o.get("leave_one_out_skipped"):
+            text += f" Leave-one-out analyses were {o['leave_one_out_skipped']}."
         paras.append(text)
     if bayes:
         priors = sorted({str(o["bayes"].get("prior_source") or "") for o in bayes} - {""})
