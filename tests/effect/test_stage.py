@@ -469,3 +469,20 @@ def test_leave_one_out_runs_up_to_its_size_limit_and_says_why_not_beyond(tmp_pat
 
     assert "Leave-one-out analyses show the influence of each study." in said(at)
     assert "Leave-one-out analyses were not run: k = 11 results, more than 10" in said(over)
+
+
+@pytest.mark.parametrize("review", ["sos", "cbt-recidivism"])
+def test_effect_sizes_by_group_equal_row_by_row(review):
+    """The grouped computation of effect sizes gives, row for row, what _row_effect_size gives."""
+    from emmie.effect.stage import _effect_sizes_by_group, _row_effect_size
+    from emmie.ingest import load_review
+
+    from support import ROOT
+
+    eff = load_review(ROOT / "data" / review).effects
+    yi, vi, reasons = _effect_sizes_by_group(eff)
+    for i in range(len(eff)):
+        y, v, reason = _row_effect_size(eff.iloc[i])
+        assert reasons[i] == reason, i
+        assert (np.isnan(yi[i]) and np.isnan(y)) or yi[i] == pytest.approx(y, rel=1e-15, abs=0), i
+        assert (np.isnan(vi[i]) and np.isnan(v)) or vi[i] == pytest.approx(v, rel=1e-15, abs=0), i

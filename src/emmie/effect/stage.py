@@ -124,6 +124,45 @@ def _row_effect_size(row: pd.Series) -> tuple[float, float, str]:
     return yi, vi, ""
 
 
+def _effect_sizes_by_group(eff: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """:func:`_row_effect_size` for every row, computed once per group of rows with the same measure and the same
+    inputs present (escalc is elementwise with ``to="only0"``); a group whose computation fails falls back to
+    row by row, so that each row gets its own reason. A million rows took minutes one by one."""
+    n = len(eff)
+    yi, vi = np.full(n, np.nan), np.full(n, np.nan)
+    reasons = [""] * n
+    if n == 0:
+        return yi, vi, reasons
+    columns = [c for c in INPUT_COLUMNS if c in eff]
+    values = eff[columns].to_numpy(dtype=float)
+    finite = np.isfinite(values)
+    signature = finite @ (1 << np.arange(len(columns), dtype=np.int64))
+    groups = pd.DataFrame({"measure": eff["measure"].astype(str).to_numpy(), "signature": signature})
+    for (measure, _), index in groups.groupby(["measure", "signature"], sort=False).indices.items():
+        if measure == "NONE":
+            for i in index:
+                reasons[i] = "the source gives a direction only (no effect size with a variance)"
+            continue
+        used = [j for j, c in enumerate(columns) if finite[index[0], j]]
+        try:
+            es = effect_sizes(measure, **{columns[j]: values[index, j] for j in used})
+        except EmmieError:
+            for i in index:
+                yi[i], vi[i], reasons[i] = _row_effect_size(eff.iloc[i])
+            continue
+        y, v = es["yi"].to_numpy(dtype=float), es["vi"].to_numpy(dtype=float)
+        for i, a, b in zip(index, y, v, strict=True):
+            if not (np.isfinite(a) and np.isfinite(b)):
+                reasons[i] = f"the inputs for {measure} are incomplete (no finite effect size or variance)"
+                continue
+            yi[i], vi[i] = a, b
+            if b <= 0:
+                reasons[i] = f"sampling variance {b:g} is not > 0"
+            elif measure == "PROP":
+                reasons[i] = "single-arm proportion (PROP): no comparison group to pool against"
+    return yi, vi, reasons
+
+
 def pooling_measure(outcome: dict[str, Any], measures: pd.Series) -> str | None:
     """The measure an outcome is pooled on: declared in review.yaml, else the most frequent computable one.
 
@@ -154,21 +193,19 @@ def compute_effect_sizes(review: Review) -> tuple[pd.DataFrame, dict[str, str | 
         no result has a comparative effect size).
     """
     eff = review.effects
-    rows = []
-    for _, row in eff.iterrows():
-        yi, vi, reason = _row_effect_size(row)
-        rows.append(
-            {
-                "effect_id": row["effect_id"],
-                "study_id": row["study_id"],
-                "outcome": row["outcome"],
-                "measure": row["measure"],
-                "yi": yi,
-                "vi": vi,
-                "reason": reason,
-            }
-        )
-    sizes = pd.DataFrame(rows, columns=[c for c in SIZE_COLUMNS if c not in ("ci_lb", "ci_ub", "poolable")])
+    yi, vi, reasons = _effect_sizes_by_group(eff)
+    sizes = pd.DataFrame(
+        {
+            "effect_id": eff["effect_id"].to_numpy(),
+            "study_id": eff["study_id"].to_numpy(),
+            "outcome": eff["outcome"].to_numpy(),
+            "measure": eff["measure"].to_numpy(),
+            "yi": yi,
+            "vi": vi,
+            "reason": reasons,
+        },
+        columns=[c for c in SIZE_COLUMNS if c not in ("ci_lb", "ci_ub", "poolable")],
+    )
     z = stats.norm.isf((1 - LEVEL) / 2)
     half = z * np.sqrt(sizes["vi"].where(sizes["vi"] > 0))
     sizes["ci_lb"] = sizes["yi"] - half
