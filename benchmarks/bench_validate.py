@@ -23,9 +23,6 @@ from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from synthetic_review import write_synthetic_review  # noqa: E402
 
 
 def timed(code: str, cwd: Path) -> dict[str, float | int]:
@@ -49,7 +46,21 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         parent = Path(tmp)
-        folder = write_synthetic_review(parent, n_studies=args.studies, n_outcomes=args.outcomes)
+        # in a child process: a large parent's peak memory would be inherited by the measured children
+        subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "benchmarks" / "synthetic_review.py"),
+                str(parent),
+                "--studies",
+                str(args.studies),
+                "--outcomes",
+                str(args.outcomes),
+            ],
+            check=True,
+            capture_output=True,
+        )
+        folder = parent / "synthetic"
         shutil.copytree(ROOT / "data" / "_reference", parent / "_reference")
         size = (folder / "effects.csv").stat().st_size
         validate = timed(
