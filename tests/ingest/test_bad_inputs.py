@@ -101,7 +101,7 @@ def test_economics_base_must_be_convertible_with_the_reference_tables(tmp_path: 
         ),
         (
             ["toolkit", "{file}/index.html", "--results", "{tmp}", "--data", "{tmp}", "{tmp}/v.json"],
-            "emmie: {tmp}/v.json: No such file or directory",
+            "emmie: {file}: is a file, not a folder",
         ),
     ],
 )

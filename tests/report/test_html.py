@@ -269,3 +269,17 @@ def test_toolkit_shows_a_review_only_when_its_results_follow_from_its_current_da
     failed = "Not reported: the coded data are valid, but a step of the analysis failed" in html
     assert (shown, failed) == (card == "shown", card != "shown")
     assert ("the earlier report is not shown" in html) == (card == "stale")
+
+
+def test_toolkit_card_of_a_review_that_was_not_validated(project: Path, tmp_path: Path):
+    """After a run that stopped before a review was validated (the workflow's onerror remakes the page), the
+    review gets a card saying so rather than disappearing."""
+    from emmie.report.render import render_toolkit
+
+    out = tmp_path / "reports" / "index.html"
+    render_toolkit([tmp_path / "results" / "other" / "validation.json"], tmp_path / "results", out, project / "data")
+    html = out.read_text(encoding="utf-8")
+    assert (
+        '<h3 id="tk-other">other</h3><p><strong>Not reported: its data were not checked, because the run stopped '
+        "first.</strong>" in html
+    )

@@ -615,6 +615,30 @@ def test_a_flood_of_formulas_stops_reading_at_a_bound(tiny: Path, tmp_path: Path
     assert lines[0] == "200 problems in the coded data:" and len(lines) == 201
     assert lines[1].startswith("x.xlsx[effects]:2:effect_id: got '=1+1'; expected a typed value, not a formula")
     assert lines[-1] == (
-        "x.xlsx[effects]:102:-: got 'more than 199 problems'; expected fewer problems: reading stopped at this row; "
+        "x.xlsx[effects]:101:-: got 'more than 199 problems'; expected fewer problems: reading stopped after this row; "
         "correct the ones listed and import again"
     )
+
+
+def test_exactly_the_bound_of_problems_is_listed_without_a_stop(tiny: Path, tmp_path: Path) -> None:
+    """199 problems are all listed, with no claim that there were more (the bound is checked after each row)."""
+    from bombs import write_bomb
+
+    path = write_bomb(template(tiny), tmp_path / "x.xlsx", "effects", ["effect_id"], "<c><f>1+1</f></c>", 199, None)
+    with pytest.raises(DataError) as err:
+        import_workbook(path, tiny)
+    lines = err.value.render().splitlines()
+    assert sum("expected a typed value, not a formula" in line for line in lines) == 199
+    assert not any("more than 199 problems" in line for line in lines)
+
+
+def test_a_sheet_openpyxl_cannot_parse_is_a_data_error(tiny: Path, tmp_path: Path) -> None:
+    """Streaming finds a broken sheet only while reading its rows: a number cell holding text is reported as an
+    unreadable workbook, not an internal error."""
+    from bombs import write_bomb
+
+    path = write_bomb(template(tiny), tmp_path / "x.xlsx", "effects", ["effect_id"], '<c t="n"><v>abc</v></c>', 1, None)
+    with pytest.raises(DataError) as err:
+        import_workbook(path, tiny)
+    assert "x.xlsx:-: got \"ValueError: invalid literal for int() with base 10: 'abc'\"" in err.value.render()
+    assert "expected an Excel workbook (.xlsx), as written by emmie template" in err.value.render()

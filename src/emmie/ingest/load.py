@@ -72,9 +72,11 @@ def _utf16(data: bytes) -> bool:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return True
     head = data[:200]
-    return len(head) >= 4 and (
-        head[1::2].count(0) >= 0.9 * len(head[1::2]) or head[0::2].count(0) >= 0.9 * len(head[0::2])
-    )
+    if len(head) < 4:
+        return False
+    odd, even = head[1::2], head[0::2]
+    zeros = odd.count(0) >= 0.9 * len(odd), even.count(0) >= 0.9 * len(even)
+    return zeros[0] != zeros[1]  # NULs in one half only: all-NUL bytes are a binary file, not UTF-16
 
 
 def decode(data: bytes, file: str) -> tuple[str | None, list[Problem]]:
@@ -88,7 +90,7 @@ def decode(data: bytes, file: str) -> tuple[str | None, list[Problem]]:
                 1,
                 "-",
                 "UTF-16 text",
-                "UTF-8 text (save it as 'CSV UTF-8', or convert it: iconv -f UTF-16 -t UTF-8)",
+                "UTF-8 text (save it as UTF-8, in Excel as 'CSV UTF-8', or convert it: iconv -f UTF-16 -t UTF-8)",
             )
         ]
     try:
@@ -420,7 +422,8 @@ def load_config(folder: Path) -> tuple[dict[str, Any] | None, list[Problem]]:
                         )
                     )
             continue
-        problems.append(Problem("review.yaml", 0, where or "-", _short(error.instance), _expected(error)))
+        value = ", ".join(_unknown_keys(error)) if error.validator == "additionalProperties" else _short(error.instance)
+        problems.append(Problem("review.yaml", 0, where or "-", value, _expected(error)))
     if not problems and config["id"] != folder.name:
         problems.append(Problem("review.yaml", 0, "id", config["id"], f"the folder name '{folder.name}'"))
     return (config if not problems else None), problems
@@ -433,10 +436,10 @@ QUOTE_MAX = 200
 def _short(value: Any) -> Any:
     if isinstance(value, (dict, list)):
         value = yaml.safe_dump(value, default_flow_style=True, width=10_000).strip()
-    return _cap(value)
+    return cap(value)
 
 
-def _cap(value: Any) -> Any:
+def cap(value: Any) -> Any:
     if isinstance(value, str) and len(value) > QUOTE_MAX:
         return f"{value[:QUOTE_MAX]}... ({len(value):,} characters)"
     return value
@@ -453,30 +456,43 @@ PATTERN_WORDS = {
 }
 
 
-def _known_keys(error: jsonschema.ValidationError) -> str:
-    """'only the keys a, b, c ('x' is not one of them; did you mean 'y'?)' for an unknown key."""
-    import difflib
-
+def _allowed_keys(error: jsonschema.ValidationError) -> list[str]:
     allowed = list((error.schema.get("properties") or {}).keys())
-    patterns = [re.compile(p) for p in (error.schema.get("patternProperties") or {})]
-    unknown = [
+    for pattern in error.schema.get("patternProperties") or {}:  # "^(a|b|c)$" in words: a, b, c
+        m = re.fullmatch(r"\^\(([\w|]+)\)\$", pattern)
+        allowed += m.group(1).split("|") if m else []
+    return allowed
+
+
+def _unknown_keys(error: jsonschema.ValidationError) -> list[str]:
+    allowed = _allowed_keys(error)
+    patterns = list(error.schema.get("patternProperties") or {})
+    return [
         str(k)
         for k in (error.instance if isinstance(error.instance, dict) else {})
-        if k not in allowed and not any(p.search(str(k)) for p in patterns)
+        if k not in allowed and not any(re.search(p, str(k)) for p in patterns)
     ]
+
+
+def _known_keys(error: jsonschema.ValidationError) -> str:
+    """ "only known keys: 'x' is not one (did you mean 'y'?); the keys are a, b, c": the unknown key comes first,
+    so that a long list of keys cut short by :func:`cap` never hides it."""
+    import difflib
+
+    allowed = _allowed_keys(error)
     said = []
-    for key in unknown:
+    for key in _unknown_keys(error):
         near = difflib.get_close_matches(key, allowed, n=1, cutoff=0.75)
-        said.append(f"'{key}' is not one of them" + (f"; did you mean '{near[0]}'?" if near else ""))
-    keys = ", ".join(allowed) if allowed else "no other keys"
-    return f"only the keys {keys} ({'; '.join(said)})"
+        said.append(f"'{key}' is not one" + (f" (did you mean '{near[0]}'?)" if near else ""))
+    keys = ", ".join(allowed) if allowed else "none"
+    return f"only known keys: {'; '.join(said)}; the keys are {keys}"
 
 
 def _expected(error: jsonschema.ValidationError) -> str:
     if error.validator == "enum":
         return "one of " + ", ".join(map(str, error.validator_value))
     if error.validator == "additionalProperties":
-        return _cap(_known_keys(error))
+        return cap(_known_keys(error))
     if error.validator == "type":
         return f"a value of type {error.validator_value}"
     bound = {"minimum": "at least", "maximum": "at most", "exclusiveMinimum": "above", "exclusiveMaximum": "below"}
@@ -500,7 +516,7 @@ def _expected(error: jsonschema.ValidationError) -> str:
     }
     if error.validator in words:
         return words[error.validator]()
-    return _cap(error.message)
+    return cap(error.message)
 
 
 def load_review(folder: str | Path) -> Review:

@@ -299,8 +299,9 @@ def _suspect_effects(frame: pd.DataFrame) -> np.ndarray:
     def col(name: str) -> pd.Series:
         return frame[name] if name in frame else pd.Series(np.nan, index=frame.index)
 
-    def present(name: str) -> pd.Series:
-        return col(name).notna()
+    def present(name: str) -> pd.Series:  # as _present: not NaN, and not "" (text columns such as direction)
+        values = col(name)
+        return values.notna() & (values != "") if values.dtype == object else values.notna()
 
     measure = frame["measure"].astype(str) if "measure" in frame else pd.Series("", index=frame.index)
     suspect = pd.Series(False, index=frame.index)

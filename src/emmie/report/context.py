@@ -824,6 +824,7 @@ def toolkit_row(
         "problems": record.get("problems", []),
         "stale": stale,
         "logs": logs,
+        "not_run": bool(record.get("not_run")),
     }
     if stale or rating is None or not findings or not findings.get("findings"):
         return row

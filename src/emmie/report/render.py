@@ -146,7 +146,12 @@ def render_toolkit(validations: list[Path], results: Path, out: Path, data: Path
     card says that a step failed (the page is also made after a failed run, by the workflow's ``onerror``)."""
     rows = []
     for path in validations:
-        record = read_json(path)
+        # After a failed run (the workflow's onerror) a review may not have been validated at all.
+        record = (
+            read_json(path)
+            if path.is_file()
+            else {"review": path.parent.name, "ok": False, "problems": [], "not_run": True}
+        )
         review_id = record["review"]
         emmie_json = results / review_id / "emmie.json"
         rating = read_json(emmie_json) if record["ok"] and emmie_json.is_file() else None
@@ -154,7 +159,7 @@ def render_toolkit(validations: list[Path], results: Path, out: Path, data: Path
         findings = read_json(findings_json) if record["ok"] and findings_json.is_file() else None
         config = _read_config(data / review_id / "review.yaml") if record["ok"] else {}
         report = out.parent / review_id / "index.html"
-        made = path.stat().st_mtime
+        made = path.stat().st_mtime if path.is_file() else 0.0
         stale = record["ok"] and any(
             p.is_file() and p.stat().st_mtime < made for p in (emmie_json, findings_json, report)
         )

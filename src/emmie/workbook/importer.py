@@ -24,9 +24,11 @@ import shutil
 import tempfile
 import warnings
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
@@ -34,7 +36,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
 from emmie.errors import DataError, EmmieError, Problem
-from emmie.ingest.load import csv_problem, decode, load_review, read_csv_file
+from emmie.ingest.load import cap, csv_problem, decode, load_review, read_csv_file
 from emmie.ingest.schema import TABLES, TABLES_BY_NAME, Column, Table
 from emmie.io import atomic_write_bytes
 from emmie.workbook.layout import (
@@ -393,8 +395,22 @@ def _read_workbook(path: Path, config: dict[str, Any]) -> tuple[dict[str, Sheet]
                 )
             )
         return sheets, tuple(ignored), problems
+    except _UNREADABLE as exc:  # streaming: a broken sheet is found while its rows are read
+        raise DataError(
+            Problem(
+                path.name,
+                0,
+                "-",
+                cap(f"{type(exc).__name__}: {exc}"),
+                "an Excel workbook (.xlsx), as written by emmie template",
+            )
+        ) from None
     finally:
         workbook.close()  # read-only mode keeps the file open
+
+
+#: What openpyxl raises on a sheet it cannot parse (a value of the wrong type, truncated XML, a bad zip stream).
+_UNREADABLE = (ValueError, KeyError, TypeError, EOFError, zlib.error, ElementTree.ParseError, zipfile.BadZipFile)
 
 
 def _holds_data(ws: Any, budget: _Budget, where: str) -> bool:
@@ -436,19 +452,6 @@ def _read_sheet(
     filled_blank: set[int] = set()
     for i, cells in enumerate(rows, start=2):
         budget.read(len(cells), where, i)
-        if len(earlier) + len(problems) >= MAX_PROBLEMS:
-            raise _TooLarge(
-                [
-                    *[*earlier, *problems][:MAX_PROBLEMS],
-                    Problem(
-                        where,
-                        i,
-                        "-",
-                        f"more than {MAX_PROBLEMS:,} problems",
-                        "fewer problems: reading stopped at this row; correct the ones listed and import again",
-                    ),
-                ]
-            )
         values: dict[str, str] = {}
         row_problems: list[Problem] = []
         for j, cell in enumerate(cells, start=1):
@@ -466,6 +469,19 @@ def _read_sheet(
         if row_problems or any(v.strip() for v in values.values()):  # the loader skips blank rows too
             problems += row_problems
             out.append(SheetRow(i, values))
+        if row_problems and len(earlier) + len(problems) > MAX_PROBLEMS:  # this row's problems passed the bound
+            raise _TooLarge(
+                [
+                    *[*earlier, *problems][:MAX_PROBLEMS],
+                    Problem(
+                        where,
+                        i,
+                        "-",
+                        f"more than {MAX_PROBLEMS:,} problems",
+                        "fewer problems: reading stopped after this row; correct the ones listed and import again",
+                    ),
+                ]
+            )
     if out:
         for column in columns.values():
             if column.required and column.name not in names:
