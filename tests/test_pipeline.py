@@ -82,11 +82,24 @@ def test_second_run_has_nothing_to_do(built: Path):
     assert planned_jobs(built) == {}
 
 
+def copy_of_built(built: Path, tmp_path: Path, reviews: dict[str, Path]) -> Path:
+    """A copy of the built tiny project (its outputs up to date) with ``reviews`` added to it and its config."""
+    project = tmp_path / "p"
+    shutil.copytree(built, project, symlinks=True)  # copy2 keeps the times: tiny's outputs stay up to date
+    for path in (project / "data").rglob("*"):
+        path.chmod(path.stat().st_mode | stat.S_IWUSR)
+    config = project / "config" / "config.yaml"
+    config.write_text(config.read_text() + "".join(f"  - {r}\n" for r in reviews))
+    for name, src in reviews.items():
+        shutil.copytree(src, project / "data" / name)
+        (project / "data" / name / "review.yaml").write_text(
+            (src / "review.yaml").read_text().replace("id: tiny", f"id: {name}")
+        )
+    return project
+
+
 def test_adding_a_study_reruns_only_that_review(built: Path, tmp_path: Path):
-    project = make_project(tmp_path, {"tiny": TINY, "other": TINY})
-    (project / "data" / "other" / "review.yaml").write_text(
-        (TINY / "review.yaml").read_text().replace("id: tiny", "id: other")
-    )
+    project = copy_of_built(built, tmp_path, {"other": TINY})
     assert snakemake(project).returncode == 0
     studies = project / "data" / "tiny" / "studies.csv"
     studies.write_text(
@@ -108,20 +121,17 @@ def test_snakemake_report_works(built: Path, tmp_path: Path):
     assert (tmp_path / "workflow.html").stat().st_size > 10_000
 
 
-#: Makes ``emmie report`` fail for the review "crash" (a valid review whose report step fails), loaded by
-#: every Python the test's Snakemake starts (PYTHONPATH): a failure injected from outside, not a hook in emmie.
+#: Makes ``emmie stage effect`` fail for the review "crash" (a valid review whose analysis fails, so that its
+#: later steps never run), loaded by every Python the test's Snakemake starts (PYTHONPATH): a failure injected
+#: from outside, not a hook in emmie.
 CRASH_REPORT = """import sys
-if "report" in sys.argv and any(a.endswith("/crash") for a in sys.argv):
-    sys.exit("injected failure of the report step")
+if "stage" in sys.argv and "effect" in sys.argv and any(a.endswith("/crash") for a in sys.argv):
+    sys.exit("injected failure of the effect stage")
 """
 
 
-def test_failing_review_does_not_block_others(tmp_path: Path):
-    project = make_project(tmp_path / "p", {"tiny": TINY, "broken": TINY, "crash": TINY})
-    for review in ("broken", "crash"):
-        (project / "data" / review / "review.yaml").write_text(
-            (TINY / "review.yaml").read_text().replace("id: tiny", f"id: {review}")
-        )
+def test_failing_review_does_not_block_others(built: Path, tmp_path: Path):
+    project = copy_of_built(built, tmp_path, {"broken": TINY, "crash": TINY})
     shutil.copyfile(BAD / "negative_count" / "effects.csv", project / "data" / "broken" / "effects.csv")
     # A review listed in the config whose folder does not exist fails on its own, too.
     config = project / "config" / "config.yaml"
@@ -135,7 +145,7 @@ def test_failing_review_does_not_block_others(tmp_path: Path):
         cwd=project,
         env={**os.environ, "PYTHONPATH": str(tmp_path / "inject")},
     )
-    assert proc.returncode == 1, proc.stderr[-2000:]  # the crash review's report step failed
+    assert proc.returncode == 1, proc.stderr[-2000:]  # the crash review's effect stage failed
     assert (project / "reports" / "tiny" / "index.html").is_file()
     # The toolkit page is made even so (the workflow's onerror), and says what happened to each review.
     toolkit = (project / "reports" / "index.html").read_text(encoding="utf-8")
