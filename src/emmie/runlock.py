@@ -32,7 +32,7 @@ def snakemake_processes(directory: Path) -> list[int]:
         except OSError:
             continue  # gone, or not ours to read
         words = [a.decode(errors="replace") for a in argv if a]
-        if not any(Path(w).name.startswith("snakemake") or w == "snakemake" for w in words[:3]):
+        if not any(Path(w).name.startswith("snakemake") for w in words[:3]):
             continue
         target = cwd
         for flag, value in zip(words, words[1:], strict=False):

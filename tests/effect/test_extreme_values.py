@@ -75,11 +75,16 @@ def test_natural_frequencies_and_ratios_never_overflow():
     ],
 )
 def test_meta_command_names_the_rows_that_break_the_fit(tmp_path: Path, capsys, rows: str, expected: str):
-    f = tmp_path / "m.csv"
-    f.write_text("yi,vi\n" + rows)
-    assert meta_main([str(f), "--yi", "yi", "--vi", "vi"]) == 1
-    err = capsys.readouterr().err
+    err = meta_error(tmp_path, capsys, "yi,vi\n" + rows)
     assert expected in err and "internal error" not in err and "Traceback" not in err
+
+
+def meta_error(tmp_path: Path, capsys, text: str) -> str:
+    """What ``emmie meta`` says on stderr for a CSV file holding ``text`` (it must exit 1)."""
+    f = tmp_path / "m.csv"
+    f.write_text(text)
+    assert meta_main([str(f), "--yi", "yi", "--vi", "vi"]) == 1
+    return capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
@@ -94,10 +99,7 @@ def test_meta_command_names_the_rows_that_break_the_fit(tmp_path: Path, capsys, 
     ],
 )
 def test_meta_command_reads_its_csv_as_the_review_tables_are_read(tmp_path: Path, capsys, text: str, expected: str):
-    f = tmp_path / "m.csv"
-    f.write_text(text)
-    assert meta_main([str(f), "--yi", "yi", "--vi", "vi"]) == 1
-    err = capsys.readouterr().err
+    err = meta_error(tmp_path, capsys, text)
     assert f"emmie meta: {tmp_path}/{expected}" in err, err
 
 

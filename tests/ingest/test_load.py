@@ -75,7 +75,7 @@ def test_the_column_wise_prefilter_of_effect_rules_misses_no_problem(monkeypatch
     """check_effects checks its rules row by row only on the rows a column-wise pass finds suspect; on every
     effects.csv of the bad-input corpus (and the tiny review's) the problems are the same as checking every row."""
     from emmie.ingest import validate
-    from emmie.ingest.load import read_csv_file, to_frame
+    from emmie.ingest.load import open_csv, records_frame
     from emmie.ingest.schema import TABLES_BY_NAME
 
     from support import BAD
@@ -84,10 +84,10 @@ def test_the_column_wise_prefilter_of_effect_rules_misses_no_problem(monkeypatch
     assert len(files) >= 10
     compared = 0
     for path in files:
-        raw, problems = read_csv_file(path, "effects")
+        raw, _ = open_csv(path, "effects")
         if raw is None:
             continue
-        frame, _ = to_frame(raw, TABLES_BY_NAME["effects"], {})
+        frame, _ = records_frame(raw.file, raw.header, raw, TABLES_BY_NAME["effects"], {})
         fast = validate.check_effects(frame, {})
         with monkeypatch.context() as m:
             m.setattr(validate, "_suspect_effects", lambda f: np.ones(len(f), dtype=bool))

@@ -64,11 +64,16 @@ def _read(path: str | Path, required: tuple[str, ...]) -> pd.DataFrame:
     return frame
 
 
+def read_deflators(path: str | Path | None = None) -> pd.DataFrame:
+    """The GDP deflator table (default ``data/_reference/deflators.csv``): currency, year, index."""
+    return _read(path or REFERENCE_DIR / "deflators.csv", DEFLATOR_COLUMNS)
+
+
 def load_reference(
     deflators: str | Path | None = None, rates: str | Path | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Read the deflator and exchange-rate tables (defaults: ``data/_reference/*.csv``)."""
-    d = _read(deflators or REFERENCE_DIR / "deflators.csv", DEFLATOR_COLUMNS)
+    d = read_deflators(deflators)
     r = _read(rates or REFERENCE_DIR / "exchange_rates.csv", RATE_COLUMNS)
     bad = r.loc[~r["quote"].isin(QUOTES)]
     if len(bad):

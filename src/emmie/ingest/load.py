@@ -254,15 +254,11 @@ def parse_cell(column: Column, raw: str) -> tuple[Any, str | None]:
 CHUNK = 100_000
 
 
-def to_frame(raw: RawTable, table: Table, extra: dict[str, str]) -> tuple[pd.DataFrame, list[Problem]]:
-    """Parse every cell; ``extra`` maps declared extra columns to 'continuous'/'categorical'."""
-    return records_frame(raw.file, raw.header, zip(raw.lines, raw.rows, strict=True), table, extra)
-
-
 def records_frame(
     file: str, header: list[str], records: Iterable[tuple[int, list[str]]], table: Table, extra: dict[str, str]
 ) -> tuple[pd.DataFrame, list[Problem]]:
-    """The typed table from (line, cells) records, read :data:`CHUNK` records at a time, and the problems found."""
+    """The typed table from (line, cells) records, read :data:`CHUNK` records at a time, and the problems found;
+    ``extra`` maps declared extra columns to 'continuous'/'categorical'."""
     columns = {c.name: c for c in table.columns}
     for name, kind in extra.items():
         columns[name] = Column(name, "float" if kind == "continuous" else "text", False, "moderator")

@@ -237,20 +237,18 @@ def check_review_urls(config: dict[str, Any]) -> list[Problem]:
 
 def check_economics_base(config: dict[str, Any], folder: Path) -> list[Problem]:
     """The economics base currency and price year are ones data/_reference/deflators.csv can convert to."""
+    from emmie.economics.convert import read_deflators
+    from emmie.errors import EmmieError
+
     econ = config.get("economics") or {}
     table = folder.parent / "_reference" / "deflators.csv"
     if not econ or not table.is_file():
         return []
-    import csv
-
-    with table.open(newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    years: dict[str, set[int]] = {}
-    for r in rows:
-        try:
-            years.setdefault(r["currency"], set()).add(int(r["year"]))
-        except (KeyError, ValueError):
-            continue
+    try:
+        deflators = read_deflators(table)
+    except EmmieError:
+        return []  # a broken reference table is the economics stage's to report
+    years = {currency: set(group) for currency, group in deflators.groupby("currency")["year"]}
     problems = []
     currency, year = econ.get("base_currency"), econ.get("base_year")
     if currency is not None and currency not in years:

@@ -816,8 +816,9 @@ def toolkit_row(
     stale: bool = False,
     logs: str = "",
 ) -> dict[str, Any]:
-    """One review's card on the toolkit page. ``stale``: the review's data changed after its findings and
-    report were made and a later step failed, so they are not shown; ``logs`` is where to look."""
+    """One review's card on the toolkit page (its results only when ``rating`` and ``findings`` are given).
+    ``stale``: the review's data changed after its findings and report were made and a later step failed, so they
+    are not shown; ``logs`` is where to look."""
     row = {
         "review": record["review"],
         "ok": record["ok"],
@@ -826,7 +827,7 @@ def toolkit_row(
         "logs": logs,
         "not_run": bool(record.get("not_run")),
     }
-    if stale or rating is None or not findings or not findings.get("findings"):
+    if rating is None or not findings or not findings.get("findings"):
         return row
     said = {f["id"]: f for f in findings["findings"]}
     dims = rating.get("dimensions", rating)

@@ -154,22 +154,17 @@ def render_toolkit(validations: list[Path], results: Path, out: Path, data: Path
         )
         review_id = record["review"]
         emmie_json = results / review_id / "emmie.json"
-        rating = read_json(emmie_json) if record["ok"] and emmie_json.is_file() else None
         findings_json = results / review_id / "findings.json"
-        findings = read_json(findings_json) if record["ok"] and findings_json.is_file() else None
-        config = _read_config(data / review_id / "review.yaml") if record["ok"] else {}
         report = out.parent / review_id / "index.html"
-        made = path.stat().st_mtime if path.is_file() else 0.0
-        stale = record["ok"] and any(
-            p.is_file() and p.stat().st_mtime < made for p in (emmie_json, findings_json, report)
-        )
-        missing = record["ok"] and not report.is_file()
+        outputs = (emmie_json, findings_json, report)
+        stale = record["ok"] and any(p.is_file() and p.stat().st_mtime < path.stat().st_mtime for p in outputs)
+        current = record["ok"] and not stale and all(p.is_file() for p in outputs)
         rows.append(
             context.toolkit_row(
                 record,
-                None if missing else rating,
-                None if missing else findings,
-                config,
+                read_json(emmie_json) if current else None,
+                read_json(findings_json) if current else None,
+                _read_config(data / review_id / "review.yaml") if record["ok"] else {},
                 stale=stale,
                 logs=str(results / "logs" / review_id),
             )
