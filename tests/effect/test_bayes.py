@@ -438,3 +438,27 @@ def test_interpret_categories():
         interpret(vague, mid=0.2, desirable="up")
     with pytest.raises(EmmieError, match="mid"):
         interpret(vague, mid=-0.2, desirable="lower")
+
+
+def test_blocks_of_studies_give_the_same_posterior(monkeypatch):
+    """Past _CELLS_MAX cells the exact engine sums a block of studies at a time (bounded memory at any k): the
+    numbers are those of the one-block computation, to rounding."""
+    rng = np.random.default_rng(11)
+    yi, vi = rng.normal(0.3, 0.4, 300), rng.uniform(0.02, 0.3, 300)
+    whole = bayesian_meta_analysis(yi, vi, mu_prior_sd=4.0, tau_scale=0.5)
+    monkeypatch.setattr(bayes, "_CELLS_MAX", 5_000)
+    blocks = bayesian_meta_analysis(yi, vi, mu_prior_sd=4.0, tau_scale=0.5)
+    for name in ("mu_mean", "mu_sd", "mu_median", "mu_ci_lb", "mu_ci_ub", "tau_median", "tau_ci_lb", "pred_lb"):
+        assert getattr(blocks, name) == pytest.approx(getattr(whole, name), rel=1e-10, abs=1e-12), name
+    for column in ("mean", "sd", "lb", "ub"):
+        np.testing.assert_allclose(blocks.theta[column], whole.theta[column], rtol=1e-10, atol=1e-12)
+
+
+def test_without_study_effects_mu_and_tau_are_unchanged():
+    rng = np.random.default_rng(12)
+    yi, vi = rng.normal(0.3, 0.4, 40), rng.uniform(0.02, 0.3, 40)
+    full = bayesian_meta_analysis(yi, vi, mu_prior_sd=4.0, tau_scale=0.5)
+    lean = bayesian_meta_analysis(yi, vi, mu_prior_sd=4.0, tau_scale=0.5, study_effects=False)
+    for name in ("mu_median", "mu_ci_lb", "mu_ci_ub", "tau_median", "tau_ci_ub", "pred_lb", "pred_ub"):
+        assert getattr(lean, name) == pytest.approx(getattr(full, name), rel=1e-12), name
+    assert lean.theta["mean"].isna().all() and len(lean.theta) == 40

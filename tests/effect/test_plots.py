@@ -14,6 +14,8 @@ from scipy import stats
 
 from emmie.effect import meta_analysis
 from emmie.effect.plots import (
+    FOREST_MAX_ROWS,
+    FUNNEL_MAX_POINTS,
     favours_labels,
     forest_data,
     forest_plot,
@@ -119,6 +121,33 @@ def test_forest_plot_height_grows_with_k(k):
     height = float(re.search(r'height="([\d.]+)pt"', svg).group(1))
     assert height >= 72 * max(3.2, 0.24 * (k + 5) + 1.4) - 1
     assert f"S{k - 1}" in svg
+
+
+@pytest.mark.parametrize("k", [FOREST_MAX_ROWS, FOREST_MAX_ROWS + 1, 20_000])
+def test_forest_plot_past_max_rows_is_a_caterpillar_plot_of_fixed_size(k):
+    """Up to FOREST_MAX_ROWS results one labelled row each; past it the results are sorted, unlabelled and drawn as
+    one image, and the figure says why: the SVG stays small whatever k."""
+    rng = np.random.default_rng(3)
+    yi, vi = rng.normal(0.2, 0.3, k), rng.uniform(0.01, 0.2, k)
+    res = meta_analysis(yi, vi)
+    svg = forest_plot(yi, vi, [f"S{i}" for i in range(k)], res, measure="SMD", title=f"k = {k}")
+    if k <= FOREST_MAX_ROWS:
+        assert f"S{k - 1}" in svg and "<image" not in svg
+        return
+    assert ">S0<" not in svg and ">S0 " not in svg and "<image" in svg
+    assert f"{k:,} results, sorted by estimate" in svg and "too many to label" in svg
+    assert f"{res.estimate:.2f} [{res.ci_lb:.2f}, {res.ci_ub:.2f}]" in svg
+    assert len(svg) < 150_000
+    assert svg == forest_plot(yi, vi, [f"S{i}" for i in range(k)], res, measure="SMD", title=f"k = {k}")
+
+
+@pytest.mark.parametrize("k", [FUNNEL_MAX_POINTS, FUNNEL_MAX_POINTS + 1, 50_000])
+def test_funnel_plot_past_max_points_draws_them_as_an_image(k):
+    rng = np.random.default_rng(4)
+    yi, vi = rng.normal(0.2, 0.3, k), rng.uniform(0.01, 0.2, k)
+    svg = funnel_plot(yi, vi, meta_analysis(yi, vi))
+    assert ("<image" in svg) is (k > FUNNEL_MAX_POINTS)
+    assert len(svg) < (150_000 if k > FUNNEL_MAX_POINTS else 200_000)
 
 
 def test_funnel_contours_are_normal_quantiles():

@@ -486,3 +486,29 @@ def test_effect_sizes_by_group_equal_row_by_row(review):
         assert reasons[i] == reason, i
         assert (np.isnan(yi[i]) and np.isnan(y)) or yi[i] == pytest.approx(y, rel=1e-15, abs=0), i
         assert (np.isnan(vi[i]) and np.isnan(v)) or vi[i] == pytest.approx(v, rel=1e-15, abs=0), i
+
+
+def test_prior_sensitivity_runs_up_to_its_size_limit_and_says_why_not_beyond(tmp_path, monkeypatch):
+    """The prior-sensitivity table costs four more exact fits: it is made for k <= PRIOR_SENSITIVITY_MAX_K; beyond
+    that the outcome, its Bayesian finding and the methods text say it was not run and why."""
+    from emmie.effect import stage
+    from emmie.findings.effect import _bayes_finding
+    from emmie.report.context import methods_paragraphs
+
+    monkeypatch.setattr(stage, "PRIOR_SENSITIVITY_MAX_K", 10)
+    at = run(landenberger_review(10), tmp_path / "at")["outcomes"][0]["bayes"]
+    over_result = run(landenberger_review(11), tmp_path / "over")
+    over = over_result["outcomes"][0]["bayes"]
+    assert len(at["prior_sensitivity"]) == 4 and "prior_sensitivity_skipped" not in at
+    assert over["prior_sensitivity"] is None
+    skipped = (
+        "not run: k = 11 results, more than 10 (four more exact fits of every result; with this many results the "
+        "data, not the prior, set the heterogeneity)"
+    )
+    assert over["prior_sensitivity_skipped"] == skipped
+    assert f"nonrecid: the prior-sensitivity table was {skipped}" in over_result["warnings"]
+    interp = {"p_benefit": 0.9, "interval": {"lb": 0.1, "ub": 0.2}}
+    assert f"Other heterogeneity priors were {skipped}." in _bayes_finding("x", "GEN", interp, over, False, []).statement
+    assert "Under each of the 4 heterogeneity priors tried" in _bayes_finding("x", "GEN", interp, at, False, []).statement
+    methods = " ".join(methods_paragraphs(landenberger_review(), over_result, {}, {}))
+    assert f"the prior-sensitivity table was {skipped}." in methods

@@ -56,6 +56,9 @@ RHAT_MAX = 1.01
 ESS_PER_CHAIN = 100
 
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
+# The exact engine works on (grid points x studies) arrays; past this many cells they are built a block of studies
+# at a time, so that memory stays bounded whatever k (a million studies on a 1,601-point grid would be 13 GB).
+_CELLS_MAX = 4_000_000
 
 
 class ConvergenceWarning(UserWarning):
@@ -391,6 +394,7 @@ def bayesian_meta_analysis(
     draws: int = 2000,
     chains: int = 4,
     tune: int = 1000,
+    study_effects: bool = True,
 ) -> BayesResult:
     """Bayesian random-effects meta-analysis of the normal-normal hierarchical model.
 
@@ -431,6 +435,10 @@ def bayesian_meta_analysis(
         Seed for NUTS and for the predictive draws (ignored by the exact engine).
     draws, chains, tune : int
         NUTS draws per chain, chains and tuning steps per chain.
+    study_effects : bool
+        Exact engine: compute the shrunken study effects (``theta``). False leaves them NaN and saves the k
+        mixture quantiles that dominate the cost at large k (e.g. for :func:`prior_sensitivity`, which reports mu
+        and tau only).
 
     Returns
     -------
@@ -463,7 +471,7 @@ def bayesian_meta_analysis(
         "level": float(level),
     }
     if engine == "exact":
-        return _exact(yi_arr, vi_arr, **settings)
+        return _exact(yi_arr, vi_arr, study_effects=study_effects, **settings)
     for name, value, least in (("draws", draws, 1), ("chains", chains, 1), ("tune", tune, 0)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
             raise AnalysisError(f"{name} must be a whole number >= {least}; got {value!r}")
@@ -529,13 +537,33 @@ def _conditional(
     tau: np.ndarray, yi: np.ndarray, vi: np.ndarray, m0: float, s0: float, tau_prior: str, tau_scale: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """log p(tau | y) up to a constant, and the normal posterior of mu given tau (mean, variance)."""
-    w = 1.0 / (vi[None, :] + (tau * tau)[:, None])
-    prec = 1.0 / (s0 * s0) + w.sum(axis=1)
-    mean = (m0 / (s0 * s0) + w @ yi) / prec
-    resid = yi[None, :] - mean[:, None]
-    # The centred form of sum w y^2 + m0^2/s0^2 - P M^2: no cancellation when |y| is large.
-    q = (w * resid * resid).sum(axis=1) + ((m0 - mean) / s0) ** 2
-    logpost = _tau_prior_logpdf(tau, tau_prior, tau_scale) + 0.5 * np.log(w).sum(axis=1) - 0.5 * np.log(prec) - 0.5 * q
+    t2 = (tau * tau)[:, None]
+    if tau.size * yi.size <= _CELLS_MAX:
+        w = 1.0 / (vi[None, :] + t2)
+        prec = 1.0 / (s0 * s0) + w.sum(axis=1)
+        mean = (m0 / (s0 * s0) + w @ yi) / prec
+        resid = yi[None, :] - mean[:, None]
+        # The centred form of sum w y^2 + m0^2/s0^2 - P M^2: no cancellation when |y| is large.
+        q = (w * resid * resid).sum(axis=1) + ((m0 - mean) / s0) ** 2
+        log_w = np.log(w).sum(axis=1)
+    else:  # the same sums, a block of studies at a time (two passes: q is centred on the mean)
+        blocks = [
+            slice(i, i + max(1, _CELLS_MAX // tau.size)) for i in range(0, yi.size, max(1, _CELLS_MAX // tau.size))
+        ]
+        sum_w, sum_wy, log_w = np.zeros(tau.size), np.zeros(tau.size), np.zeros(tau.size)
+        for b in blocks:
+            w = 1.0 / (vi[None, b] + t2)
+            sum_w += w.sum(axis=1)
+            sum_wy += w @ yi[b]
+            log_w += np.log(w).sum(axis=1)
+        prec = 1.0 / (s0 * s0) + sum_w
+        mean = (m0 / (s0 * s0) + sum_wy) / prec
+        q = ((m0 - mean) / s0) ** 2
+        for b in blocks:
+            w = 1.0 / (vi[None, b] + t2)
+            resid = yi[None, b] - mean[:, None]
+            q += (w * resid * resid).sum(axis=1)
+    logpost = _tau_prior_logpdf(tau, tau_prior, tau_scale) + 0.5 * log_w - 0.5 * np.log(prec) - 0.5 * q
     return logpost, mean, 1.0 / prec
 
 
@@ -617,6 +645,20 @@ def _mixture_quantiles(
     return x
 
 
+def _shrunken(
+    yi: np.ndarray, vi: np.ndarray, w: np.ndarray, tau: np.ndarray, m: np.ndarray, v: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Posterior mean and sd of each study's effect, and its normal components on the tau grid (means, sds).
+
+    theta_i | tau, y ~ N((1-b) y_i + b M, v_i (1-b) + b^2 V), b = v_i/(v_i+tau^2)."""
+    b = vi[:, None] / (vi[:, None] + (tau * tau)[None, :])
+    th_mean = (1.0 - b) * yi[:, None] + b * m[None, :]
+    th_var = vi[:, None] * (1.0 - b) + b * b * v[None, :]
+    theta_mean = th_mean @ w
+    theta_sd = np.sqrt((th_var + (th_mean - theta_mean[:, None]) ** 2) @ w)
+    return theta_mean, theta_sd, th_mean, np.sqrt(th_var)
+
+
 def _exact(
     yi: np.ndarray,
     vi: np.ndarray,
@@ -626,6 +668,7 @@ def _exact(
     tau_prior: str,
     tau_scale: float,
     level: float,
+    study_effects: bool = True,
 ) -> BayesResult:
     def conditional(tau: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return _conditional(tau, yi, vi, mu_prior_mean, mu_prior_sd, tau_prior, tau_scale)
@@ -653,22 +696,37 @@ def _exact(
     mu_sd = math.sqrt(float(w @ (v + (m - mu_mean) ** 2)))
     tau_mean = float(w @ tau)
 
-    # Shrunken study effects given tau: theta_i | tau, y ~ N((1-b) y_i + b M, v_i (1-b) + b^2 V), b = v_i/(v_i+tau^2)
-    b = vi[:, None] / (vi[:, None] + (tau * tau)[None, :])
-    th_mean = (1.0 - b) * yi[:, None] + b * m[None, :]
-    th_var = vi[:, None] * (1.0 - b) + b * b * v[None, :]
-    theta_mean = th_mean @ w
-    theta_sd = np.sqrt((th_var + (th_mean - theta_mean[:, None]) ** 2) @ w)
-
     p_lo, p_hi = _probs(level)
     mu_sds = np.sqrt(v)
     pred_sds = np.sqrt(v + tau * tau)
-    th_sds = np.sqrt(th_var)
-    means = np.vstack([np.broadcast_to(m, (3, m.size)), np.broadcast_to(m, (2, m.size)), th_mean, th_mean])
-    sds = np.vstack([np.broadcast_to(mu_sds, (3, m.size)), np.broadcast_to(pred_sds, (2, m.size)), th_sds, th_sds])
+    means = np.vstack([np.broadcast_to(m, (3, m.size)), np.broadcast_to(m, (2, m.size))])
+    sds = np.vstack([np.broadcast_to(mu_sds, (3, m.size)), np.broadcast_to(pred_sds, (2, m.size))])
     k = yi.size
-    probs = np.concatenate([[p_lo, 0.5, p_hi, p_lo, p_hi], np.full(k, p_lo), np.full(k, p_hi)])
-    q = _mixture_quantiles(w, means, sds, probs)
+    if not study_effects:
+        q = _mixture_quantiles(w, means, sds, np.array([p_lo, 0.5, p_hi, p_lo, p_hi]))
+        theta = pd.DataFrame({"yi": yi, "vi": vi, "mean": np.nan, "sd": np.nan, "lb": np.nan, "ub": np.nan})
+    elif k * m.size <= _CELLS_MAX:
+        theta_mean, theta_sd, th_means, th_sds = _shrunken(yi, vi, w, tau, m, v)
+        probs = np.concatenate([[p_lo, 0.5, p_hi, p_lo, p_hi], np.full(k, p_lo), np.full(k, p_hi)])
+        q = _mixture_quantiles(w, np.vstack([means, th_means, th_means]), np.vstack([sds, th_sds, th_sds]), probs)
+        theta = pd.DataFrame(
+            {"yi": yi, "vi": vi, "mean": theta_mean, "sd": theta_sd, "lb": q[5 : 5 + k], "ub": q[5 + k :]}
+        )
+    else:  # a block of studies at a time: each study's mixture is its own, so the blocks give the same numbers
+        q = _mixture_quantiles(w, means, sds, np.array([p_lo, 0.5, p_hi, p_lo, p_hi]))
+        parts = []
+        step = max(1, _CELLS_MAX // m.size)
+        for i in range(0, k, step):
+            b = slice(i, i + step)
+            theta_mean, theta_sd, th_means, th_sds = _shrunken(yi[b], vi[b], w, tau, m, v)
+            n = th_means.shape[0]
+            bounds = _mixture_quantiles(
+                w, np.vstack([th_means, th_means]), np.vstack([th_sds, th_sds]), np.repeat([p_lo, p_hi], n)
+            )
+            parts.append(pd.DataFrame({"mean": theta_mean, "sd": theta_sd, "lb": bounds[:n], "ub": bounds[n:]}))
+        theta = pd.concat(parts, ignore_index=True)
+        theta.insert(0, "vi", vi)
+        theta.insert(0, "yi", yi)
 
     # tau's CDF: integrate a cubic spline of the (normalised) density in s exactly.
     cdf = CubicSpline(grid.s, density).antiderivative()
@@ -686,7 +744,6 @@ def _exact(
     sel = sel[:: max(1, sel.size // 400)]
     tau_density = density[sel] / (c * np.cosh(grid.s[sel]))
 
-    theta = pd.DataFrame({"yi": yi, "vi": vi, "mean": theta_mean, "sd": theta_sd, "lb": q[5 : 5 + k], "ub": q[5 + k :]})
     return BayesResult(
         k=k,
         engine="exact",
@@ -1022,6 +1079,7 @@ def prior_sensitivity(
             tau_prior=family,
             tau_scale=s,
             level=level,
+            study_effects=False,
         )
         probs = _benefit_probabilities(res, mid, desirable)
         rows.append(

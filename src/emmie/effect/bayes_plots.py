@@ -17,6 +17,7 @@ from scipy import stats
 from ..errors import AnalysisError
 from ..figures import to_svg
 from .bayes import BayesResult, tau_prior_pdf
+from .plots import FOREST_MAX_ROWS, RASTER_DPI
 
 # Okabe & Ito (2008), "Color Universal Design".
 BLACK = "#000000"
@@ -31,7 +32,7 @@ _RC = {"font.size": 9}
 
 
 def _to_svg(fig: Figure) -> str:
-    return to_svg(fig, rc=_RC)
+    return to_svg(fig, rc={**_RC, "savefig.dpi": RASTER_DPI})
 
 
 def prior_posterior_plot(result: BayesResult) -> str:
@@ -117,6 +118,8 @@ def bayes_forest_plot(result: BayesResult, labels: Sequence[str], *, xlabel: str
     labels = [str(label) for label in labels]
     if len(labels) != result.k:
         raise AnalysisError(f"bayes_forest_plot: {len(labels)} labels for {result.k} studies")
+    if result.k > FOREST_MAX_ROWS:
+        return _bayes_caterpillar(result, xlabel=xlabel)
     z = stats.norm.ppf(0.5 + result.level / 2.0)
     half = z * np.sqrt(result.vi)
     th = result.theta
@@ -148,6 +151,70 @@ def bayes_forest_plot(result: BayesResult, labels: Sequence[str], *, xlabel: str
         fig.legend(loc="lower center", ncol=4, frameon=False, fontsize=8)
         ax.set_title(
             f"Bayesian random-effects meta-analysis (k = {k}; \u03c4 ~ "
+            f"{result.tau_prior.replace('_', '-')}({result.tau_scale:g}))",
+            fontsize=9,
+        )
+        fig.tight_layout(rect=(0.0, 0.3 / height, 1.0, 1.0))
+        return _to_svg(fig)
+
+
+def _bayes_caterpillar(result: BayesResult, *, xlabel: str) -> str:
+    """:func:`bayes_forest_plot` past :data:`~emmie.effect.plots.FOREST_MAX_ROWS` studies: each study's observed
+    effect (black) and shrunken effect (blue) with their intervals, sorted by the observed effect, unlabelled and
+    drawn as one image, so that the figure keeps its size whatever the number of studies."""
+    k = result.k
+    z = stats.norm.ppf(0.5 + result.level / 2.0)
+    order = np.argsort(result.yi, kind="stable")
+    yi, half = np.asarray(result.yi)[order], z * np.sqrt(np.asarray(result.vi)[order])
+    th = {key: np.asarray(result.theta[key])[order] for key in ("mean", "lb", "ub")}
+    band = max(0.08 * k, 1.5)
+    rows = np.arange(1, k + 1, dtype=float) + band
+    thin = k > 500
+    with matplotlib.rc_context(_RC):
+        fig = Figure(figsize=(7.5, 6.2))
+        ax = fig.subplots()
+        ax.hlines(rows, yi - half, yi + half, color=BLACK, lw=0.4 if thin else 0.8, alpha=0.35, rasterized=True)
+        ax.scatter(
+            yi,
+            rows,
+            s=2 if thin else 5,
+            color=BLACK,
+            linewidths=0,
+            rasterized=True,
+            label=f"observed ({100 * result.level:g}% CI)",
+        )
+        ax.hlines(rows, th["lb"], th["ub"], color=BLUE, lw=0.4 if thin else 0.8, alpha=0.35, rasterized=True)
+        ax.scatter(
+            th["mean"],
+            rows,
+            s=2 if thin else 5,
+            color=BLUE,
+            linewidths=0,
+            rasterized=True,
+            label="shrunken (posterior)",
+        )
+        mid = result.mu_median
+        y_mu, y_pred = 0.65 * band, 0.25 * band
+        ax.fill(
+            [result.mu_ci_lb, mid, result.mu_ci_ub, mid],
+            [y_mu, y_mu + 0.2 * band, y_mu, y_mu - 0.2 * band],
+            color=VERMILLION,
+            label="mean effect \u03bc",
+        )
+        ax.hlines(y_pred, result.pred_lb, result.pred_ub, color=GREEN, lw=2.5, label="prediction (new study)")
+        ax.axvline(0.0, color=GREY, lw=0.8, ls="--")
+        ax.set_yticks(
+            [y_pred, y_mu, float(rows[len(rows) // 2])],
+            ["Prediction", "Mean effect (\u03bc)", "Studies,\nsorted by\nobserved effect"],
+        )
+        ax.set_ylim(0.0, rows[-1] + 1.0)
+        ax.set_xlabel(xlabel)
+        ax.spines[["top", "right", "left"]].set_visible(False)
+        ax.tick_params(axis="y", length=0)
+        height = fig.get_figheight()
+        fig.legend(loc="lower center", ncol=4, frameon=False, fontsize=8)
+        ax.set_title(
+            f"Bayesian random-effects meta-analysis (k = {k:,}, too many to label; \u03c4 ~ "
             f"{result.tau_prior.replace('_', '-')}({result.tau_scale:g}))",
             fontsize=9,
         )

@@ -25,6 +25,7 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Polygon  # noqa: E402
 from matplotlib.ticker import FixedLocator, FuncFormatter  # noqa: E402
@@ -60,9 +61,20 @@ PLOT_RC = {
 }
 
 
+#: A forest plot draws one labelled row per result. Past this many rows it cannot be read row by row and its SVG
+#: grows by about 1.3 KB a row (a million results made a 374 MB page), so it becomes a caterpillar plot: the
+#: results sorted by estimate, unlabelled, their intervals drawn as one image of fixed size. The numbers of every
+#: result are in the stage's ``effect_sizes.csv``.
+FOREST_MAX_ROWS = 100
+#: Past this many points a funnel plot draws its points as an image (an SVG marker is about 100 bytes a point).
+FUNNEL_MAX_POINTS = 1_000
+#: Resolution of the parts of a figure drawn as an image.
+RASTER_DPI = 100
+
+
 def figure_to_svg(fig: Figure, title: str) -> str:
     """Reproducible SVG with a ``<title>``, in the plots' house style (see :func:`emmie.figures.to_svg`)."""
-    return to_svg(fig, title=title, tight=False, rc=PLOT_RC)
+    return to_svg(fig, title=title, tight=False, rc={**PLOT_RC, "savefig.dpi": RASTER_DPI})
 
 
 def new_figure(width: float, height: float) -> Figure:
@@ -247,6 +259,10 @@ def forest_plot(
     ----------
     Lewis & Clarke (2001); Viechtbauer (2010), ``forest.rma`` and ``addpred``.
     """
+    if len(yi) > FOREST_MAX_ROWS:
+        return caterpillar_plot(
+            yi, vi, result, measure=measure, transf=transf, level=level, desirable=desirable, title=title
+        )
     data = forest_data(yi, vi, labels, result, measure=measure, transf=transf, level=level)
     left_label, right_label = favours_labels(desirable)
     study = data[data["row"] == "study"]
@@ -355,6 +371,138 @@ def forest_plot(
             va="center",
             family="DejaVu Sans Mono",
         )
+    het = _heterogeneity_note(result)
+    if het:
+        fig.text(0.02, 0.10 / height, het, ha="left", va="bottom", fontsize=7, color=ink)
+    fig.suptitle(title, x=0.02, ha="left", y=1 - 0.12 / height, va="top", fontsize=9, fontweight="bold")
+    return figure_to_svg(fig, title)
+
+
+def caterpillar_plot(
+    yi: Sequence[float],
+    vi: Sequence[float],
+    result: Any,
+    *,
+    measure: str,
+    transf: Callable[[np.ndarray], np.ndarray] | None = None,
+    level: float = 0.95,
+    desirable: str = "higher",
+    title: str | None = None,
+) -> str:
+    """The forest plot of a large meta-analysis (more than :data:`FOREST_MAX_ROWS` results), as SVG text.
+
+    One horizontal line per result (its ``level`` confidence interval) with a dot at its estimate, sorted by
+    estimate from the smallest at the bottom, unlabelled; under them the pooled estimate as a diamond and the
+    prediction interval as a dotted bar, as in :func:`forest_plot`. The results are drawn as one image
+    (:data:`RASTER_DPI`), so the figure has the same size whatever the number of results.
+
+    Parameters
+    ----------
+    yi, vi, result, measure, transf, level, desirable, title
+        As :func:`forest_plot`.
+
+    Returns
+    -------
+    str
+        SVG document.
+
+    References
+    ----------
+    Viechtbauer, W. metafor's "caterpillar plot" example (forest plot of a large number of studies, sorted by
+    estimate).
+    """
+    yi = np.asarray(yi, dtype=float)
+    vi = np.asarray(vi, dtype=float)
+    k = len(yi)
+    order = np.argsort(yi, kind="stable")
+    z = stats.norm.ppf(0.5 + level / 2)
+    half = z * np.sqrt(vi[order])
+    est, lb, ub = yi[order], yi[order] - half, yi[order] + half
+    pct = round(100 * level)
+    title = title or f"Forest plot ({MEASURE_LABELS.get(measure, measure)}, k = {k})"
+    left_label, right_label = favours_labels(desirable)
+    height = 6.2
+    fig = new_figure(9.5, height)
+    ax = fig.add_axes((0.08, 1.25 / height, 0.62, 1 - 1.85 / height))
+    band = max(0.06 * k, 1.0)  # room under the results for the pooled estimate and the prediction interval
+    y = np.arange(1, k + 1, dtype=float) + band
+    ink, accent = OKABE_ITO["black"], OKABE_ITO["blue"]
+    lw = 0.9 if k <= 500 else 0.4
+    lines = LineCollection(
+        np.stack([np.column_stack([lb, y]), np.column_stack([ub, y])], axis=1), colors=ink, linewidths=lw, alpha=0.5
+    )
+    lines.set_rasterized(True)
+    ax.add_collection(lines)
+    ax.scatter(est, y, s=2 if k > 500 else 5, color=ink, linewidths=0, zorder=3, rasterized=True)
+    estimate, ci_lb, ci_ub = _get(result, "estimate"), _get(result, "ci_lb"), _get(result, "ci_ub")
+    pi_lb, pi_ub = _get(result, "pi_lb"), _get(result, "pi_ub")
+    finite = np.concatenate([lb, ub, [0.0, ci_lb, ci_ub, pi_lb, pi_ub]])
+    finite = finite[np.isfinite(finite)]
+    lo, hi = float(finite.min()), float(finite.max())
+    pad = 0.05 * (hi - lo if hi > lo else 1.0)
+    ax.set_xlim(lo - pad, hi + pad)
+    ax.set_ylim(0, k + band + 1)
+    ax.axvline(0.0, color=OKABE_ITO["grey"], lw=0.8, zorder=0)
+    y_summary, y_pred = 0.62 * band, 0.25 * band
+    if np.isfinite(estimate):
+        ax.add_patch(
+            Polygon(
+                [
+                    (ci_lb, y_summary),
+                    (estimate, y_summary + 0.3 * band),
+                    (ci_ub, y_summary),
+                    (estimate, y_summary - 0.3 * band),
+                ],
+                closed=True,
+                facecolor=accent,
+                edgecolor=accent,
+                zorder=4,
+            )
+        )
+        ax.axvline(estimate, color=accent, lw=0.6, ls="--", zorder=1)
+    if np.isfinite(pi_lb) and np.isfinite(pi_ub):
+        ax.hlines(y_pred, pi_lb, pi_ub, color=accent, lw=1.2, ls=":")
+    ax.set_yticks([])
+    ax.spines["left"].set_visible(False)
+    show = transf if transf is not None else default_transf(measure)
+    if measure in RATIO_MEASURES and (transf is None or transf is np.exp):
+        ax.xaxis.set_major_locator(FixedLocator(_ratio_ticks(lo - pad, hi + pad)))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{np.exp(x):g}"))
+        ax.set_xlabel(f"{MEASURE_LABELS.get(measure, measure)} (log scale)")
+    else:
+        ax.set_xlabel(MEASURE_LABELS.get(measure, measure))
+    shown = show if show is not None else (lambda x: x)
+    method = str(getattr(result, "method", ""))
+    test = TEST_LABELS.get(str(getattr(result, "test", "")), str(getattr(result, "test", "")))
+    text_x = 0.72
+    lines_text = [
+        (f"{k:,} results, sorted by estimate", "bold"),
+        ("one line per result: its estimate", "normal"),
+        (f"and {pct}% confidence interval;", "normal"),
+        ("too many to label: every result's", "normal"),
+        ("numbers are in the table of", "normal"),
+        ("effect sizes", "normal"),
+        ("", "normal"),
+        (f"RE model ({method}, {test})" if method else "RE model", "bold"),
+        (
+            f"{_fmt(float(shown(np.array([estimate]))[0]))} [{_fmt(float(shown(np.array([ci_lb]))[0]))}, "
+            f"{_fmt(float(shown(np.array([ci_ub]))[0]))}]",
+            "bold",
+        ),
+    ]
+    if np.isfinite(pi_lb) and np.isfinite(pi_ub):
+        lines_text.append(
+            (
+                f"{pct}% prediction interval [{_fmt(float(shown(np.array([pi_lb]))[0]))}, "
+                f"{_fmt(float(shown(np.array([pi_ub]))[0]))}]",
+                "normal",
+            )
+        )
+    top = 1 - 0.75 / height
+    for i, (line, weight) in enumerate(lines_text):
+        fig.text(text_x, top - i * 0.2 / height, line, ha="left", va="top", fontsize=8, fontweight=weight, color=ink)
+    fig.text(0.08, 0.36 / height, f"\u2190 {left_label}", ha="left", va="bottom", fontsize=7.5, color=ink)
+    fig.text(0.70, 0.36 / height, f"{right_label} \u2192", ha="right", va="bottom", fontsize=7.5, color=ink)
     het = _heterogeneity_note(result)
     if het:
         fig.text(0.02, 0.10 / height, het, ha="left", va="bottom", fontsize=7, color=ink)
@@ -501,7 +649,18 @@ def funnel_plot(
         ax.plot(
             est + 1.96 * se_line, se_line, color=OKABE_ITO["blue"], lw=0.7, ls="--", zorder=2, label="Pseudo 95% CI"
         )
-    ax.scatter(data["yi"], data["sei"], s=18, color=OKABE_ITO["black"], zorder=3, label="Studies")
+    many = k > FUNNEL_MAX_POINTS  # drawn as an image: the SVG keeps its size whatever k
+    ax.scatter(
+        data["yi"],
+        data["sei"],
+        s=4 if many else 18,
+        color=OKABE_ITO["black"],
+        alpha=0.5 if many else 1.0,
+        linewidths=0 if many else None,
+        zorder=3,
+        label="Studies",
+        rasterized=many,
+    )
     label = MEASURE_LABELS.get(measure, measure)
     ax.set_xlabel(f"log {label.lower()}" if measure in RATIO_MEASURES else label)
     ax.set_ylabel("Standard error")

@@ -512,6 +512,8 @@ def _bayes_finding(oid, measure, interp, bayes, small_study: bool, studies) -> F
             if lo == hi
             else f" Across {len(ps)} heterogeneity priors the probability of any benefit ranges from {lo} to {hi}."
         )
+    elif bayes.get("prior_sensitivity_skipped"):
+        text += f" Other heterogeneity priors were {bayes['prior_sensitivity_skipped']}."
     if small_study:
         text += " These probabilities assume the studies are unbiased; the small-study effects above mean they overstate the benefit."
     if int(bayes.get("k") or 0) < 5:

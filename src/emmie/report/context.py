@@ -629,6 +629,11 @@ def methods_paragraphs(
             "Röver 2020, bayesmeta) and a prior-sensitivity table over alternative heterogeneity priors. Priors: "
             + "; ".join(priors)
             + ". Probabilities of benefit are posterior probabilities that the average effect lies in the desirable direction."
+            + "".join(
+                f" {o['label']}: the prior-sensitivity table was {o['bayes']['prior_sensitivity_skipped']}."
+                for o in bayes
+                if o["bayes"].get("prior_sensitivity_skipped")
+            )
         )
     swim = effect.get("swim") or {}
     if swim.get("results"):
