@@ -244,6 +244,9 @@ def test_svg_text_that_merely_mentions_script_is_inlined(text: str):
         ('<a xlink:href="javascript:alert(1)"><text>x</text></a>', "a link to 'javascript:alert(1)'"),
         ('<a href=" java&#9;script:alert(1)"/>', "a link to"),
         ('<image href="data:image/svg+xml;base64,PHN2Zz4="/>', "a link to 'data:"),
+        ('<a href="data:image/png;base64,iVBORw0KGgo="><text>x</text></a>', "a link to 'data:"),
+        ('<image href="data:image/png;base64,iVBOR&lt;script&gt;"/>', "a link to 'data:"),
+        ('<image href="data:text/html;base64,PHNjcmlwdD4="/>', "a link to 'data:"),
     ],
 )
 def test_svg_that_could_run_script_is_refused(svg: str, why: str):
@@ -252,6 +255,21 @@ def test_svg_that_could_run_script_is_refused(svg: str, why: str):
     with pytest.raises(ValueError, match="could run script") as err:
         inline_svg(f"<svg {SVG_NS}>{svg}</svg>")
     assert why in str(err.value)
+
+
+def test_a_figure_drawn_partly_as_an_image_is_inlined():
+    """A caterpillar plot draws its many results as one base64 PNG in an <image>: that cannot run script."""
+    import numpy as np
+
+    from emmie.effect import meta_analysis
+    from emmie.effect.plots import FOREST_MAX_ROWS, forest_plot
+    from emmie.report.html import inline_svg
+
+    k = FOREST_MAX_ROWS + 1
+    yi, vi = np.linspace(-1, 1, k), np.full(k, 0.04)
+    svg = forest_plot(yi, vi, [str(i) for i in range(k)], meta_analysis(yi, vi), measure="SMD")
+    assert "data:image/png;base64," in svg and "<image" in inline_svg(svg)
+    assert inline_svg(f'<svg {SVG_NS}><image href="data:image/png;base64,iVBORw0KGgo="/></svg>')
 
 
 def test_dollar_signs_in_labels_are_text_not_mathtext():

@@ -217,21 +217,24 @@ def compute_effect_sizes(review: Review) -> tuple[pd.DataFrame, dict[str, str | 
         computable = mask & (sizes["reason"] == "")
         target = pooling_measure(outcome, sizes.loc[computable, "measure"])
         measures[outcome["id"]] = target
-        seen: dict[str, str] = {}
-        for i in sizes.index[computable]:
-            measure = sizes.at[i, "measure"]
-            if measure != target and measure != "GEN":
-                sizes.at[i, "reason"] = f"measure {measure} differs from the outcome's pooling measure {target}"
-                continue
-            sid = sizes.at[i, "study_id"]
-            if sid in seen:
-                sizes.at[i, "reason"] = (
-                    f"study {sid} already contributes result {seen[sid]} to this outcome "
-                    "(one result per study; the first coded row is pooled)"
-                )
-                continue
-            seen[sid] = sizes.at[i, "effect_id"]
-            sizes.at[i, "poolable"] = True
+        rows = sizes.index[computable]
+        measure = sizes.loc[rows, "measure"]
+        other = ((measure != target) & (measure != "GEN")).to_numpy()
+        sizes.loc[rows[other], "reason"] = (
+            "measure " + measure[other] + f" differs from the outcome's pooling measure {target}"
+        )
+        rows = rows[~other]
+        sid = sizes.loc[rows, "study_id"].astype(str)
+        later = sid.duplicated(keep="first").to_numpy()
+        first = pd.Series(sizes.loc[rows[~later], "effect_id"].to_numpy(), index=sid[~later].to_numpy())
+        sizes.loc[rows[later], "reason"] = (
+            "study "
+            + sid[later]
+            + " already contributes result "
+            + sid[later].map(first).astype(str)
+            + " to this outcome (one result per study; the first coded row is pooled)"
+        )
+        sizes.loc[rows[~later], "poolable"] = True
     unknown = ~sizes["outcome"].isin(list(measures))
     sizes.loc[unknown, "reason"] = "outcome not declared in review.yaml"
     return sizes[SIZE_COLUMNS], measures
@@ -499,7 +502,7 @@ def run(review: Review, outdir: Path) -> dict[str, Any]:
     names = study_labels(review)  # author-year labels, with a/b where two would read alike
     sizes, measures = compute_effect_sizes(review)
     write_csv(outdir / "effect_sizes.csv", sizes)
-    text = review.effects.set_index("effect_id")
+    timepoints = review.effects.set_index("effect_id")["timepoint"]
     in_meta: set[str] = set()
     swim_reason: dict[str, str] = {}
     outcomes = []
@@ -579,20 +582,10 @@ def run(review: Review, outdir: Path) -> dict[str, Any]:
                 bayes, interp, figs = got
                 entry["bayes"], entry["interpretation"] = bayes, interp
                 entry["figures"].update(figs)
-        entry["studies"] = [
-            {
-                "effect_id": r.effect_id,
-                "study_id": r.study_id,
-                "measure": r.measure,
-                "yi": r.yi,
-                "vi": r.vi,
-                "ci_lb": r.ci_lb,
-                "ci_ub": r.ci_ub,
-                "weight": w,
-                "timepoint": str(text.at[r.effect_id, "timepoint"]),
-            }
-            for r, w in zip(used.itertuples(index=False), weights, strict=True)
-        ]
+        studies = used[["effect_id", "study_id", "measure", "yi", "vi", "ci_lb", "ci_ub"]].assign(
+            weight=np.asarray(weights, dtype=float), timepoint=used["effect_id"].map(timepoints).astype(str)
+        )
+        entry["studies"] = studies.to_dict(orient="records")
         for r in rows.itertuples(index=False):
             if r.effect_id in in_meta:
                 continue

@@ -12,12 +12,15 @@ from markupsafe import Markup, escape
 
 _XML_PROLOG = re.compile(r"^\s*(<\?xml[^>]*\?>\s*)?(<!DOCTYPE[^>]*>\s*)?", re.S)
 _ACTIVE_ELEMENTS = {"script", "foreignobject", "iframe", "object", "embed", "handler", "listener"}
+# The one data: link a figure may hold: a raster image (matplotlib draws a large figure's many marks as one PNG).
+_RASTER = re.compile(r"data:image/(png|jpeg);base64,[A-Za-z0-9+/=\s]*", re.I)
 
 
 def script_in_svg(body: str) -> str | None:
     """What in an SVG could run script, or None: an active element, an ``on...`` attribute, or a link
-    to ``javascript:``/``data:``. Elements and attributes are checked, never the text: a label such as
-    'online = 24/7' or 'javascript: a tutorial' is text, escaped by the SVG writer, and harmless."""
+    to ``javascript:``/``data:`` (other than a base64 PNG or JPEG in an ``<image>``, which cannot hold script).
+    Elements and attributes are checked, never the text: a label such as 'online = 24/7' or 'javascript: a
+    tutorial' is text, escaped by the SVG writer, and harmless."""
     import xml.etree.ElementTree as ET
 
     try:
@@ -33,6 +36,8 @@ def script_in_svg(body: str) -> str | None:
             if local.startswith("on"):
                 return f"an event-handler attribute {local!r}"
             if local == "href" and re.sub(r"[\s\x00-\x1f]", "", value).lower().startswith(("javascript:", "data:")):
+                if tag == "image" and _RASTER.fullmatch(value):
+                    continue
                 return f"a link to {value[:40]!r}"
     return None
 
