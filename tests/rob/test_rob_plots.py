@@ -66,3 +66,34 @@ def test_plots_carry_symbols_and_are_reproducible():
 def test_empty_plot_raises_clear_error():
     with pytest.raises(EmmieError, match="no risk-of-bias"):
         traffic_light_plot(rob_table(ROB.iloc[0:0], None))
+
+
+@pytest.mark.parametrize("over", [False, True])
+def test_traffic_light_plot_is_drawn_up_to_its_size_limit_and_says_why_not_beyond(tmp_path, monkeypatch, over):
+    """One row per study: past TRAFFIC_LIGHT_MAX_STUDIES the plot is not drawn, the stage says why, the summary plot
+    is still drawn, and the report page says it."""
+    from emmie.ingest import load_review
+    from emmie.rob import stage
+
+    from support import ROOT
+
+    review = load_review(ROOT / "data" / "sos")
+    n = len(traffic_light_data(rob_table(review.rob, review.studies)))
+    monkeypatch.setattr(stage, "TRAFFIC_LIGHT_MAX_STUDIES", n - 1 if over else n)
+    out = stage.run(review, tmp_path)
+    assert (tmp_path / "rob_summary.svg").is_file() and out["figures"]["summary"] == "rob_summary.svg"
+    assert (tmp_path / "rob_traffic.svg").is_file() is (not over)
+    if not over:
+        assert out["traffic_light_skipped"] is None and out["figures"]["traffic_light"] == "rob_traffic.svg"
+        return
+    why = f"not drawn: {n:,} studies, more than {n - 1:,} (one row per study); the summary plot shows the share of studies at each judgement"
+    assert out["traffic_light_skipped"] == why and "traffic_light" not in out["figures"]
+    from emmie.report.context import appraisal_section
+    from emmie.report.render import environment
+
+    ctx = appraisal_section(tmp_path, {})
+    assert ctx["rob_traffic"] is None and ctx["rob_traffic_skipped"] == why
+    template = environment().from_string(
+        "{% if appraisal.rob_traffic_skipped %}<p>The traffic-light plot by study was {{ appraisal.rob_traffic_skipped }}.</p>{% endif %}"
+    )
+    assert f"The traffic-light plot by study was {why}." in template.render(appraisal=ctx)

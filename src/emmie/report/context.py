@@ -546,6 +546,7 @@ def appraisal_section(folder: Path, prisma: dict[str, Any]) -> dict[str, Any]:
         "prisma_svg": read_svg(folder / "prisma.svg"),
         "prisma_note": prisma.get("note") or "PRISMA 2020 flow; boxes without a reported count say so.",
         "rob_traffic": read_svg(folder / "rob_traffic.svg"),
+        "rob_traffic_skipped": rob.get("traffic_light_skipped"),
         "rob_summary": read_svg(folder / "rob_summary.svg"),
         "prisma_data": figure_data.prisma(prisma),
         "rob_traffic_data": figure_data.rob_traffic(rob),
