@@ -508,7 +508,11 @@ def test_prior_sensitivity_runs_up_to_its_size_limit_and_says_why_not_beyond(tmp
     assert over["prior_sensitivity_skipped"] == skipped
     assert f"nonrecid: the prior-sensitivity table was {skipped}" in over_result["warnings"]
     interp = {"p_benefit": 0.9, "interval": {"lb": 0.1, "ub": 0.2}}
-    assert f"Other heterogeneity priors were {skipped}." in _bayes_finding("x", "GEN", interp, over, False, []).statement
-    assert "Under each of the 4 heterogeneity priors tried" in _bayes_finding("x", "GEN", interp, at, False, []).statement
+    assert (
+        f"Other heterogeneity priors were {skipped}." in _bayes_finding("x", "GEN", interp, over, False, []).statement
+    )
+    assert (
+        "Under each of the 4 heterogeneity priors tried" in _bayes_finding("x", "GEN", interp, at, False, []).statement
+    )
     methods = " ".join(methods_paragraphs(landenberger_review(), over_result, {}, {}))
     assert f"the prior-sensitivity table was {skipped}." in methods

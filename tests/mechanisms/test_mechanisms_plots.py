@@ -54,6 +54,22 @@ def test_svg_of_60_nodes_is_reproducible(big):
     assert re.search(r"stroke-dasharray", svg)  # contested links are dashed
 
 
+@pytest.mark.parametrize("over", [False, True])
+def test_links_past_vector_links_max_are_drawn_as_one_image(big, monkeypatch, over):
+    """One arrow path per link up to VECTOR_LINKS_MAX links; past it the links are one image (the boxes and their
+    labels stay text), which the report inlines (a base64 PNG cannot run script)."""
+    from emmie.mechanisms import plots
+    from emmie.report.html import inline_svg
+
+    n = big.number_of_edges()
+    monkeypatch.setattr(plots, "VECTOR_LINKS_MAX", n - 1 if over else n)
+    svg = layered_svg(big)
+    assert ("<image" in svg) is over
+    label = next(iter(big.nodes(data=True)))[1]["label"].split()[0]
+    assert label in svg  # labels are text either way
+    assert inline_svg(svg) is not None
+
+
 def test_wrap_label():
     assert wrap_label("short") == ("short",)
     lines = wrap_label("a very long label " * 10, width=20, max_lines=3)

@@ -83,3 +83,14 @@ def test_bubble_data_and_plot(ablat):
     assert svg == bubble_plot(c["yi"], c["vi"], c["x"], m, measure="RR", xlabel="Absolute latitude")
     assert "<title>Meta-regression on ablat (k = 13)</title>" in svg
     assert "Absolute latitude" in svg and "log risk ratio" in svg
+
+
+@pytest.mark.parametrize("over", [False, True])
+def test_bubble_plot_past_max_points_draws_them_as_an_image(ablat, monkeypatch, over):
+    """As the funnel plot: past FUNNEL_MAX_POINTS studies the bubbles are one image, so the SVG keeps its size."""
+    from emmie.moderators import plots
+
+    c, m = ablat
+    monkeypatch.setattr(plots, "FUNNEL_MAX_POINTS", len(c["yi"]) - 1 if over else len(c["yi"]))
+    svg = plots.bubble_plot(c["yi"], c["vi"], c["x"], m, measure="RR", xlabel="Absolute latitude")
+    assert ("<image" in svg) is over

@@ -69,7 +69,7 @@ FOREST_MAX_ROWS = 100
 #: Past this many points a funnel plot draws its points as an image (an SVG marker is about 100 bytes a point).
 FUNNEL_MAX_POINTS = 1_000
 #: Resolution of the parts of a figure drawn as an image.
-RASTER_DPI = 100
+RASTER_DPI = 80
 
 
 def figure_to_svg(fig: Figure, title: str) -> str:

@@ -8,6 +8,7 @@ an empty cell. Row order is the file's order. Only the loader builds a Review.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,10 @@ class Review:
                 return o
         raise KeyError(outcome_id)
 
+    @cached_property
+    def _concept_labels(self) -> dict[str, str]:
+        first = self.vocabulary.drop_duplicates("concept_id", keep="first")
+        return dict(zip(first["concept_id"], first["label"].astype(str), strict=True))
+
     def concept_label(self, concept_id: str) -> str:
-        hit = self.vocabulary.loc[self.vocabulary["concept_id"] == concept_id, "label"]
-        return str(hit.iloc[0]) if len(hit) else concept_id
+        return self._concept_labels.get(concept_id, concept_id)

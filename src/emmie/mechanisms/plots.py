@@ -12,6 +12,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import networkx as nx  # noqa: E402
+from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch  # noqa: E402
@@ -97,8 +98,15 @@ def layered_figure(G: nx.DiGraph, *, title: str = "", layout: Layout | None = No
     return fig
 
 
+#: Past this many links the static graph draws its links as one image of straight lines, without arrowheads (the
+#: layers read left to right), instead of one arrow path each (about 550 bytes: a graph of 8,772 links made a
+#: 4.8 MB SVG); boxes and labels stay text. The interactive view has every link with its direction.
+VECTOR_LINKS_MAX = 400
+
+
 def _draw(ax: Any, G: nx.DiGraph, lay: Layout) -> None:
     boxes = lay.boxes
+    raster = G.number_of_edges() > VECTOR_LINKS_MAX
     top = max((abs(d["strength"]) for _, _, d in G.edges(data=True)), default=0.0)
     n_layers = len(lay.layers)
     for li in range(n_layers):
@@ -120,7 +128,20 @@ def _draw(ax: Any, G: nx.DiGraph, lay: Layout) -> None:
                 fontweight="bold",
                 color="#333333",
             )
-    for u, v in sorted(G.edges):
+    if raster:
+        segments, colours, widths, dashes = [], [], [], []
+        for u, v in sorted(G.edges):
+            d, a, b = G.edges[u, v], boxes[u], boxes[v]
+            style = link_style(d)
+            end_x = b.x - b.width / 2 if b.layer > a.layer else b.x + b.width / 2
+            segments.append([(a.x + a.width / 2, a.y), (end_x, b.y)])
+            colours.append(LINK_COLOURS[style])
+            widths.append(_line_width(float(d["strength"]), top))
+            dashes.append(LINK_DASHES.get(style, "-"))
+        links = LineCollection(segments, colors=colours, linewidths=widths, linestyles=dashes, alpha=0.5, zorder=1)
+        links.set_rasterized(True)
+        ax.add_collection(links)
+    for u, v in sorted(G.edges) if not raster else ():
         d = G.edges[u, v]
         a, b = boxes[u], boxes[v]
         style = link_style(d)

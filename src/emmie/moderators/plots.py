@@ -14,7 +14,14 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from emmie.effect.plots import MEASURE_LABELS, OKABE_ITO, RATIO_MEASURES, figure_to_svg, new_figure
+from emmie.effect.plots import (
+    FUNNEL_MAX_POINTS,
+    MEASURE_LABELS,
+    OKABE_ITO,
+    RATIO_MEASURES,
+    figure_to_svg,
+    new_figure,
+)
 from emmie.moderators.regression import ModeratorRegression
 
 
@@ -99,6 +106,7 @@ def bubble_plot(
         edgecolor=OKABE_ITO["black"],
         lw=0.8,
         label="Studies (area \u221d weight)",
+        rasterized=len(points) > FUNNEL_MAX_POINTS,  # as the funnel plot: many points are drawn as one image
     )
     ax.axhline(0.0, color=OKABE_ITO["grey"], lw=0.8, ls=":")
     label = MEASURE_LABELS.get(measure, measure)

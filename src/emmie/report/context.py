@@ -21,7 +21,7 @@ from emmie.findings.text import number as _f
 from emmie.ingest.documents import TYPE_WORDS, is_study, other_documents, study_ids
 from emmie.ingest.labels import study_labels
 from emmie.ingest.review import Review
-from emmie.report import figure_data
+from emmie.report import figure_data, tables
 from emmie.report.cmo_view import interactive_html
 from emmie.report.figure_data import EXP_MEASURES
 from emmie.report.html import read_svg
@@ -39,10 +39,12 @@ SOFTWARE = ("numpy", "scipy", "pandas", "statsmodels", "pymc", "arviz", "network
 # --------------------------------------------------------------------------- studies
 
 
-def study_index(review: Review) -> dict[str, dict[str, str]]:
+def study_index(review: Review, listed: set[str] | None = None) -> dict[str, dict[str, Any]]:
+    """Each study's label and citation, and whether its reference is ``listed`` on the page (None: all are)."""
     labels = study_labels(review)
     return {
-        s["study_id"]: {"short": labels[s["study_id"]], "citation": s["citation"]} for _, s in review.studies.iterrows()
+        sid: {"short": labels[sid], "citation": citation, "listed": listed is None or sid in listed}
+        for sid, citation in zip(review.studies["study_id"], review.studies["citation"], strict=True)
     }
 
 
@@ -51,19 +53,20 @@ def references(review: Review) -> list[dict[str, Any]]:
     show_inclusion = bool(review.config.get("published_review")) and bool(
         (review.studies["in_original_review"] != "yes").any()
     )
+    coded_by: dict[str, dict[str, list[str]]] = {}
+    for name, key in (
+        ("effects", "effect_id"),
+        ("cmo", "cmo_id"),
+        ("implementation", "impl_id"),
+        ("economics", "econ_id"),
+    ):
+        frame = getattr(review, name)
+        coded_by[name] = {str(sid): list(ids) for sid, ids in frame.groupby("study_id", sort=False)[key]}
     rows = []
     for _, s in review.studies.sort_values(["citation", "study_id"]).iterrows():
         sid = s["study_id"]
         url = s["url"]
-        coded = {}
-        for name, key in (
-            ("effects", "effect_id"),
-            ("cmo", "cmo_id"),
-            ("implementation", "impl_id"),
-            ("economics", "econ_id"),
-        ):
-            frame = getattr(review, name)
-            coded[name] = list(frame.loc[frame["study_id"] == sid, key])
+        coded = {name: coded_by[name].get(str(sid), []) for name in coded_by}
         rows.append(
             {
                 "study_id": sid,
@@ -124,12 +127,13 @@ OUTCOME_KEYS = ("outcome", "label", "measure", "desirable", "k", "n_results", "p
 
 def _outcome_figures(o: dict[str, Any], folder: Path) -> list[dict[str, Any]]:
     names = o.get("figures") or {}
+    where = str(folder / "effect_sizes.csv")
     return [
         {
             "svg": read_svg(folder / names[key]),
             "alt": alt.format(label=o.get("label")),
             "caption": caption,
-            "data": figure_data.OUTCOME_FIGURES[key](o),
+            "data": tables.figure_rows(figure_data.OUTCOME_FIGURES[key](o), "results", where),
         }
         for key, alt, caption in FIGURES
         if names.get(key)
@@ -141,6 +145,7 @@ def _outcome_layout(o: dict[str, Any], view: dict[str, Any], said: dict[str, Any
     freq = o.get("frequentist") or {}
     warnings = [w for t in ("z", "knha") for w in (freq.get(t) or {}).get("warnings", [])]
     sens = _sensitivity_rows((o.get("bayes") or {}).get("prior_sensitivity"))
+    studies, studies_note = tables.head(o.get("studies") or [], "results", str(folder / "effect_sizes.csv"))
     return {
         **{k: o.get(k) for k in OUTCOME_KEYS},
         "frequentist": {t: freq[t] for t in ("z", "knha") if freq.get(t)} or None,
@@ -155,7 +160,9 @@ def _outcome_layout(o: dict[str, Any], view: dict[str, Any], said: dict[str, Any
         "notes": [said[i]["statement"] for i in view.get("findings", []) if not i.startswith("effect.verdict.")],
         "sensitivity": sens,
         "figures": _outcome_figures(o, folder),
-        "studies": o.get("studies") or [],
+        "studies": studies,
+        "studies_note": studies_note,
+        "n_studies_rows": len(o.get("studies") or []),
     }
 
 
@@ -163,18 +170,20 @@ def _swim_layout(effect: dict[str, Any], said: dict[str, Any], folder: Path) -> 
     """The direction-only tables per outcome domain; the counts and tests in words come from ``findings.json``."""
     swim = effect.get("swim") or {}
     labels = {o.get("outcome"): o.get("label") for o in effect.get("outcomes", [])}
-    domains = [
-        {
-            "domain": d.get("domain"),
-            "sign_test": said[f"effect.swim.{d.get('domain')}"]["statement"],
-            "rows": [
-                swim_row({**r, "outcome_label": labels.get(r.get("outcome"))})
-                for r in swim.get("results", [])
-                if r.get("domain") == d.get("domain")
-            ],
-        }
-        for d in swim.get("domains", [])
-    ]
+    by_domain: dict[Any, list[dict[str, Any]]] = {}
+    for r in swim.get("results", []):
+        by_domain.setdefault(r.get("domain"), []).append(r)
+    domains = []
+    for d in swim.get("domains", []):
+        rows, note = tables.head(by_domain.get(d.get("domain"), []), "results", str(folder / "effect_sizes.csv"))
+        domains.append(
+            {
+                "domain": d.get("domain"),
+                "sign_test": said[f"effect.swim.{d.get('domain')}"]["statement"],
+                "rows": [swim_row({**r, "outcome_label": labels.get(r.get("outcome"))}) for r in rows],
+                "note": note,
+            }
+        )
     figures = (
         [
             {
@@ -313,9 +322,15 @@ def _link_text(review: Review, link: dict[str, Any]) -> str:
     return f"{src} → {dst}"
 
 
+def _names(ids: list[str], labels: dict[str, str], most: int = 8) -> str:
+    """Studies by label, the first ``most`` of a longer list and how many more (a link can rest on thousands)."""
+    named = "; ".join(labels.get(s, s) for s in ids[:most])
+    return named + (f"; and {len(ids) - most:,} more" if len(ids) > most else "")
+
+
 def _link_detail(link: dict[str, Any], labels: dict[str, str]) -> str:
     parts = link_parts(link)
-    return "; ".join(f"{'; '.join(labels.get(s, s) for s in p['studies'])} {p['word']}" for p in parts) or "no study"
+    return "; ".join(f"{_names(p['studies'], labels)} {p['word']}" for p in parts) or "no study"
 
 
 def mechanisms_section(review: Review, mech: dict[str, Any], folder: Path) -> dict[str, Any]:
@@ -383,6 +398,18 @@ def mechanisms_section(review: Review, mech: dict[str, Any], folder: Path) -> di
         },
     ]
     view = folder / "cmo_view.json"
+    elements = json.loads(view.read_text(encoding="utf-8")) if view.is_file() else None
+    n_links = len(elements["edges"]) if elements else 0
+    too_many = n_links > tables.GRAPH_LINKS_MAX
+    graph_note = (
+        f"The graph has {n_links:,} links among {len(elements['nodes']):,} concepts: too many to draw on a page. Every "
+        f"link, with its studies and codings, is in {folder / 'cmo_edges.csv'}, and the whole graph in "
+        f"{folder / 'cmo.graphml'} (it opens in Gephi or Cytoscape)."
+        if too_many
+        else ""
+    )
+    for block in lists:
+        block["items"], block["note"] = tables.head(block["items"], "items", str(folder / "mechanisms.json"))
     ev = mech.get("evidence", {})
     intro = (
         f"{mech.get('n_codings', len(review.cmo))} context-mechanism-outcome codings from {mech.get('n_studies', review.cmo['study_id'].nunique())} studies. "
@@ -391,18 +418,15 @@ def mechanisms_section(review: Review, mech: dict[str, Any], folder: Path) -> di
         else "No context-mechanism-outcome configuration was coded."
     )
     return {
-        "svg": read_svg(folder / "cmo.svg"),
+        "svg": None if too_many else read_svg(folder / "cmo.svg"),
+        "graph_note": graph_note,
         "alt": "Layered graph of contexts and intervention components, mechanisms and outcomes",
         "data": {
             "text": "Every link, with its support and the studies behind it, is in the configurations and "
             "programme-theory tables below."
         },
-        "interactive": Markup(
-            interactive_html(
-                {**json.loads(view.read_text(encoding="utf-8")), "study_labels": names}, element_id="cmo-graph"
-            )
-        )
-        if view.is_file()
+        "interactive": Markup(interactive_html({**elements, "study_labels": names}, element_id="cmo-graph"))
+        if elements and not too_many
         else None,
         "configurations": configs,
         "theory": theory,
@@ -412,9 +436,7 @@ def mechanisms_section(review: Review, mech: dict[str, Any], folder: Path) -> di
 
 
 def _demi(d: dict[str, Any], labels: dict[str, str]) -> str:
-    contexts = "; ".join(
-        f"{c.get('label')} ({'; '.join(labels.get(s, s) for s in c.get('studies', []))})" for c in d.get("contexts", [])
-    )
+    contexts = "; ".join(f"{c.get('label')} ({_names(c.get('studies', []), labels)})" for c in d.get("contexts", []))
     return f"{d.get('label')}: in {d.get('n_contexts', len(d.get('contexts', [])))} contexts: {contexts}"
 
 
@@ -443,9 +465,11 @@ def moderators_section(findings: dict[str, Any], folder: Path, said: dict[str, A
         }
         for v in m["analyses"]
     ]
+    contexts, note = tables.head(m["contexts"], "contexts", str(folder.parent / "findings.json"))
     return {
         "headline": said[m["headline"]]["statement"],
-        "contexts": m["contexts"],
+        "contexts": contexts,
+        "contexts_note": note,
         "analyses": analyses,
         "not_possible": m["not_possible"],
     }
@@ -464,13 +488,17 @@ def implementation_section(review: Review, impl: dict[str, Any], folder: Path) -
     themes = []
     labels = {t["id"]: t["label"] for t in review.config.get("implementation_themes", [])}
     frame = review.implementation
+    where = f"data/{review.id}/implementation.csv"
     for theme_id in [t["id"] for t in review.config.get("implementation_themes", [])]:
         rows = frame[frame["theme"] == theme_id]
         if rows.empty:
             continue
+        note = tables.more_note(min(len(rows), tables.PAGE_ROWS), len(rows), "codings of this theme", where)
+        rows = rows.sort_values(["type", "level", "study_id", "impl_id"]).head(tables.PAGE_ROWS)
         themes.append(
             {
                 "label": labels[theme_id],
+                "note": note,
                 "rows": [
                     {
                         "impl_id": r["impl_id"],
@@ -480,7 +508,7 @@ def implementation_section(review: Review, impl: dict[str, Any], folder: Path) -
                         "excerpt": r["excerpt"],
                         "quality": quality.get(r["study_id"], ""),
                     }
-                    for _, r in rows.sort_values(["type", "level", "study_id", "impl_id"]).iterrows()
+                    for _, r in rows.iterrows()
                 ],
             }
         )
@@ -503,7 +531,8 @@ def implementation_section(review: Review, impl: dict[str, Any], folder: Path) -
 
 def economics_section(review: Review, econ: dict[str, Any], folder: Path) -> dict[str, Any]:
     rows = []
-    for r in econ.get("items", []):
+    items, note = tables.head(econ.get("items", []), "cost and funding items", f"data/{review.id}/economics.csv")
+    for r in items:
         rows.append(
             {
                 "econ_id": r.get("econ_id"),
@@ -534,6 +563,7 @@ def economics_section(review: Review, econ: dict[str, Any], folder: Path) -> dic
         "finding": econ.get("finding") or "",
         "reasons": econ.get("reasons", []),
         "rows": rows,
+        "note": note,
         "base": base,
         "figures": figures,
     }
@@ -724,6 +754,9 @@ def build(
     headline = {dim: said[fid]["statement"] for dim, fid in findings["headlines"].items()}
     dims = dimension_rows(findings, headline)
     mech_ctx = mechanisms_section(review, mech, results / "mechanisms")
+    refs, refs_note = tables.head(
+        references(review), "references", f"data/{review.id}/studies.csv", limit=tables.REFERENCES_MAX
+    )
     mech_ctx["theory"] = findings["mechanisms"]["theory"]
     ctx = {
         "page_title": review.config["title"],
@@ -752,8 +785,9 @@ def build(
         ],
         "emmie_q_reviewers": [d for d in dims if d["overridden"]],
         "software": software_versions(),
-        "references": references(review),
-        "studies": study_index(review),
+        "references": refs,
+        "references_note": refs_note,
+        "studies": study_index(review, {r["study_id"] for r in refs} if refs_note else None),
         "scripts": "",
         "said": said,
         "findings": findings,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from emmie.ingest.review import Review
+from emmie.report import tables
 
 
 def practice_rows(review: Review) -> list[dict[str, Any]]:
@@ -39,24 +40,23 @@ def practice_rows(review: Review) -> list[dict[str, Any]]:
 
 def implementation_by_level(review: Review) -> list[dict[str, Any]]:
     labels = {t["id"]: t["label"] for t in review.config.get("implementation_themes", [])}
+    where = f"data/{review.id}/implementation.csv"
     out = []
     for level in ("system", "organisation", "team", "practitioner"):
         part = review.implementation[review.implementation["level"] == level]
         if part.empty:
             continue
-        out.append(
-            {
-                "level": level,
-                "enablers": [
-                    {"theme": labels.get(r["theme"], r["theme"]), "excerpt": r["excerpt"], "study_id": r["study_id"]}
-                    for _, r in part[part["type"] == "enabler"].iterrows()
-                ],
-                "barriers": [
-                    {"theme": labels.get(r["theme"], r["theme"]), "excerpt": r["excerpt"], "study_id": r["study_id"]}
-                    for _, r in part[part["type"] == "barrier"].iterrows()
-                ],
-            }
-        )
+        entry: dict[str, Any] = {"level": level}
+        for kind, what in (("enabler", "enablers"), ("barrier", "barriers")):
+            rows = part[part["type"] == kind]
+            entry[what] = [
+                {"theme": labels.get(r["theme"], r["theme"]), "excerpt": r["excerpt"], "study_id": r["study_id"]}
+                for _, r in rows.head(tables.PAGE_ROWS).iterrows()
+            ]
+            entry[f"{what}_note"] = tables.more_note(
+                min(len(rows), tables.PAGE_ROWS), len(rows), f"{what} at this level", where
+            )
+        out.append(entry)
     return out
 
 

@@ -92,7 +92,8 @@ def render_review(review: Review, results: Path, out: Path) -> None:
         "kicker": "EMMIE evidence review",
     }
     rendered = {}
-    labels = study_labels(review)
+    # Mentions of a study are linked only where its reference is listed (a long list is bounded: report.tables).
+    labels = {sid: label for sid, label in study_labels(review).items() if ctx["studies"][sid]["listed"]}
     for name, template in PAGES.items():
         outputs = [{"href": n, "label": OUTPUT_LABELS[n], "current": n == name} for n in PAGES]
         page_ctx = {**base, **ctx, **ctx["pages"][name], "outputs": outputs}
