@@ -4,7 +4,9 @@
 
 Writes the synthetic review (``benchmarks/synthetic_review.py``: ``studies x outcomes`` effect sizes, by
 default 1,000,000) to a temporary folder with a copy of ``data/_reference``, runs ``emmie validate`` on it
-in a fresh Python process and reports its wall time and peak resident memory (``getrusage`` in that process). The
+in a fresh Python process and reports its wall time and peak resident memory (``getrusage`` in that process), and
+then the Effect stage (``emmie stage effect``: it loads the review, pools every outcome and draws its figures) in
+another. The
 same run is timed for a plain ``pandas.read_csv`` of the same ``effects.csv`` (all columns as text), the
 floor any CSV-based validator starts from. Writes ``benchmarks/results/validate.json`` (not committed).
 """
@@ -70,6 +72,10 @@ def main(argv: list[str] | None = None) -> None:
         read = timed(
             "import pandas as pd\npd.read_csv('synthetic/effects.csv', dtype=str, keep_default_na=False)", parent
         )
+        # The Effect stage as the pipeline runs it: load (and check) the review, then every analysis and figure.
+        effect = timed(
+            "from emmie.cli import main\nassert main(['stage', 'effect', 'synthetic', 'effect']) == 0", parent
+        )
     result = {
         "date": date.today().isoformat(),
         "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
@@ -79,6 +85,7 @@ def main(argv: list[str] | None = None) -> None:
         "effects_csv_mb": round(size / 1e6),
         "emmie_validate": validate,
         "pandas_read_csv_as_text": read,
+        "emmie_stage_effect": effect,
     }
     out = ROOT / "benchmarks" / "results" / "validate.json"
     out.parent.mkdir(parents=True, exist_ok=True)

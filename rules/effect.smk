@@ -9,7 +9,7 @@ rule effect:
     log:
         f"{RESULTS}/logs/{{review}}/effect.log",
     shell:
-        f"{EMMIE} stage effect {DATA}/{{wildcards.review}} {{output}} > {{log}} 2>&1"
+        f"{EMMIE} stage effect {DATA}/{{wildcards.review}} --validated {RESULTS}/{{wildcards.review}}/validated.pickle {{output}} > {{log}} 2>&1"
 
 
 rule moderators:
@@ -23,4 +23,4 @@ rule moderators:
     log:
         f"{RESULTS}/logs/{{review}}/moderators.log",
     shell:
-        f"{EMMIE} stage moderators {DATA}/{{wildcards.review}} {{output}} --results {RESULTS}/{{wildcards.review}} > {{log}} 2>&1"
+        f"{EMMIE} stage moderators {DATA}/{{wildcards.review}} --validated {RESULTS}/{{wildcards.review}}/validated.pickle {{output}} --results {RESULTS}/{{wildcards.review}} > {{log}} 2>&1"

@@ -6,9 +6,10 @@ rule validate:
         review_files,
     output:
         f"{RESULTS}/{{review}}/validation.json",
+        validated=f"{RESULTS}/{{review}}/validated.pickle",
     params:
         code=EMMIE_CODE,
     log:
         f"{RESULTS}/logs/{{review}}/validate.log",
     shell:
-        f"{EMMIE} validate {DATA}/{{wildcards.review}} --record {{output}} > {{log}} 2>&1"
+        f"{EMMIE} validate {DATA}/{{wildcards.review}} --record {{output[0]}} --validated {{output.validated}} > {{log}} 2>&1"

@@ -9,4 +9,4 @@ rule mechanisms:
     log:
         f"{RESULTS}/logs/{{review}}/mechanisms.log",
     shell:
-        f"{EMMIE} stage mechanisms {DATA}/{{wildcards.review}} {{output}} > {{log}} 2>&1"
+        f"{EMMIE} stage mechanisms {DATA}/{{wildcards.review}} --validated {RESULTS}/{{wildcards.review}}/validated.pickle {{output}} > {{log}} 2>&1"

@@ -9,7 +9,7 @@ rule snapshots:
     log:
         f"{RESULTS}/logs/{{review}}/snapshots.log",
     shell:
-        f"{EMMIE} snapshots {DATA}/{{wildcards.review}} {{output}} > {{log}} 2>&1"
+        f"{EMMIE} snapshots {DATA}/{{wildcards.review}} --validated {RESULTS}/{{wildcards.review}}/validated.pickle {{output}} > {{log}} 2>&1"
 
 
 rule findings:
@@ -24,7 +24,7 @@ rule findings:
     log:
         f"{RESULTS}/logs/{{review}}/findings.log",
     shell:
-        f"{EMMIE} findings {DATA}/{{wildcards.review}} {RESULTS}/{{wildcards.review}} {{output}} > {{log}} 2>&1"
+        f"{EMMIE} findings {DATA}/{{wildcards.review}} --validated {RESULTS}/{{wildcards.review}}/validated.pickle {RESULTS}/{{wildcards.review}} {{output}} > {{log}} 2>&1"
 
 
 rule report:
@@ -42,7 +42,7 @@ rule report:
     log:
         f"{RESULTS}/logs/{{review}}/report.log",
     shell:
-        f"{EMMIE} report {DATA}/{{wildcards.review}} {RESULTS}/{{wildcards.review}} {REPORTS}/{{wildcards.review}} > {{log}} 2>&1"
+        f"{EMMIE} report {DATA}/{{wildcards.review}} --validated {RESULTS}/{{wildcards.review}}/validated.pickle {RESULTS}/{{wildcards.review}} {REPORTS}/{{wildcards.review}} > {{log}} 2>&1"
 
 
 rule toolkit:

@@ -9,7 +9,7 @@ rule implementation:
     log:
         f"{RESULTS}/logs/{{review}}/implementation.log",
     shell:
-        f"{EMMIE} stage implementation {DATA}/{{wildcards.review}} {{output}} > {{log}} 2>&1"
+        f"{EMMIE} stage implementation {DATA}/{{wildcards.review}} --validated {RESULTS}/{{wildcards.review}}/validated.pickle {{output}} > {{log}} 2>&1"
 
 
 rule economics:
@@ -23,7 +23,7 @@ rule economics:
     log:
         f"{RESULTS}/logs/{{review}}/economics.log",
     shell:
-        f"{EMMIE} stage economics {DATA}/{{wildcards.review}} {{output}} --results {RESULTS}/{{wildcards.review}} > {{log}} 2>&1"
+        f"{EMMIE} stage economics {DATA}/{{wildcards.review}} --validated {RESULTS}/{{wildcards.review}}/validated.pickle {{output}} --results {RESULTS}/{{wildcards.review}} > {{log}} 2>&1"
 
 
 rule appraisal:
@@ -37,7 +37,7 @@ rule appraisal:
     log:
         f"{RESULTS}/logs/{{review}}/appraisal.log",
     shell:
-        f"{EMMIE} stage appraisal {DATA}/{{wildcards.review}} {{output}} > {{log}} 2>&1"
+        f"{EMMIE} stage appraisal {DATA}/{{wildcards.review}} --validated {RESULTS}/{{wildcards.review}}/validated.pickle {{output}} > {{log}} 2>&1"
 
 
 rule rate:
@@ -56,4 +56,4 @@ rule rate:
     log:
         f"{RESULTS}/logs/{{review}}/rate.log",
     shell:
-        f"{EMMIE} rate {DATA}/{{wildcards.review}} {RESULTS}/{{wildcards.review}} {{output}} > {{log}} 2>&1"
+        f"{EMMIE} rate {DATA}/{{wildcards.review}} --validated {RESULTS}/{{wildcards.review}}/validated.pickle {RESULTS}/{{wildcards.review}} {{output}} > {{log}} 2>&1"

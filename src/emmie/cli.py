@@ -21,8 +21,17 @@ def _load(data: str):
     return load_review(data)
 
 
-def _load_valid(data: str):
-    """The review, or None when its data are invalid (the validate step has reported why)."""
+def _load_valid(data: str, validated: str | None = None):
+    """The review, or None when its data are invalid (the validate step has reported why).
+
+    With ``validated`` (the file ``emmie validate --validated`` wrote), the review kept there is used when it still
+    describes the data (:mod:`emmie.ingest.validated`); otherwise the data are read and checked again."""
+    if validated:
+        from emmie.ingest import validated as kept
+
+        review = kept.read(validated, data)
+        if review is not None:
+            return review
     try:
         return _load(data)
     except DataError:
@@ -30,12 +39,15 @@ def _load_valid(data: str):
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from emmie.ingest import validated as kept
     from emmie.io import write_json
 
     try:
         review = _load(args.data)
     except DataError as exc:
         print(f"{args.data}: {exc.render()}", file=sys.stderr)
+        if args.validated:
+            kept.write(args.validated, None, args.data)
         if args.record:
             write_json(
                 args.record, {"review": Path(args.data).name, "ok": False, "problems": [str(p) for p in exc.problems]}
@@ -52,6 +64,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         },
     }
     print(f"{args.data}: valid ({', '.join(f'{v} {k}' for k, v in summary['counts'].items())})")
+    if args.validated:
+        kept.write(args.validated, review, args.data)
     if args.record:
         write_json(args.record, summary)
     return 0
@@ -67,7 +81,7 @@ def cmd_codebook(args: argparse.Namespace) -> int:
 def cmd_stage(args: argparse.Namespace) -> int:
     from emmie import pipeline
 
-    review = _load_valid(args.data)
+    review = _load_valid(args.data, args.validated)
     if review is None:
         pipeline.skip_stage(Path(args.out))
         return 0
@@ -78,7 +92,7 @@ def cmd_stage(args: argparse.Namespace) -> int:
 def cmd_rate(args: argparse.Namespace) -> int:
     from emmie import pipeline
 
-    review = _load_valid(args.data)
+    review = _load_valid(args.data, args.validated)
     if review is None:
         pipeline.skip_rating(Path(args.results), Path(args.out))
         return 0
@@ -90,7 +104,7 @@ def cmd_findings(args: argparse.Namespace) -> int:
     from emmie.findings import stage as findings_stage
     from emmie.io import write_json
 
-    review = _load_valid(args.data)
+    review = _load_valid(args.data, args.validated)
     if review is None:
         write_json(args.out, {"review": Path(args.data).name, "skipped": "the data did not validate", "findings": []})
         return 0
@@ -102,7 +116,7 @@ def cmd_snapshots(args: argparse.Namespace) -> int:
     from emmie.io import write_json
     from emmie.snapshots import stage as snapshots_stage
 
-    review = _load_valid(args.data)
+    review = _load_valid(args.data, args.validated)
     out = Path(args.out)
     if review is None:
         out.mkdir(parents=True, exist_ok=True)
@@ -115,7 +129,7 @@ def cmd_snapshots(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from emmie.report import render
 
-    review = _load_valid(args.data)
+    review = _load_valid(args.data, args.validated)
     if review is None:
         render.render_failed(Path(args.data).name, Path(args.results), Path(args.out))
         return 0
@@ -167,6 +181,9 @@ def cmd_import(argv: list[str]) -> int:
 PASSTHROUGH = {"meta": cmd_meta, "template": cmd_template, "import": cmd_import}
 
 
+VALIDATED_HELP = "read the validated review kept in this file (emmie validate --validated), when it matches the data"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="emmie", description="EMMIE systematic-review pipeline")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -176,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--record", help="write the outcome as JSON here and exit 0 even when invalid (used by the pipeline)"
     )
+    p.add_argument("--validated", help=VALIDATED_HELP.replace("read", "write"))
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("codebook", help="print the codebook (data/README.md)")
@@ -186,18 +204,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("data")
     p.add_argument("out", help="output folder of the stage")
     p.add_argument("--results", help="the review's results folder (for stages that read earlier stages)")
+    p.add_argument("--validated", help=VALIDATED_HELP)
     p.set_defaults(func=cmd_stage)
 
     p = sub.add_parser("rate", help="propose and record EMMIE-Q levels (results/<review>/emmie.json)")
     p.add_argument("data")
     p.add_argument("results")
     p.add_argument("out")
+    p.add_argument("--validated", help=VALIDATED_HELP)
     p.set_defaults(func=cmd_rate)
 
     p = sub.add_parser("findings", help="derive what the pages tell a reader (results/<review>/findings.json)")
     p.add_argument("data")
     p.add_argument("results")
     p.add_argument("out")
+    p.add_argument("--validated", help=VALIDATED_HELP)
     p.set_defaults(func=cmd_findings)
 
     p = sub.add_parser(
@@ -205,12 +226,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("data")
     p.add_argument("out", help="results/<review>/snapshots")
+    p.add_argument("--validated", help=VALIDATED_HELP)
     p.set_defaults(func=cmd_snapshots)
 
     p = sub.add_parser("report", help="render the review's four HTML outputs")
     p.add_argument("data")
     p.add_argument("results")
     p.add_argument("out", help="reports/<review>")
+    p.add_argument("--validated", help=VALIDATED_HELP)
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("toolkit", help="render the toolkit landing page over all reviews")
