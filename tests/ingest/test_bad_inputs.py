@@ -70,6 +70,49 @@ def test_yaml_alias_bomb_is_refused_within_bounded_memory(tmp_path: Path):
     assert "internal error" not in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.parametrize("over", [False, True])
+def test_a_table_past_max_table_bytes_is_refused_before_it_is_read(tmp_path: Path, over: bool):
+    """A table larger than MAX_TABLE_BYTES is refused by its size, before a byte of it is read: a 1 GB file (sparse,
+    so it costs no disk) is refused under a 1 GiB address-space limit. Under the limit, the table is read."""
+    import resource
+    import shutil
+
+    from emmie.ingest.load import MAX_TABLE_BYTES
+
+    from support import ROOT
+
+    for name in ("sos", "_reference"):
+        shutil.copytree(ROOT / "data" / name, tmp_path / "data" / name)
+    folder = tmp_path / "data" / "sos"
+    effects = folder / "effects.csv"
+    size = MAX_TABLE_BYTES + 1 if over else effects.stat().st_size
+    with effects.open("r+b") as fh:
+        fh.truncate(size)
+    before = effects.stat().st_size
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "emmie", "validate", str(folder)],
+        capture_output=True,
+        text=True,
+        preexec_fn=limit if over else None,
+        timeout=300,
+    )
+    assert effects.stat().st_size == before
+    if not over:
+        assert proc.returncode == 0, proc.stderr
+        return
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.strip().endswith(
+        f"effects.csv:-: got '{MAX_TABLE_BYTES + 1:,} bytes'; expected a table of at most {MAX_TABLE_BYTES:,} bytes "
+        "(about 4 million effect rows; split the review, or raise emmie.ingest.load.MAX_TABLE_BYTES on a machine with "
+        "the memory for it)"
+    ), proc.stderr
+    assert "internal error" not in proc.stderr and "Traceback" not in proc.stderr
+
+
 def test_economics_base_must_be_convertible_with_the_reference_tables(tmp_path: Path):
     """The base currency and year are checked against data/_reference/deflators.csv beside the review."""
     import shutil

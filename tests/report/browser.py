@@ -16,7 +16,9 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -76,12 +78,29 @@ def _apt_install(*packages: str) -> str:
     return "" if proc.returncode == 0 else f"apt-get exit {proc.returncode}: {proc.stderr.strip()[-300:]}"
 
 
+@contextmanager
+def _installing():
+    """One installer at a time: the test workers (pytest-xdist) each set up their browser tools."""
+    import fcntl
+
+    with open(Path(tempfile.gettempdir()) / "emmie-tests-install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def ensure_browser() -> tuple[tuple[str, str] | None, str]:
     """(Chromium, ChromeDriver) paths, installing Debian's packages when missing; else (None, why)."""
     binary, driver = _which(BROWSERS), _which(DRIVERS)
     if binary and driver:
         return (binary, driver), ""
-    why = _apt_install("chromium", "chromium-driver")
+    with _installing():
+        binary, driver = _which(BROWSERS), _which(DRIVERS)
+        if binary and driver:
+            return (binary, driver), ""
+        why = _apt_install("chromium", "chromium-driver")
     binary, driver = _which(BROWSERS), _which(DRIVERS)
     if binary and driver:
         return (binary, driver), ""
@@ -94,14 +113,16 @@ def ensure_axe() -> tuple[str | None, str]:
         npm = shutil.which("npm")
         if not npm:
             return None, "axe-core is not installed and npm is not available (apt-get install npm)"
-        try:
-            proc = subprocess.run(
-                [npm, "ci", "--no-audit", "--no-fund"], cwd=ROOT, capture_output=True, text=True, timeout=600
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            return None, f"npm ci failed: {exc}"
-        if proc.returncode != 0 or not AXE.is_file():
-            return None, f"npm ci failed (exit {proc.returncode}): {proc.stderr.strip()[-300:]}"
+        with _installing():
+            if not AXE.is_file():  # another worker may have installed it meanwhile
+                try:
+                    proc = subprocess.run(
+                        [npm, "ci", "--no-audit", "--no-fund"], cwd=ROOT, capture_output=True, text=True, timeout=600
+                    )
+                except (OSError, subprocess.TimeoutExpired) as exc:
+                    return None, f"npm ci failed: {exc}"
+                if proc.returncode != 0 or not AXE.is_file():
+                    return None, f"npm ci failed (exit {proc.returncode}): {proc.stderr.strip()[-300:]}"
     return AXE.read_text(encoding="utf-8"), ""
 
 
