@@ -36,7 +36,9 @@ def _sha256(path: Path) -> str:
 def inputs(folder: Path) -> dict[str, str]:
     """SHA-256 of every file a review is read from: ``folder``'s tables and review.yaml, and ``../_reference``."""
     folder = Path(folder).resolve()
-    files = sorted(folder.glob("*.csv")) + [folder / "review.yaml"] + sorted((folder.parent / "_reference").glob("*.csv"))
+    files = (
+        sorted(folder.glob("*.csv")) + [folder / "review.yaml"] + sorted((folder.parent / "_reference").glob("*.csv"))
+    )
     return {f"{p.parent.name}/{p.name}": _sha256(p) for p in files if p.is_file()}
 
 
