@@ -42,12 +42,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from emmie.ingest import validated as kept
     from emmie.io import write_json
 
+    read_from = kept.inputs(Path(args.data)) if args.validated else {}
     try:
         review = _load(args.data)
     except DataError as exc:
         print(f"{args.data}: {exc.render()}", file=sys.stderr)
         if args.validated:
-            kept.write(args.validated, None, args.data)
+            kept.write(args.validated, None, args.data, read_from)
         if args.record:
             write_json(
                 args.record, {"review": Path(args.data).name, "ok": False, "problems": [str(p) for p in exc.problems]}
@@ -65,7 +66,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     }
     print(f"{args.data}: valid ({', '.join(f'{v} {k}' for k, v in summary['counts'].items())})")
     if args.validated:
-        kept.write(args.validated, review, args.data)
+        kept.write(args.validated, review, args.data, read_from)
     if args.record:
         write_json(args.record, summary)
     return 0

@@ -67,7 +67,7 @@ def test_invalid_data_are_kept_as_none_and_a_broken_file_is_ignored(copy: Path, 
     (copy / "studies.csv").write_text((copy / "studies.csv").read_text().replace("study_id", "studyid", 1))
     assert main(["validate", str(copy), "--record", str(tmp_path / "v.json"), "--validated", str(kept)]) == 0
     assert kept.is_file() and validated.read(kept, copy) is None and _load_valid(str(copy), str(kept)) is None
-    for junk in (b"", b"not a pickle", kept.read_bytes()[:100]):
+    for junk in (b"", b"not a pickle", kept.read_bytes()[:100], b"{}\n", kept.read_bytes()[:-10]):
         kept.write_bytes(junk)
         assert validated.read(kept, copy) is None
     assert validated.read(tmp_path / "missing.pickle", copy) is None
@@ -79,3 +79,31 @@ def test_two_copies_of_the_data_keep_the_same_bytes(copy: Path, tmp_path: Path):
     for folder, out in ((copy, tmp_path / "a.pickle"), (other / "data" / "sos", tmp_path / "b.pickle")):
         assert main(["validate", str(folder), "--validated", str(out)]) == 0
     assert (tmp_path / "a.pickle").read_bytes() == (tmp_path / "b.pickle").read_bytes()
+
+
+def test_a_file_changed_while_it_was_validated_is_not_kept(copy: Path, tmp_path: Path, monkeypatch):
+    """The digests are taken before the data are read: an edit during validation keeps nothing (the later steps
+    read the data again), never the old tables under the new digests."""
+    from emmie import cli
+
+    real = cli._load
+
+    def load_then_edit(data):
+        review = real(data)
+        (copy / "effects.csv").write_text((copy / "effects.csv").read_text() + "\n")
+        return review
+
+    monkeypatch.setattr(cli, "_load", load_then_edit)
+    kept = tmp_path / "validated.pickle"
+    assert main(["validate", str(copy), "--validated", str(kept)]) == 0
+    assert validated.read(kept, copy) is None
+
+
+def test_a_file_kept_under_other_library_versions_is_not_unpickled(copy: Path, tmp_path: Path, monkeypatch):
+    kept = tmp_path / "validated.pickle"
+    assert main(["validate", str(copy), "--validated", str(kept)]) == 0
+    monkeypatch.setattr(validated, "_versions", lambda: {"numpy": "0", "pandas": "0"})
+
+    unpickled = []
+    monkeypatch.setattr(validated.pickle, "load", lambda fh: unpickled.append(fh))
+    assert validated.read(kept, copy) is None and unpickled == []  # refused on its first line

@@ -7,6 +7,7 @@ whose reference is not listed are named without a link, and every link on the pa
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pytest
 from report_helpers import norm, parse, visible
 
 from emmie.ingest import load_review
-from emmie.report import tables
+from emmie.report import context, tables
 from emmie.report.render import render_review
 
 PAGES = ("index.html", "practice-guide.html", "implementation-summary.html", "information-sheet.html")
@@ -61,13 +62,17 @@ def test_past_the_bounds_a_page_lists_the_first_rows_and_names_the_file(bundled:
     render_review(review, results, tmp_path / "cbt")
     html = (tmp_path / "cbt" / "index.html").read_text(encoding="utf-8")
     page = parse(html)
-    where = results / "effect" / "effect_sizes.csv"
+    where = results / "effect" / "effect.json"
     sizes = page.find("table", class_="effect-sizes")
     assert len(sizes.find_all("tr")) == 1 + 2  # header and the first 2 results
     text = visible(page.find("section", id="effect"))
     assert norm(f"The page lists the first 2 of 58 results; all of them are in {where}.") in text
     assert "from 58 results; the table under the chart lists the first 2." in text
     assert len(re.findall(r'<li id="ref-', html)) == 3
+    graph = re.search(r'<script type="application/json" id="cmo-graph-data">(.*?)</script>', html, re.S)
+    if graph:  # the interactive graph links only the studies whose reference is listed
+        listed = json.loads(graph.group(1))["listed_studies"]
+        assert len(listed) == 3 and all(f'id="ref-{sid}"' in html for sid in listed)
     n_studies = len(review.studies)
     assert norm(
         f"The page lists the first 3 of {n_studies} references; all of them are in data/cbt-recidivism/studies.csv. "
@@ -81,6 +86,7 @@ def test_past_the_bounds_sos_lists_and_graph_are_bounded(bundled: Path, tmp_path
     monkeypatch.setattr(tables, "PAGE_ROWS", 2)
     monkeypatch.setattr(tables, "REFERENCES_MAX", 3)
     monkeypatch.setattr(tables, "GRAPH_LINKS_MAX", 5)
+    monkeypatch.setattr(context, "CODED_IDS_MAX", 1)
     results = bundled / "results" / "sos"
     review = load_review(bundled / "data" / "sos")
     render_review(review, results, tmp_path / "sos")
@@ -93,6 +99,14 @@ def test_past_the_bounds_sos_lists_and_graph_are_bounded(bundled: Path, tmp_path
         mech,
     )
     assert 'id="cmo-graph"' not in html and "cmo-graph-data" not in html
+    refs = context.references(review)  # each reference names its first CODED_IDS_MAX rows of a kind, then the count
+    assert all(len(ids) <= 1 for r in refs for ids in r["rows"].values())
+    longer = [(r, kind) for r in refs for kind, n in r["more_rows"].items() if n]
+    assert longer
+    for r, kind in longer:
+        if f'id="ref-{r["study_id"]}"' in html:
+            assert f"{kind} {r['rows'][kind][0]} and {r['more_rows'][kind]:,} more" in visible(page)
+    assert "(the interactive graph lists them)" not in html
     impl = visible(page.find("section", id="implementation"))
     assert re.search(
         r"The page lists the first 2 of \d+ codings of this theme; all of them are in data/sos/implementation\.csv\.",

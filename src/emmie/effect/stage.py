@@ -66,7 +66,7 @@ from emmie.effect import (
 )
 from emmie.effect.bayes import bayesian_meta_analysis, default_priors, interpret, prior_sensitivity
 from emmie.effect.bayes_plots import bayes_forest_plot, prior_posterior_plot
-from emmie.effect.plots import MEASURE_LABELS, RATIO_MEASURES, forest_plot, funnel_plot
+from emmie.effect.plots import FOREST_MAX_ROWS, MEASURE_LABELS, RATIO_MEASURES, forest_plot, funnel_plot
 from emmie.effect.swim import effect_direction_plot, synthesise
 from emmie.errors import NUMERIC_ERRORS, AnalysisError, EmmieError
 from emmie.ingest import documents
@@ -401,7 +401,9 @@ def _frequentist(
             measure=measure,
             desirable=outcome["desirable"],
             level=LEVEL,
-            title=f"{outcome.get('label', oid)}: forest plot (k = {k}, {FOREST_ORDERS[order]})",
+            # past FOREST_MAX_ROWS the plot is a caterpillar plot, always sorted by estimate
+            title=f"{outcome.get('label', oid)}: forest plot (k = {k:,}, "
+            f"{FOREST_ORDERS[order if k <= FOREST_MAX_ROWS else 'effect']})",
         ),
     )
     small = _guarded("the small-study analyses", oid, warnings, small_study, yi, vi) if k >= SMALL_STUDY_K else None

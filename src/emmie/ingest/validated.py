@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import pickle
 from functools import lru_cache
 from pathlib import Path
@@ -56,32 +57,49 @@ def code() -> str:
     return digest.hexdigest()
 
 
-def write(path: str | Path, review: Review | None, folder: str | Path) -> None:
-    """Keep ``review`` (None: the data did not validate) with the digests of what it was read from."""
-    payload = {
-        "format": FORMAT,
-        "code": code(),
-        "inputs": inputs(Path(folder)),
-        # The folder is where the data are now, not part of the data: runs from two copies give the same bytes.
-        "review": None if review is None else dataclasses.replace(review, path=Path(review.id)),
-    }
-    atomic_write_bytes(path, pickle.dumps(payload, protocol=5))
+def _versions() -> dict[str, str]:
+    """The libraries whose objects the file holds: a file written under other versions is not read."""
+    import numpy
+    import pandas
+
+    return {"numpy": numpy.__version__, "pandas": pandas.__version__}
+
+
+def write(path: str | Path, review: Review | None, folder: str | Path, read_from: dict[str, str]) -> None:
+    """Keep ``review`` (None: the data did not validate) for the later steps.
+
+    ``read_from`` is :func:`inputs` taken before the data were read: when a file changed while they were read and
+    checked, the review may hold neither version, so None is kept and the later steps read the data again.
+    The file is one line of JSON (what the review was read from, and by what) and then the pickle, so a reader
+    checks the line before it unpickles anything."""
+    folder = Path(folder)
+    now = inputs(folder)
+    if now != read_from:
+        review = None
+    header = {"format": FORMAT, "code": code(), "versions": _versions(), "inputs": now, "valid": review is not None}
+    # The folder is where the data are now, not part of the data: runs from two copies give the same bytes.
+    body = pickle.dumps(None if review is None else dataclasses.replace(review, path=Path(review.id)), protocol=5)
+    atomic_write_bytes(path, json.dumps(header, sort_keys=True).encode() + b"\n" + body)
 
 
 def read(path: str | Path, folder: str | Path) -> Review | None:
     """The review kept at ``path`` if it was valid and still describes ``folder``'s files, else None."""
+    folder = Path(folder).resolve()
     try:
         with Path(path).open("rb") as fh:
-            payload = pickle.load(fh)  # noqa: S301 - emmie's own output in results/ (see the module docstring)
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+            header = json.loads(fh.readline())
+            if not (
+                isinstance(header, dict)
+                and header.get("format") == FORMAT
+                and header.get("valid") is True
+                and header.get("code") == code()
+                and header.get("versions") == _versions()
+                and header.get("inputs") == inputs(folder)
+            ):
+                return None
+            review = pickle.load(fh)  # noqa: S301 - emmie's own output in results/ (see the module docstring)
+    except Exception:  # noqa: BLE001 - any unreadable file means: read and check the data again
         return None
-    folder = Path(folder).resolve()
-    if (
-        not isinstance(payload, dict)
-        or payload.get("format") != FORMAT
-        or payload.get("code") != code()
-        or not isinstance(payload.get("review"), Review)
-        or payload.get("inputs") != inputs(folder)
-    ):
+    if not isinstance(review, Review):
         return None
-    return dataclasses.replace(payload["review"], path=folder)
+    return dataclasses.replace(review, path=folder)

@@ -43,7 +43,9 @@ _VIEWER_JS = """
     return e;
   }
   var names = data.study_labels || {};
+  var listed = data.listed_studies ? new Set(data.listed_studies) : null;  // null: every reference is on the page
   function studyLink(id) {  // a study's author-year label, linked to its entry in the references
+    if (listed && !listed.has(id)) { return el("span", names[id] || id); }
     var a = el("a", names[id] || id);
     a.href = "#ref-" + encodeURIComponent(id);
     return a;

@@ -39,6 +39,11 @@ SOFTWARE = ("numpy", "scipy", "pandas", "statsmodels", "pymc", "arviz", "network
 # --------------------------------------------------------------------------- studies
 
 
+def data_folder(review: Review) -> str:
+    """The review's data folder as the pages name it (``data/<review>`` by default)."""
+    return f"{review.path.parent.name}/{review.path.name}"
+
+
 def study_index(review: Review, listed: set[str] | None = None) -> dict[str, dict[str, Any]]:
     """Each study's label and citation, and whether its reference is ``listed`` on the page (None: all are)."""
     labels = study_labels(review)
@@ -46,6 +51,10 @@ def study_index(review: Review, listed: set[str] | None = None) -> dict[str, dic
         sid: {"short": labels[sid], "citation": citation, "listed": listed is None or sid in listed}
         for sid, citation in zip(review.studies["study_id"], review.studies["citation"], strict=True)
     }
+
+
+#: A reference names at most this many of the study's coded rows of each kind, then how many more.
+CODED_IDS_MAX = 20
 
 
 def references(review: Review) -> list[dict[str, Any]]:
@@ -67,6 +76,8 @@ def references(review: Review) -> list[dict[str, Any]]:
         sid = s["study_id"]
         url = s["url"]
         coded = {name: coded_by[name].get(str(sid), []) for name in coded_by}
+        more = {name: max(0, len(ids) - CODED_IDS_MAX) for name, ids in coded.items()}
+        coded = {name: ids[:CODED_IDS_MAX] for name, ids in coded.items()}
         rows.append(
             {
                 "study_id": sid,
@@ -79,6 +90,7 @@ def references(review: Review) -> list[dict[str, Any]]:
                 "verified": s["verified"],
                 "source": s["source"],
                 "rows": coded,
+                "more_rows": more,
                 "document": TYPE_WORDS.get(str(s.get("document_type", "")), ""),
                 "is_study": is_study(str(s.get("document_type", "")), review.config),
                 "published": str(s.get("published", "")),
@@ -125,15 +137,20 @@ FIGURES = (
 OUTCOME_KEYS = ("outcome", "label", "measure", "desirable", "k", "n_results", "pooled", "reason_not_pooled")
 
 
+#: The file of the Effect stage that holds all the numbers of each figure's table.
+FIGURE_FILES = {"forest": "effect.json", "funnel": "effect_sizes.csv", "bayes_forest": "effect.json"}
+
+
 def _outcome_figures(o: dict[str, Any], folder: Path) -> list[dict[str, Any]]:
     names = o.get("figures") or {}
-    where = str(folder / "effect_sizes.csv")
     return [
         {
             "svg": read_svg(folder / names[key]),
             "alt": alt.format(label=o.get("label")),
             "caption": caption,
-            "data": tables.figure_rows(figure_data.OUTCOME_FIGURES[key](o), "results", where),
+            "data": tables.figure_rows(
+                figure_data.OUTCOME_FIGURES[key](o), "results", str(folder / FIGURE_FILES.get(key, "effect.json"))
+            ),
         }
         for key, alt, caption in FIGURES
         if names.get(key)
@@ -145,7 +162,7 @@ def _outcome_layout(o: dict[str, Any], view: dict[str, Any], said: dict[str, Any
     freq = o.get("frequentist") or {}
     warnings = [w for t in ("z", "knha") for w in (freq.get(t) or {}).get("warnings", [])]
     sens = _sensitivity_rows((o.get("bayes") or {}).get("prior_sensitivity"))
-    studies, studies_note = tables.head(o.get("studies") or [], "results", str(folder / "effect_sizes.csv"))
+    studies, studies_note = tables.head(o.get("studies") or [], "results", str(folder / "effect.json"))
     return {
         **{k: o.get(k) for k in OUTCOME_KEYS},
         "frequentist": {t: freq[t] for t in ("z", "knha") if freq.get(t)} or None,
@@ -175,7 +192,7 @@ def _swim_layout(effect: dict[str, Any], said: dict[str, Any], folder: Path) -> 
         by_domain.setdefault(r.get("domain"), []).append(r)
     domains = []
     for d in swim.get("domains", []):
-        rows, note = tables.head(by_domain.get(d.get("domain"), []), "results", str(folder / "effect_sizes.csv"))
+        rows, note = tables.head(by_domain.get(d.get("domain"), []), "results", str(folder / "effect.json"))
         domains.append(
             {
                 "domain": d.get("domain"),
@@ -333,7 +350,10 @@ def _link_detail(link: dict[str, Any], labels: dict[str, str]) -> str:
     return "; ".join(f"{_names(p['studies'], labels)} {p['word']}" for p in parts) or "no study"
 
 
-def mechanisms_section(review: Review, mech: dict[str, Any], folder: Path) -> dict[str, Any]:
+def mechanisms_section(
+    review: Review, mech: dict[str, Any], folder: Path, listed: set[str] | None = None
+) -> dict[str, Any]:
+    """The mechanisms section; ``listed`` is the set of studies whose reference is on the page (None: all)."""
     names = study_labels(review)
     configs = []
     for c in mech.get("configurations", [])[:25]:
@@ -425,7 +445,12 @@ def mechanisms_section(review: Review, mech: dict[str, Any], folder: Path) -> di
             "text": "Every link, with its support and the studies behind it, is in the configurations and "
             "programme-theory tables below."
         },
-        "interactive": Markup(interactive_html({**elements, "study_labels": names}, element_id="cmo-graph"))
+        "interactive": Markup(
+            interactive_html(
+                {**elements, "study_labels": names, "listed_studies": sorted(listed) if listed is not None else None},
+                element_id="cmo-graph",
+            )
+        )
         if elements and not too_many
         else None,
         "configurations": configs,
@@ -488,7 +513,7 @@ def implementation_section(review: Review, impl: dict[str, Any], folder: Path) -
     themes = []
     labels = {t["id"]: t["label"] for t in review.config.get("implementation_themes", [])}
     frame = review.implementation
-    where = f"data/{review.id}/implementation.csv"
+    where = f"{data_folder(review)}/implementation.csv"
     for theme_id in [t["id"] for t in review.config.get("implementation_themes", [])]:
         rows = frame[frame["theme"] == theme_id]
         if rows.empty:
@@ -531,7 +556,7 @@ def implementation_section(review: Review, impl: dict[str, Any], folder: Path) -
 
 def economics_section(review: Review, econ: dict[str, Any], folder: Path) -> dict[str, Any]:
     rows = []
-    items, note = tables.head(econ.get("items", []), "cost and funding items", f"data/{review.id}/economics.csv")
+    items, note = tables.head(econ.get("items", []), "cost and funding items", f"{data_folder(review)}/economics.csv")
     for r in items:
         rows.append(
             {
@@ -575,7 +600,7 @@ def appraisal_section(folder: Path, prisma: dict[str, Any]) -> dict[str, Any]:
     return {
         "prisma_svg": read_svg(folder / "prisma.svg"),
         "prisma_note": prisma.get("note") or "PRISMA 2020 flow; boxes without a reported count say so.",
-        "rob_traffic": read_svg(folder / "rob_traffic.svg"),
+        "rob_traffic": read_svg(folder / "rob_traffic.svg") if "traffic_light" in (rob.get("figures") or {}) else None,
         "rob_traffic_skipped": rob.get("traffic_light_skipped"),
         "rob_summary": read_svg(folder / "rob_summary.svg"),
         "prisma_data": figure_data.prisma(prisma),
@@ -753,10 +778,11 @@ def build(
     said = {f["id"]: f for f in findings["findings"]}
     headline = {dim: said[fid]["statement"] for dim, fid in findings["headlines"].items()}
     dims = dimension_rows(findings, headline)
-    mech_ctx = mechanisms_section(review, mech, results / "mechanisms")
     refs, refs_note = tables.head(
-        references(review), "references", f"data/{review.id}/studies.csv", limit=tables.REFERENCES_MAX
+        references(review), "references", f"{data_folder(review)}/studies.csv", limit=tables.REFERENCES_MAX
     )
+    listed = {r["study_id"] for r in refs} if refs_note else None
+    mech_ctx = mechanisms_section(review, mech, results / "mechanisms", listed)
     mech_ctx["theory"] = findings["mechanisms"]["theory"]
     ctx = {
         "page_title": review.config["title"],
@@ -787,7 +813,9 @@ def build(
         "software": software_versions(),
         "references": refs,
         "references_note": refs_note,
-        "studies": study_index(review, {r["study_id"] for r in refs} if refs_note else None),
+        # the coded rows the reference list names (an id shown there has an anchor to link to)
+        "anchored": {i for r in refs for ids in r["rows"].values() for i in ids},
+        "studies": study_index(review, listed),
         "scripts": "",
         "said": said,
         "findings": findings,
@@ -824,14 +852,19 @@ def snapshot(review: Review, summaries: dict[str, Any], rating: dict[str, Any], 
     }
 
 
+def _ids(ids: list[str], most: int = 20) -> str:
+    """Ids in a sentence: the first ``most`` of a longer list, and how many more."""
+    return ", ".join(ids[:most]) + (f" and {len(ids) - most:,} more" if len(ids) > most else "")
+
+
 def changes(previous: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
     items = []
     added = sorted(set(current["studies"]) - set(previous.get("studies", [])))
     removed = sorted(set(previous.get("studies", [])) - set(current["studies"]))
     if added:
-        items.append("Studies added: " + ", ".join(added))
+        items.append("Studies added: " + _ids(added))
     if removed:
-        items.append("Studies removed: " + ", ".join(removed))
+        items.append("Studies removed: " + _ids(removed))
     for outcome, now in current["estimates"].items():
         before = previous.get("estimates", {}).get(outcome)
         if before is None:

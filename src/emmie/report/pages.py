@@ -40,7 +40,7 @@ def practice_rows(review: Review) -> list[dict[str, Any]]:
 
 def implementation_by_level(review: Review) -> list[dict[str, Any]]:
     labels = {t["id"]: t["label"] for t in review.config.get("implementation_themes", [])}
-    where = f"data/{review.id}/implementation.csv"
+    where = f"{review.path.parent.name}/{review.path.name}/implementation.csv"
     out = []
     for level in ("system", "organisation", "team", "practitioner"):
         part = review.implementation[review.implementation["level"] == level]
