@@ -166,7 +166,7 @@ def _lines(lb: np.ndarray, ub: np.ndarray, y: np.ndarray, colour: str, width: fl
         np.stack([np.column_stack([lb, y]), np.column_stack([ub, y])], axis=1),
         colors=colour,
         linewidths=width,
-        alpha=0.35,
+        alpha=0.35 if len(y) <= 1_000 else 0.1,  # thousands of intervals: faint, so that their density shows
     )
     lines.set_rasterized(True)
     return lines

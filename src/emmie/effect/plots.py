@@ -429,7 +429,10 @@ def caterpillar_plot(
     ink, accent = OKABE_ITO["black"], OKABE_ITO["blue"]
     lw = 0.9 if k <= 500 else 0.4
     lines = LineCollection(
-        np.stack([np.column_stack([lb, y]), np.column_stack([ub, y])], axis=1), colors=ink, linewidths=lw, alpha=0.5
+        np.stack([np.column_stack([lb, y]), np.column_stack([ub, y])], axis=1),
+        colors=ink,
+        linewidths=lw,
+        alpha=0.5 if k <= 1_000 else 0.15,
     )
     lines.set_rasterized(True)
     ax.add_collection(lines)
@@ -479,9 +482,9 @@ def caterpillar_plot(
         (f"{k:,} results, sorted by estimate", "bold"),
         ("one line per result: its estimate", "normal"),
         (f"and {pct}% confidence interval;", "normal"),
-        ("too many to label: every result's", "normal"),
-        ("numbers are in the table of", "normal"),
-        ("effect sizes", "normal"),
+        ("too many to label: the note", "normal"),
+        ("under the chart names the file", "normal"),
+        ("with every result's numbers", "normal"),
         ("", "normal"),
         (f"RE model ({method}, {test})" if method else "RE model", "bold"),
         (
