@@ -177,3 +177,12 @@ def test_probabilities_never_round_to_certainty(p, text):
 )
 def test_p_values_in_running_text(p, text):
     assert fmt_p_short(p) == text
+
+
+def test_plural_counts_read_with_thousands_separators():
+    from emmie.findings.text import plural
+
+    assert plural(1, "study", "studies") == "1 study"
+    assert plural(999, "result") == "999 results"
+    assert plural(1000, "result") == "1,000 results"
+    assert plural(10_000, "study", "studies") == "10,000 studies"
