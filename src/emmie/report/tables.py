@@ -2,9 +2,10 @@
 
 A page lists every row of a table of up to :data:`PAGE_ROWS` rows. A longer table lists its first
 :data:`PAGE_ROWS` rows and a sentence under it says how many there are and which file holds all of them (a file
-of the same run, or the coded data). So a page stays a few megabytes whatever the size of the review: a million
-coded results once made a 374 MB page that no browser could open. The reference list is bounded the same way
-(:data:`REFERENCES_MAX`); a study that is not listed is named without a link.
+of the same run, or the coded data). So a page stays a few megabytes whatever the number of studies and results
+(a million coded results once made a 374 MB page that no browser could open); it still grows with the number of
+outcomes and moderator analyses. The reference list is bounded the same way (:data:`REFERENCES_MAX`); a study
+that is not listed is named without a link.
 """
 
 from __future__ import annotations
