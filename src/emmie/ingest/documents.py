@@ -12,6 +12,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import pandas as pd
+
 from emmie.ingest.review import Review
 from emmie.ingest.schema import NOT_STUDIES
 
@@ -40,12 +42,11 @@ def is_study(document_type: str, config: dict[str, Any]) -> bool:
 
 
 def study_ids(review: Review) -> list[str]:
-    """The sources that count as studies, in file order."""
-    return [
-        str(r["study_id"])
-        for _, r in review.studies.iterrows()
-        if is_study(str(r.get("document_type", "")), review.config)
-    ]
+    """The sources that count as studies, in file order (one column operation: row by row took minutes at 100,000
+    studies)."""
+    studies = review.studies
+    types = studies["document_type"].astype(str) if "document_type" in studies else pd.Series("", index=studies.index)
+    return [str(s) for s in studies.loc[~types.isin(non_study_types(review.config)), "study_id"]]
 
 
 def other_documents(review: Review) -> list[dict[str, str]]:
