@@ -145,18 +145,23 @@ def bayes_forest_plot(result: BayesResult, labels: Sequence[str], *, xlabel: str
         ax.axvline(0.0, color=GREY, lw=0.8, ls="--")
         ax.set_yticks([*rows, 1.0, 0.0], [*labels, "Mean effect (\u03bc)", "Prediction"])
         ax.set_ylim(-0.8, rows[0] + 0.8 if k else 2.0)
-        ax.set_xlabel(xlabel)
-        ax.spines[["top", "right", "left"]].set_visible(False)
-        ax.tick_params(axis="y", length=0)
-        height = fig.get_figheight()
-        fig.legend(loc="lower center", ncol=4, frameon=False, fontsize=8)
-        ax.set_title(
-            f"Bayesian random-effects meta-analysis (k = {k}; \u03c4 ~ "
-            f"{result.tau_prior.replace('_', '-')}({result.tau_scale:g}))",
-            fontsize=9,
-        )
-        fig.tight_layout(rect=(0.0, 0.3 / height, 1.0, 1.0))
-        return _to_svg(fig)
+        return _finish(fig, ax, result, xlabel, f"k = {k}")
+
+
+def _finish(fig: Figure, ax, result: BayesResult, xlabel: str, size: str) -> str:  # noqa: ANN001
+    """Axis, legend and title shared by the Bayesian forest plot and its caterpillar form; the SVG text."""
+    ax.set_xlabel(xlabel)
+    ax.spines[["top", "right", "left"]].set_visible(False)
+    ax.tick_params(axis="y", length=0)
+    height = fig.get_figheight()
+    fig.legend(loc="lower center", ncol=4, frameon=False, fontsize=8)
+    ax.set_title(
+        f"Bayesian random-effects meta-analysis ({size}; \u03c4 ~ "
+        f"{result.tau_prior.replace('_', '-')}({result.tau_scale:g}))",
+        fontsize=9,
+    )
+    fig.tight_layout(rect=(0.0, 0.3 / height, 1.0, 1.0))
+    return _to_svg(fig)
 
 
 def _lines(lb: np.ndarray, ub: np.ndarray, y: np.ndarray, colour: str, width: float) -> LineCollection:
@@ -222,15 +227,4 @@ def _bayes_caterpillar(result: BayesResult, *, xlabel: str) -> str:
             ["Prediction", "Mean effect (\u03bc)", "Studies,\nsorted by\nobserved effect"],
         )
         ax.set_ylim(0.0, rows[-1] + 1.0)
-        ax.set_xlabel(xlabel)
-        ax.spines[["top", "right", "left"]].set_visible(False)
-        ax.tick_params(axis="y", length=0)
-        height = fig.get_figheight()
-        fig.legend(loc="lower center", ncol=4, frameon=False, fontsize=8)
-        ax.set_title(
-            f"Bayesian random-effects meta-analysis (k = {k:,}, too many to label; \u03c4 ~ "
-            f"{result.tau_prior.replace('_', '-')}({result.tau_scale:g}))",
-            fontsize=9,
-        )
-        fig.tight_layout(rect=(0.0, 0.3 / height, 1.0, 1.0))
-        return _to_svg(fig)
+        return _finish(fig, ax, result, xlabel, f"k = {k:,}, too many to label")

@@ -209,6 +209,16 @@ def _ratio_ticks(lo: float, hi: float) -> list[float]:
     return ticks
 
 
+def _effect_axis(ax: Any, measure: str, transf: Callable | None, lo: float, hi: float) -> None:
+    """The effect axis of a forest plot: ratio measures on a log axis labelled in exponentiated units."""
+    if measure in RATIO_MEASURES and (transf is None or transf is np.exp):
+        ax.xaxis.set_major_locator(FixedLocator(_ratio_ticks(lo, hi)))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{np.exp(x):g}"))
+        ax.set_xlabel(f"{MEASURE_LABELS.get(measure, measure)} (log scale)")
+    else:
+        ax.set_xlabel(MEASURE_LABELS.get(measure, measure))
+
+
 def favours_labels(desirable: str) -> tuple[str, str]:
     """(left, right) labels under the axis: the desirable side favours the intervention."""
     if desirable not in ("higher", "lower"):
@@ -321,12 +331,7 @@ def forest_plot(
     ax.set_yticks([])
     for side in ("left", "top", "right"):
         ax.spines[side].set_visible(False)
-    if measure in RATIO_MEASURES and (transf is None or transf is np.exp):
-        ax.xaxis.set_major_locator(FixedLocator(_ratio_ticks(lo - pad, hi + pad)))
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{np.exp(x):g}"))
-        ax.set_xlabel(f"{MEASURE_LABELS.get(measure, measure)} (log scale)")
-    else:
-        ax.set_xlabel(MEASURE_LABELS.get(measure, measure))
+    _effect_axis(ax, measure, transf, lo - pad, hi + pad)
     fig.text(0.31, 0.36 / height, f"\u2190 {left_label}", ha="left", va="bottom", fontsize=7.5, color=ink)
     fig.text(0.70, 0.36 / height, f"{right_label} \u2192", ha="right", va="bottom", fontsize=7.5, color=ink)
 
@@ -468,12 +473,7 @@ def caterpillar_plot(
     ax.set_yticks([])
     ax.spines["left"].set_visible(False)
     show = transf if transf is not None else default_transf(measure)
-    if measure in RATIO_MEASURES and (transf is None or transf is np.exp):
-        ax.xaxis.set_major_locator(FixedLocator(_ratio_ticks(lo - pad, hi + pad)))
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{np.exp(x):g}"))
-        ax.set_xlabel(f"{MEASURE_LABELS.get(measure, measure)} (log scale)")
-    else:
-        ax.set_xlabel(MEASURE_LABELS.get(measure, measure))
+    _effect_axis(ax, measure, transf, lo - pad, hi + pad)
     shown = show if show is not None else (lambda x: x)
     method = str(getattr(result, "method", ""))
     test = TEST_LABELS.get(str(getattr(result, "test", "")), str(getattr(result, "test", "")))
