@@ -34,8 +34,14 @@ def read_json(path: Path) -> dict[str, Any]:
 
 
 def read_summaries(results: Path) -> dict[str, dict[str, Any]]:
-    """Every stage's JSON under ``results/<review>/`` that exists, by stage name."""
-    return {name: read_json(results / rel) for name, rel in STAGE_JSON.items() if (results / rel).is_file()}
+    """Every stage's JSON under ``results/<review>/`` that exists, by stage name; the Effect stage's per-result
+    table (``effect/results.csv``) is joined into its outcomes (:func:`emmie.effect.results_table.join`)."""
+    out = {name: read_json(results / rel) for name, rel in STAGE_JSON.items() if (results / rel).is_file()}
+    if "effect" in out:
+        from emmie.effect import results_table
+
+        out["effect"] = results_table.read_joined(results / "effect", out["effect"])
+    return out
 
 
 # The earlier results each stage reads: checked before anything is written.

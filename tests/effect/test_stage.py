@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from emmie.effect import egger_test, meta_analysis
+from emmie.effect import egger_test, meta_analysis, results_table
 from emmie.effect.stage import compute_effect_sizes, pooling_measure, run
 from emmie.ingest.review import Review
 from emmie.ingest.schema import TABLES_BY_NAME
@@ -147,7 +147,8 @@ def mixed_review() -> Review:
 @pytest.fixture(scope="module")
 def mixed(tmp_path_factory):
     out = tmp_path_factory.mktemp("effect")
-    return run(mixed_review(), out), out
+    # effect.json holds the summaries; each result's numbers are in results.csv, joined back as the later steps read them
+    return results_table.read_joined(out, run(mixed_review(), out)), out
 
 
 def test_effect_sizes_csv_rows_and_reasons(mixed):
@@ -183,7 +184,8 @@ def test_effect_json_keys_and_pooled_outcome(mixed):
     on_disk = json.loads((out / "effect.json").read_text())
     assert on_disk["review"] == "mixed"
     assert set(on_disk) >= {"review", "outcomes", "swim", "designs", "warnings"}
-    o = {x["outcome"]: x for x in on_disk["outcomes"]}
+    assert "studies" not in on_disk["outcomes"][0]  # each result's numbers are in results.csv
+    o = {x["outcome"]: x for x in result["outcomes"]}
     r = o["reoffend"]
     for key in (
         "outcome",

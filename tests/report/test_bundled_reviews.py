@@ -410,8 +410,8 @@ def test_forest_plot_is_labelled_author_year_and_sorted_by_weight(bundled: Path)
     svg = (bundled / "results/cbt-recidivism/effect/forest_non_recidivism.svg").read_text(encoding="utf-8")
     assert "Goldstein (1989a)" in svg and "Goldstein (1989b)" in svg
     assert "goldstein1989" not in svg and "sorted by weight" in svg
-    effect = json.loads((bundled / "results/cbt-recidivism/effect/effect.json").read_text())
-    weights = next(o for o in effect["outcomes"] if o["outcome"] == "non_recidivism")["frequentist"]["z"]["weights"]
+    with open(bundled / "results/cbt-recidivism/effect/results.csv", newline="") as fh:
+        weights = [float(r["weight"]) for r in csv.DictReader(fh) if r["outcome"] == "non_recidivism"]
     with open(bundled / "results/cbt-recidivism/effect/effect_sizes.csv", newline="") as fh:
         used = [
             r["study_id"] for r in csv.DictReader(fh) if r["outcome"] == "non_recidivism" and r["poolable"] == "True"
@@ -437,3 +437,25 @@ def test_stylesheet_reaches_the_browser_unescaped(bundled: Path, review: str):
         html = page.read_text(encoding="utf-8")
         inline = html.split("<style>", 1)[1].split("</style>", 1)[0]
         assert inline == want, page.name
+
+
+def test_cbt_results_table_matches_its_fits(bundled: Path):
+    from emmie.effect import results_table
+    from emmie.pipeline import read_summaries
+
+    results = bundled / "results" / "cbt-recidivism"
+    table = results_table.read(results / "effect" / "results.csv")
+    import pandas as pd
+
+    sizes = pd.read_csv(results / "effect" / "effect_sizes.csv")
+    used = sizes[(sizes["outcome"] == "non_recidivism") & sizes["poolable"]]
+    mine = table[table["outcome"] == "non_recidivism"]
+    assert mine["effect_id"].tolist() == used["effect_id"].tolist()
+    assert mine["weight"].sum() == pytest.approx(100.0)
+    assert mine["weight_randomised_only"].dropna().sum() == pytest.approx(100.0)
+    assert mine["weight_randomised_only"].notna().sum() == 19  # the 19 randomised trials
+    assert (mine["theta_lb"] <= mine["theta_mean"]).all() and (mine["theta_mean"] <= mine["theta_ub"]).all()
+    effect = read_summaries(results)["effect"]
+    o = effect["outcomes"][0]
+    assert len(o["studies"]) == len(o["bayes"]["theta"]) == o["k"] == 58
+    assert "weights" not in o["frequentist"]["knha"]

@@ -69,7 +69,9 @@ def doms(pages: dict[str, str]) -> dict[str, Node]:
 
 @pytest.fixture(scope="module")
 def effect(project: Path) -> dict:
-    return json.loads((project / "results" / "tiny" / "effect" / "effect.json").read_text(encoding="utf-8"))
+    from emmie.pipeline import read_summaries
+
+    return read_summaries(project / "results" / "tiny")["effect"]  # effect.json with results.csv joined in
 
 
 def fmt(x: float | None, digits: int) -> str:

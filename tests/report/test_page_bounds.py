@@ -62,7 +62,7 @@ def test_past_the_bounds_a_page_lists_the_first_rows_and_names_the_file(bundled:
     render_review(review, results, tmp_path / "cbt")
     html = (tmp_path / "cbt" / "index.html").read_text(encoding="utf-8")
     page = parse(html)
-    where = results / "effect" / "effect.json"
+    where = results / "effect" / "results.csv"
     sizes = page.find("table", class_="effect-sizes")
     assert len(sizes.find_all("tr")) == 1 + 2  # header and the first 2 results
     text = visible(page.find("section", id="effect"))

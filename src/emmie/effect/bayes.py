@@ -319,8 +319,8 @@ class BayesResult:
         """Marginal posterior density of tau at ``x`` (interpolated on ``tau_grid``)."""
         return np.interp(np.asarray(x, dtype=float), self.tau_grid, self.tau_density, left=0.0, right=0.0)
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary (no arrays of draws)."""
+    def to_dict(self, *, theta: bool = True) -> dict[str, Any]:
+        """JSON-ready summary (no arrays of draws); ``theta=False`` leaves out the per-study shrunken effects."""
         return {
             "k": self.k,
             "engine": self.engine,
@@ -340,7 +340,7 @@ class BayesResult:
                 "ci_ub": self.tau_ci_ub,
             },
             "pred": {"lb": self.pred_lb, "ub": self.pred_ub},
-            "theta": self.theta.to_dict(orient="records"),
+            **({"theta": self.theta.to_dict(orient="records")} if theta else {}),
             "diagnostics": {
                 "rhat_max": self.rhat_max,
                 "ess_bulk_min": self.ess_bulk_min,

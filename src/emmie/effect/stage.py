@@ -26,7 +26,8 @@ What happens to each coded result (``effects`` row), in order:
    (:mod:`emmie.effect.swim`) with the reason it was not pooled. The stage checks that each
    ``effects`` row is in exactly one of the two.
 
-Outputs in ``outdir``: ``effect_sizes.csv``, ``effect.json`` and the SVG figures named in
+Outputs in ``outdir``: ``effect_sizes.csv``, ``effect.json``, ``results.csv`` (each meta-analysed result's weight
+and shrunken Bayesian estimate: :mod:`emmie.effect.results_table`) and the SVG figures named in
 ``effect.json`` (``forest_<outcome>.svg``, ``funnel_<outcome>.svg``, ``bayes_forest_<outcome>.svg``,
 ``prior_posterior_<outcome>.svg``, ``swim_direction.svg``). Same inputs, same bytes.
 
@@ -62,6 +63,7 @@ from emmie.effect import (
     leave_one_out,
     meta_analysis,
     rank_test,
+    results_table,
     trim_and_fill,
 )
 from emmie.effect.bayes import bayesian_meta_analysis, default_priors, interpret, prior_sensitivity
@@ -241,8 +243,10 @@ def compute_effect_sizes(review: Review) -> tuple[pd.DataFrame, dict[str, str | 
 
 
 def _fit_dict(res: Any) -> dict[str, Any]:
+    """A fit's summary for effect.json; its weights (one per result) go to results.csv."""
     d = res.to_dict()
     d.pop("extra", None)
+    d.pop("weights", None)
     return d
 
 
@@ -268,17 +272,18 @@ def _bayes(
     labels: list[str],
     outdir: Path,
     warnings: list[str],
-) -> tuple[dict | None, dict | None, dict[str, str]]:
+) -> tuple[dict | None, dict | None, dict[str, str], pd.DataFrame | None]:
+    """The Bayesian analysis' summary, its interpretation, its figures and each result's shrunken effect."""
     oid = outcome["id"]
     try:
         priors, source = _bayes_priors(review, measure)
     except AnalysisError as exc:
         warnings.append(f"{oid}: no Bayesian analysis: {exc}")
-        return None, None, {}
+        return None, None, {}, None
     mid = outcome.get("mid")
     desirable = outcome["desirable"]
     res = bayesian_meta_analysis(yi, vi, **priors, engine="exact", level=LEVEL, seed=int(review.config["seed"]))
-    bayes = res.to_dict()
+    bayes = res.to_dict(theta=False)  # each result's shrunken effect goes to results.csv
     bayes["prior_source"] = source
     bayes["prob_mu_below_0"] = res.prob_mu_below(0.0)
     bayes["prob_mu_above_0"] = res.prob_mu_above(0.0)
@@ -301,7 +306,7 @@ def _bayes(
         f"log {MEASURE_LABELS[measure].lower()}" if measure in RATIO_MEASURES else MEASURE_LABELS.get(measure, measure)
     )
     atomic_write_text(outdir / figures["bayes_forest"], bayes_forest_plot(res, labels, xlabel=xlabel))
-    return bayes, interpretation, figures
+    return bayes, interpretation, figures, res.theta
 
 
 FOREST_ORDERS = {"weight": "sorted by weight", "effect": "sorted by effect size", "data": "in data order"}
@@ -388,7 +393,7 @@ def _frequentist(
         loo.insert(2, "omitted_study_id", labels)
     out["leave_one_out"] = loo.to_dict(orient="records") if loo is not None else None
     headline = fits[HEADLINE_TEST]
-    out["weights"] = list(headline.weights)
+    out["weights"] = np.asarray(headline.weights, dtype=float)
     figures = {"forest": f"forest_{oid}.svg"}
     rows = forest_order(order, yi, np.asarray(headline.weights))
     atomic_write_text(
@@ -444,13 +449,9 @@ def randomised_only(used: pd.DataFrame, studies: pd.DataFrame, warnings: list[st
         "frequentist": {t: _fit_dict(f) for t, f in fits.items()},
         "headline_test": HEADLINE_TEST,
         "small_study": None,
-        "studies": [
-            {"effect_id": e, "study_id": s, "weight": w}
-            for e, s, w in zip(rct["effect_id"], rct["study_id"], fits[HEADLINE_TEST].weights, strict=True)
-        ],
+        # each trial's weight goes to results.csv (column weight_randomised_only)
+        "weights": pd.Series(np.asarray(fits[HEADLINE_TEST].weights, dtype=float), index=rct["effect_id"].to_numpy()),
     }
-    for f in out["frequentist"].values():
-        f.pop("weights", None)
     if len(rct) >= SMALL_STUDY_K:
         out["small_study"] = _guarded(
             "the small-study analyses (randomised trials only)", oid, warnings, small_study, yi, vi
@@ -507,7 +508,7 @@ def run(review: Review, outdir: Path) -> dict[str, Any]:
     timepoints = review.effects.set_index("effect_id")["timepoint"]
     in_meta: set[str] = set()
     swim_reason: dict[str, str] = {}
-    outcomes = []
+    outcomes, tables = [], []
     for outcome in review.config["outcomes"]:
         oid = outcome["id"]
         rows = sizes[sizes["outcome"] == oid]
@@ -557,6 +558,7 @@ def run(review: Review, outdir: Path) -> dict[str, Any]:
                     f"({worst['effect_id']}, vi = {worst['vi']:.3g}) and the largest estimates"
                 )
                 warnings.append(f"{oid}: {entry['reason_not_pooled']}")
+        rct_weights = None
         if freq is not None:
             weights = freq.pop("weights")
             entry["figures"].update(freq.pop("figures"))
@@ -565,6 +567,9 @@ def run(review: Review, outdir: Path) -> dict[str, Any]:
             entry["randomised_only"] = _guarded(
                 "the randomised-trials analysis", oid, warnings, randomised_only, used, review.studies, warnings, oid
             )
+            if entry["randomised_only"] is not None:
+                rct_weights = entry["randomised_only"].pop("weights")
+        theta = None
         if k >= 1:
             got = _guarded(
                 "the Bayesian analysis",
@@ -581,20 +586,17 @@ def run(review: Review, outdir: Path) -> dict[str, Any]:
                 warnings,
             )
             if got is not None:
-                bayes, interp, figs = got
+                bayes, interp, figs, theta = got
                 entry["bayes"], entry["interpretation"] = bayes, interp
                 entry["figures"].update(figs)
-        studies = used[["effect_id", "study_id", "measure", "yi", "vi", "ci_lb", "ci_ub"]].assign(
-            weight=np.asarray(weights, dtype=float), timepoint=used["effect_id"].map(timepoints).astype(str)
-        )
-        entry["studies"] = studies.to_dict(orient="records")
-        for r in rows.itertuples(index=False):
-            if r.effect_id in in_meta:
-                continue
-            swim_reason[r.effect_id] = r.reason or entry["reason_not_pooled"] or "not pooled"
+        tables.append(results_table.rows(oid, used, timepoints, weights, theta, rct_weights))
+        rest = rows[~rows["effect_id"].isin(in_meta)] if freq is not None else rows
+        given = rest["reason"].fillna("").astype(str)
+        fallback = entry["reason_not_pooled"] or "not pooled"
+        swim_reason.update(zip(rest["effect_id"], given.where(given != "", fallback), strict=True))
         outcomes.append(entry)
-    for r in sizes[~sizes["outcome"].isin([o["id"] for o in review.config["outcomes"]])].itertuples(index=False):
-        swim_reason[r.effect_id] = r.reason
+    other = sizes[~sizes["outcome"].isin([o["id"] for o in review.config["outcomes"]])]
+    swim_reason.update(zip(other["effect_id"], other["reason"], strict=True))
     swim = _swim(review, sizes, swim_reason, outdir, warnings)
     all_ids = set(sizes["effect_id"])
     if in_meta & set(swim_reason) or (in_meta | set(swim_reason)) != all_ids:
@@ -612,12 +614,13 @@ def run(review: Review, outdir: Path) -> dict[str, Any]:
         "designs": designs,
         "accounting": {
             "n_results": len(sizes),
-            "in_meta_analysis": sorted(in_meta),
-            "in_swim": sorted(swim_reason),
+            "n_in_meta_analysis": len(in_meta),
+            "n_in_swim": len(swim_reason),
             "not_studies": not_studies,
         },
         "warnings": warnings,
     }
+    write_csv(outdir / results_table.FILE, pd.concat(tables, ignore_index=True) if tables else results_table.empty())
     write_json(outdir / "effect.json", result)
     return result
 

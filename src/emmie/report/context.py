@@ -138,7 +138,7 @@ OUTCOME_KEYS = ("outcome", "label", "measure", "desirable", "k", "n_results", "p
 
 
 #: The file of the Effect stage that holds all the numbers of each figure's table.
-FIGURE_FILES = {"forest": "effect.json", "funnel": "effect_sizes.csv", "bayes_forest": "effect.json"}
+FIGURE_FILES = {"forest": "results.csv", "funnel": "effect_sizes.csv", "bayes_forest": "results.csv"}
 
 
 def _outcome_figures(o: dict[str, Any], folder: Path) -> list[dict[str, Any]]:
@@ -162,7 +162,7 @@ def _outcome_layout(o: dict[str, Any], view: dict[str, Any], said: dict[str, Any
     freq = o.get("frequentist") or {}
     warnings = [w for t in ("z", "knha") for w in (freq.get(t) or {}).get("warnings", [])]
     sens = _sensitivity_rows((o.get("bayes") or {}).get("prior_sensitivity"))
-    studies, studies_note = tables.head(o.get("studies") or [], "results", str(folder / "effect.json"))
+    studies, studies_note = tables.head(o.get("studies") or [], "results", str(folder / "results.csv"))
     return {
         **{k: o.get(k) for k in OUTCOME_KEYS},
         "frequentist": {t: freq[t] for t in ("z", "knha") if freq.get(t)} or None,
