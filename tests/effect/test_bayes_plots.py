@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+import numpy as np
 import pytest
 
 from emmie.effect.bayes import bayesian_meta_analysis
@@ -44,3 +45,18 @@ def test_forest_plot_is_reproducible_svg(results):
     assert _is_svg(bayes_forest_plot(results[1], ["Only study"]))
     with pytest.raises(EmmieError, match="labels"):
         bayes_forest_plot(res, labels[:3])
+
+
+@pytest.mark.parametrize("k", [100, 101, 2_000, 2_001])
+def test_bayes_forest_plot_labels_then_draws_then_shades_as_k_grows(k):
+    """Up to FOREST_MAX_ROWS studies one labelled row each; then one line per study, unlabelled; past
+    CATERPILLAR_MAX_LINES the intervals are shaded, and the title says what the shade means."""
+
+    rng = np.random.default_rng(6)
+    yi, vi = rng.normal(0.2, 0.3, k), rng.uniform(0.01, 0.2, k)
+    res = bayesian_meta_analysis(yi, vi, mu_prior_sd=1.0, tau_scale=0.5)
+    svg = bayes_forest_plot(res, [f"S{i}" for i in range(k)], xlabel="SMD")
+    assert (f">S{k - 1}<" in svg) is (k <= 100)
+    assert ("too many to label" in svg) is (k > 100)
+    assert ("the share of the intervals that cover a point" in svg) is (k > 2_000)
+    assert len(svg) < 150_000

@@ -14,6 +14,7 @@ from scipy import stats
 
 from emmie.effect import meta_analysis
 from emmie.effect.plots import (
+    CATERPILLAR_MAX_LINES,
     FOREST_MAX_ROWS,
     FUNNEL_MAX_POINTS,
     favours_labels,
@@ -22,6 +23,7 @@ from emmie.effect.plots import (
     funnel_contours,
     funnel_data,
     funnel_plot,
+    interval_image,
 )
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "metafor"
@@ -139,6 +141,41 @@ def test_forest_plot_past_max_rows_is_a_caterpillar_plot_of_fixed_size(k):
     assert f"{res.estimate:.2f} [{res.ci_lb:.2f}, {res.ci_ub:.2f}]" in svg
     assert len(svg) < 150_000
     assert svg == forest_plot(yi, vi, [f"S{i}" for i in range(k)], res, measure="SMD", title=f"k = {k}")
+
+
+@pytest.mark.parametrize("k", [CATERPILLAR_MAX_LINES, CATERPILLAR_MAX_LINES + 1])
+def test_caterpillar_plot_shades_intervals_past_max_lines_and_says_so(k):
+    rng = np.random.default_rng(5)
+    yi, vi = rng.normal(0.2, 0.3, k), rng.uniform(0.01, 0.2, k)
+    svg = forest_plot(yi, vi, [f"S{i}" for i in range(k)], meta_analysis(yi, vi), measure="SMD")
+    shaded = k > CATERPILLAR_MAX_LINES
+    assert ("share of results whose 95%" in svg) is shaded
+    assert ("one line per result: its estimate" in svg) is not shaded
+    assert len(svg) < 150_000
+
+
+def test_interval_image_shades_by_the_share_of_intervals_covering_each_cell():
+    from matplotlib.figure import Figure
+
+    # 4 sorted results in 2 bands of 2 (IMAGE_ROWS is larger), on an axis [0, 8) cut into IMAGE_COLS cells
+    ax = Figure().subplots()
+    lb, ub = np.array([0.5, 2.5, 4.5, 4.5]), np.array([1.5, 3.5, 7.5, 5.5])
+    est, y = np.array([1.0, 3.0, 5.0, 5.0]), np.arange(1.0, 5.0)
+    import emmie.effect.plots as plots
+
+    old = plots.IMAGE_ROWS, plots.IMAGE_COLS
+    plots.IMAGE_ROWS, plots.IMAGE_COLS = 2, 8
+    try:
+        interval_image(ax, lb, ub, est, y, "#000000", (0.0, 8.0), shade=0.5)
+    finally:
+        plots.IMAGE_ROWS, plots.IMAGE_COLS = old
+    (image,) = ax.get_images()
+    alpha = np.asarray(image.get_array())[..., 3]
+    # band 0 (results 1-2): cells 0-1 and 2-3 each covered by 1 of 2 intervals, and hold 1 of 2 estimates -> solid
+    np.testing.assert_allclose(alpha[0], [0.25, 1.0, 0.25, 1.0, 0, 0, 0, 0])
+    # band 1: cells 4-5 covered by both, 6-7 by one; cell 5 holds both estimates
+    np.testing.assert_allclose(alpha[1], [0, 0, 0, 0, 0.5, 1.0, 0.25, 0.25])
+    assert image.get_extent() == [0.0, 8.0, 0.5, 4.5]
 
 
 @pytest.mark.parametrize("k", [FUNNEL_MAX_POINTS, FUNNEL_MAX_POINTS + 1, 50_000])

@@ -18,7 +18,7 @@ from scipy import stats
 from ..errors import AnalysisError
 from ..figures import to_svg
 from .bayes import BayesResult, tau_prior_pdf
-from .plots import FOREST_MAX_ROWS, RASTER_DPI
+from .plots import CATERPILLAR_MAX_LINES, FOREST_MAX_ROWS, RASTER_DPI, interval_image
 
 # Okabe & Ito (2008), "Color Universal Design".
 BLACK = "#000000"
@@ -189,29 +189,25 @@ def _bayes_caterpillar(result: BayesResult, *, xlabel: str) -> str:
     band = max(0.08 * k, 1.5)
     rows = np.arange(1, k + 1, dtype=float) + band
     thin = k > 500
+    observed, shrunken = f"observed ({100 * result.level:g}% CI)", "shrunken (posterior)"
     with matplotlib.rc_context(_RC):
         fig = Figure(figsize=(7.5, 6.2))
         ax = fig.subplots()
-        ax.add_collection(_lines(yi - half, yi + half, rows, BLACK, 0.4 if thin else 0.8))
-        ax.scatter(
-            yi,
-            rows,
-            s=2 if thin else 5,
-            color=BLACK,
-            linewidths=0,
-            rasterized=True,
-            label=f"observed ({100 * result.level:g}% CI)",
-        )
-        ax.add_collection(_lines(th["lb"], th["ub"], rows, BLUE, 0.4 if thin else 0.8))
-        ax.scatter(
-            th["mean"],
-            rows,
-            s=2 if thin else 5,
-            color=BLUE,
-            linewidths=0,
-            rasterized=True,
-            label="shrunken (posterior)",
-        )
+        if k > CATERPILLAR_MAX_LINES:  # shaded by how many intervals cover each point (see interval_image)
+            ends = np.concatenate([yi - half, yi + half, th["lb"], th["ub"], [0.0, result.pred_lb, result.pred_ub]])
+            ends = ends[np.isfinite(ends)]
+            pad = 0.05 * max(float(np.ptp(ends)), 1e-9)
+            xlim = (float(ends.min()) - pad, float(ends.max()) + pad)
+            interval_image(ax, yi - half, yi + half, yi, rows, BLACK, xlim, shade=0.45)
+            interval_image(ax, th["lb"], th["ub"], th["mean"], rows, BLUE, xlim, shade=0.45)
+            ax.set_xlim(*xlim)
+            for colour, label in ((BLACK, observed), (BLUE, shrunken)):  # legend entries for the two images
+                ax.scatter([], [], s=12, marker="s", color=colour, label=label)
+        else:
+            ax.add_collection(_lines(yi - half, yi + half, rows, BLACK, 0.4 if thin else 0.8))
+            ax.scatter(yi, rows, s=2 if thin else 5, color=BLACK, linewidths=0, rasterized=True, label=observed)
+            ax.add_collection(_lines(th["lb"], th["ub"], rows, BLUE, 0.4 if thin else 0.8))
+            ax.scatter(th["mean"], rows, s=2 if thin else 5, color=BLUE, linewidths=0, rasterized=True, label=shrunken)
         mid = result.mu_median
         y_mu, y_pred = 0.65 * band, 0.25 * band
         ax.fill(
@@ -227,4 +223,7 @@ def _bayes_caterpillar(result: BayesResult, *, xlabel: str) -> str:
             ["Prediction", "Mean effect (\u03bc)", "Studies,\nsorted by\nobserved effect"],
         )
         ax.set_ylim(0.0, rows[-1] + 1.0)
-        return _finish(fig, ax, result, xlabel, f"k = {k:,}, too many to label")
+        size = f"k = {k:,}, too many to label"
+        if k > CATERPILLAR_MAX_LINES:
+            size += ";\nshade: the share of the intervals that cover a point, darkest where the estimates lie"
+        return _finish(fig, ax, result, xlabel, size)
