@@ -7,6 +7,7 @@ import errno
 import io
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -105,13 +106,77 @@ def neutralise_formula(value: Any) -> Any:
     return value
 
 
+def _neutralise_column(values: pd.Series) -> pd.Series:
+    """:func:`neutralise_formula` on a column: only the cells that start like a formula are looked at one by one (a
+    million rows: 0.3 s, not 3 s); a column the string methods do not take (dates, booleans) cell by cell."""
+    values = values.astype(object)
+    try:
+        hit = values.str.startswith(_FORMULA_START).fillna(False).astype(bool)
+    except (AttributeError, TypeError):
+        return values.map(neutralise_formula)
+    if hit.any():
+        values = values.copy()
+        values[hit] = values[hit].map(neutralise_formula)
+    return values
+
+
 def write_csv(path: str | os.PathLike, frame: pd.DataFrame) -> None:
     """Write a results table as CSV, safe to open in a spreadsheet."""
     safe = frame.copy()
     for col in safe.columns:
         dtype = safe[col].dtype
         if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)):  # text, whatever its dtype
-            safe[col] = safe[col].map(neutralise_formula)
+            safe[col] = _neutralise_column(safe[col])
+    columns = _csv_fields(safe)
+    if columns is None:
+        buf = io.StringIO()
+        safe.to_csv(buf, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
+        text = buf.getvalue()
+    else:
+        lines = [",".join(_csv_field(str(c)) for c in safe.columns), *map(",".join, zip(*columns, strict=True))]
+        text = "\n".join(lines) + "\n"
+    atomic_write_text(path, text)
+
+
+_CSV_SPECIAL = re.compile(r'[,"\r\n\x00]')
+
+
+def _csv_field(value: str) -> str:
+    """One text field as the csv module writes it (QUOTE_MINIMAL, "\\n" line ends); only a field with a character
+    that may need quoting is handed to the csv module."""
+    if not _CSV_SPECIAL.search(value):
+        return value
     buf = io.StringIO()
-    safe.to_csv(buf, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
-    atomic_write_text(path, buf.getvalue())
+    csv.writer(buf, quoting=csv.QUOTE_MINIMAL, lineterminator="\n").writerow([value, ""])
+    return buf.getvalue()[:-2]  # the field, without the empty second field and the line end
+
+
+def _csv_fields(frame: pd.DataFrame) -> list[list[str]] | None:
+    """Each column as the list of its CSV fields, exactly as pandas' ``to_csv`` writes them (floats by ``repr``,
+    NaN and None empty, text quoted where needed), or None when only pandas formats a column alike (dates, nullable
+    integers, numbers among text) or the frame has one column (an empty row is then written ``""``). A million rows
+    of 15 columns: about 10 s, against 25 s through ``to_csv``; float formatting (``repr``) is most of it."""
+    if len(frame.columns) < 2 or not frame.columns.is_unique or frame.columns.nlevels != 1:
+        return None
+    out = []
+    for col in frame.columns:
+        values = frame[col]
+        dtype = values.dtype
+        if isinstance(dtype, np.dtype) and dtype.kind in "biu":
+            out.append(list(map(str, values.to_numpy().tolist())))
+        elif isinstance(dtype, np.dtype) and dtype == np.float64:
+            arr = values.to_numpy()
+            fields = list(map(repr, arr.tolist()))
+            for i in np.flatnonzero(np.isnan(arr)).tolist():
+                fields[i] = ""
+            out.append(fields)
+        elif (isinstance(dtype, np.dtype) and dtype.kind == "O") or isinstance(dtype, pd.StringDtype):
+            cells = values.to_numpy(dtype=object, copy=True)
+            missing = pd.isna(values).to_numpy()
+            if not all(isinstance(v, str) or m for v, m in zip(cells, missing, strict=True)):
+                return None  # numbers or other objects among text: pandas' own formatting
+            cells[missing] = ""
+            out.append(list(map(_csv_field, cells.tolist())))
+        else:
+            return None
+    return out

@@ -546,23 +546,28 @@ def _conditional(
         # The centred form of sum w y^2 + m0^2/s0^2 - P M^2: no cancellation when |y| is large.
         q = (w * resid * resid).sum(axis=1) + ((m0 - mean) / s0) ** 2
         log_w = np.log(w).sum(axis=1)
-    else:  # the same sums, a block of studies at a time (two passes: q is centred on the mean)
-        blocks = [
-            slice(i, i + max(1, _CELLS_MAX // tau.size)) for i in range(0, yi.size, max(1, _CELLS_MAX // tau.size))
-        ]
-        sum_w, sum_wy, log_w = np.zeros(tau.size), np.zeros(tau.size), np.zeros(tau.size)
-        for b in blocks:
-            w = 1.0 / (vi[None, b] + t2)
+    else:
+        # The same sums a block of studies at a time, in one pass: y is centred on its fixed-effect mean c, which
+        # lies within the spread of y as every M(tau) does, so sum w (y-M)^2 = S2 - 2 (M-c) S1 + (M-c)^2 S0 loses
+        # no more than a factor of about 2 to cancellation.
+        c = float(np.sum(yi / vi) / np.sum(1.0 / vi))
+        yc = yi - c
+        yc2 = yc * yc
+        step = max(1, _CELLS_MAX // tau.size)
+        sum_w, s1, s2, log_d = np.zeros(tau.size), np.zeros(tau.size), np.zeros(tau.size), np.zeros(tau.size)
+        for i in range(0, yi.size, step):
+            b = slice(i, i + step)
+            d = vi[None, b] + t2
+            log_d += np.log(d).sum(axis=1)
+            w = np.reciprocal(d, out=d)
             sum_w += w.sum(axis=1)
-            sum_wy += w @ yi[b]
-            log_w += np.log(w).sum(axis=1)
+            s1 += w @ yc[b]
+            s2 += w @ yc2[b]
+        log_w = -log_d
         prec = 1.0 / (s0 * s0) + sum_w
-        mean = (m0 / (s0 * s0) + sum_wy) / prec
-        q = ((m0 - mean) / s0) ** 2
-        for b in blocks:
-            w = 1.0 / (vi[None, b] + t2)
-            resid = yi[None, b] - mean[:, None]
-            q += (w * resid * resid).sum(axis=1)
+        mean = (m0 / (s0 * s0) + sum_w * c + s1) / prec
+        dm = mean - c
+        q = np.maximum(s2 - 2.0 * dm * s1 + dm * dm * sum_w, 0.0) + ((m0 - mean) / s0) ** 2
     logpost = _tau_prior_logpdf(tau, tau_prior, tau_scale) + 0.5 * log_w - 0.5 * np.log(prec) - 0.5 * q
     return logpost, mean, 1.0 / prec
 

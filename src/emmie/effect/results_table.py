@@ -5,8 +5,8 @@ numbers of each result *in* a meta-analysis (its weight, its shrunken Bayesian e
 result, ``results.csv``, which an analyst can open in a spreadsheet and which stays quick to write and read at a
 million results (the same numbers as nested JSON records took minutes to write).
 
-Columns: ``outcome, effect_id, study_id, measure, timepoint, yi, vi, ci_lb, ci_ub`` (as in ``effect_sizes.csv``),
-``weight`` (% of the headline random-effects fit; empty when the outcome is not pooled), ``weight_randomised_only``
+Columns: ``outcome, effect_id, study_id`` (the result's estimate, variance and interval are its row of
+``effect_sizes.csv``, not repeated here), ``weight`` (% of the headline random-effects fit; empty when the outcome is not pooled), ``weight_randomised_only``
 (% in the randomised-trials-only analysis; empty for other results or when there is none) and ``theta_mean,
 theta_sd, theta_lb, theta_ub`` (each result's shrunken effect from the Bayesian analysis; empty without one). Rows
 are in each analysis' order, outcome by outcome.
@@ -24,18 +24,19 @@ import numpy as np
 import pandas as pd
 
 FILE = "results.csv"
-TEXT = ["outcome", "effect_id", "study_id", "measure", "timepoint"]
-NUMBERS = ["yi", "vi", "ci_lb", "ci_ub", "weight", "weight_randomised_only"]
+TEXT = ["outcome", "effect_id", "study_id"]
+NUMBERS = ["weight", "weight_randomised_only"]
 THETA = {"theta_mean": "mean", "theta_sd": "sd", "theta_lb": "lb", "theta_ub": "ub"}
 COLUMNS = TEXT + NUMBERS + list(THETA)
-#: The keys of one ``outcome["studies"]`` record, in the order they were written before this table existed.
-STUDY_KEYS = ["effect_id", "study_id", "measure", "yi", "vi", "ci_lb", "ci_ub", "weight", "timepoint"]
+#: The keys of one ``outcome["studies"]`` record.
+STUDY_KEYS = ["effect_id", "study_id", "measure", "yi", "vi", "ci_lb", "ci_ub", "weight"]
+#: What a record takes from ``effect_sizes.csv``.
+SIZE_KEYS = ["effect_id", "measure", "yi", "vi", "ci_lb", "ci_ub"]
 
 
 def rows(
     oid: str,
     used: pd.DataFrame,
-    timepoints: pd.Series,
     weights: np.ndarray,
     theta: pd.DataFrame | None,
     randomised_weights: pd.Series | None,
@@ -47,12 +48,6 @@ def rows(
             "outcome": np.full(n, oid, dtype=object),
             "effect_id": used["effect_id"].to_numpy(),
             "study_id": used["study_id"].to_numpy(),
-            "measure": used["measure"].to_numpy(),
-            "timepoint": used["effect_id"].map(timepoints).astype(str).to_numpy(),
-            "yi": used["yi"].to_numpy(dtype=float),
-            "vi": used["vi"].to_numpy(dtype=float),
-            "ci_lb": used["ci_lb"].to_numpy(dtype=float),
-            "ci_ub": used["ci_ub"].to_numpy(dtype=float),
             "weight": np.asarray(weights, dtype=float),
             "weight_randomised_only": (
                 used["effect_id"].map(randomised_weights).to_numpy(dtype=float)
@@ -71,14 +66,26 @@ def empty() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=object if c in TEXT else float) for c in COLUMNS})
 
 
-def read(path: Path) -> pd.DataFrame:
-    """``results.csv`` as written: text as text (an id or timepoint such as ``NA`` stays itself), numbers as floats."""
-    return pd.read_csv(
+def read(path: Path, sizes: Path | None = None) -> pd.DataFrame:
+    """``results.csv`` as written: text as text (an id such as ``NA`` stays itself), numbers as floats; with
+    ``sizes`` (``effect_sizes.csv``) each row also gets its result's ``measure, yi, vi, ci_lb, ci_ub``."""
+    table = pd.read_csv(
         path,
         dtype={c: str for c in TEXT} | {c: float for c in NUMBERS + list(THETA)},
         keep_default_na=False,
         na_values={c: [""] for c in NUMBERS + list(THETA)},
     )
+    if sizes is None:
+        return table
+    numbers = ["yi", "vi", "ci_lb", "ci_ub"]
+    size = pd.read_csv(
+        sizes,
+        usecols=SIZE_KEYS,
+        dtype={"effect_id": str, "measure": str} | {c: float for c in numbers},
+        keep_default_na=False,
+        na_values={c: [""] for c in numbers},
+    ).set_index("effect_id")
+    return table.join(size, on="effect_id")
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -87,7 +94,8 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def join(effect: dict[str, Any], table: pd.DataFrame) -> dict[str, Any]:
-    """``effect`` (the content of ``effect.json``) with each outcome's rows of ``table`` put back in place."""
+    """``effect`` (the content of ``effect.json``) with each outcome's rows of ``table`` (as :func:`read` gives it
+    with ``sizes``) put back in place."""
     groups = {oid: g for oid, g in table.groupby("outcome", sort=False)}
     empty = table.iloc[0:0]
     for o in effect.get("outcomes") or []:
@@ -109,6 +117,6 @@ def join(effect: dict[str, Any], table: pd.DataFrame) -> dict[str, Any]:
 
 
 def read_joined(folder: Path, effect: dict[str, Any]) -> dict[str, Any]:
-    """``effect`` with ``folder/results.csv`` joined in (unchanged when the table is not there)."""
-    path = Path(folder) / FILE
-    return join(effect, read(path)) if path.is_file() else effect
+    """``effect`` with ``folder/results.csv`` (and ``effect_sizes.csv``) joined in; unchanged without them."""
+    path, sizes = Path(folder) / FILE, Path(folder) / "effect_sizes.csv"
+    return join(effect, read(path, sizes)) if path.is_file() and sizes.is_file() else effect

@@ -505,7 +505,6 @@ def run(review: Review, outdir: Path) -> dict[str, Any]:
     names = study_labels(review)  # author-year labels, with a/b where two would read alike
     sizes, measures = compute_effect_sizes(review)
     write_csv(outdir / "effect_sizes.csv", sizes)
-    timepoints = review.effects.set_index("effect_id")["timepoint"]
     in_meta: set[str] = set()
     swim_reason: dict[str, str] = {}
     outcomes, tables = [], []
@@ -589,7 +588,7 @@ def run(review: Review, outdir: Path) -> dict[str, Any]:
                 bayes, interp, figs, theta = got
                 entry["bayes"], entry["interpretation"] = bayes, interp
                 entry["figures"].update(figs)
-        tables.append(results_table.rows(oid, used, timepoints, weights, theta, rct_weights))
+        tables.append(results_table.rows(oid, used, weights, theta, rct_weights))
         rest = rows[~rows["effect_id"].isin(in_meta)] if freq is not None else rows
         given = rest["reason"].fillna("").astype(str)
         fallback = entry["reason_not_pooled"] or "not pooled"

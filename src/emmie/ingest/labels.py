@@ -8,10 +8,10 @@ from emmie.ingest.review import Review
 def study_labels(review: Review) -> dict[str, str]:
     """``study_id`` -> 'Author (year)' from the citation; studies that would share a label get 'a', 'b', ..."""
     out = {}
-    for _, s in review.studies.iterrows():
-        year = "" if s["year"] != s["year"] else str(int(s["year"]))
-        first = str(s["citation"]).split(",")[0].split("(")[0].strip()[:50]
-        out[s["study_id"]] = (first, year)
+    studies = review.studies
+    for sid, year, citation in zip(studies["study_id"], studies["year"], studies["citation"], strict=True):
+        first = str(citation).split(",")[0].split("(")[0].strip()[:50]
+        out[sid] = (first, "" if year != year else str(int(year)))  # year != year: no year (NaN)
     # Two studies that would read alike ("Barnoski (2002)") become 2002a, 2002b, in study_id order.
     groups: dict[tuple[str, str], list[str]] = {}
     for sid, key in out.items():
