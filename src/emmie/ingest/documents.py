@@ -51,10 +51,14 @@ def study_ids(review: Review) -> list[str]:
 
 def other_documents(review: Review) -> list[dict[str, str]]:
     """The sources that are not studies, each with its type in words."""
+    studies = review.studies
+    if "document_type" not in studies:
+        return []
+    types = studies["document_type"].astype(str)
+    other = studies.loc[types.isin(non_study_types(review.config))]
     return [
-        {"study_id": str(r["study_id"]), "type": TYPE_WORDS[str(r["document_type"])]}
-        for _, r in review.studies.iterrows()
-        if not is_study(str(r.get("document_type", "")), review.config)
+        {"study_id": str(sid), "type": TYPE_WORDS[str(t)]}
+        for sid, t in zip(other["study_id"], other["document_type"], strict=True)
     ]
 
 
