@@ -121,3 +121,55 @@ def test_past_the_bounds_sos_lists_and_graph_are_bounded(bundled: Path, tmp_path
 def test_under_the_graph_bound_the_graph_is_drawn(bundled: Path):
     html = (bundled / "reports" / "sos" / "index.html").read_text(encoding="utf-8")
     assert 'id="cmo-graph"' in html and "cmo-graph-data" in html
+
+
+def test_budget_draws_figures_and_lists_rows_until_the_page_holds_its_share(tmp_path: Path):
+    svg = "<svg>" + "x" * 95 + "</svg>"  # 106 characters
+    budget = tables.Budget(figure_bytes=106, rows=150)
+    got, note = budget.figure(tmp_path / "a.svg", lambda p: svg)
+    assert got == svg and note == ""  # exactly at the budget: drawn
+    got, note = budget.figure(tmp_path / "b.svg", lambda p: pytest.fail("not read past the budget"))
+    assert got is None and note == (
+        f"This figure is not drawn here: the page already holds {tables.FIGURE_BYTES_MAX / 1e6:g} MB of figures, so "
+        f"that it stays quick to open. It is {tmp_path / 'b.svg'}."
+    )
+    shown, note = budget.head(list(range(120)), "results", "r.csv")
+    assert len(shown) == tables.PAGE_ROWS and note.startswith("The page lists the first 100 of 120")
+    data = budget.figure_rows({"rows": [[i] for i in range(80)], "ids": list(range(80))}, "results", "r.csv")
+    assert (
+        len(data["rows"]) == 50
+        and data["note"] == "The page lists the first 50 of 80 results; all of them are in r.csv."
+    )
+    shown, note = budget.head([1, 2], "results", "r.csv")
+    assert shown == [] and note == "The page has no room left to list these 2 results; all of them are in r.csv."
+    assert budget.head([], "results", "r.csv") == ([], "")
+    # one row under the limit still lists everything
+    spare = tables.Budget(figure_bytes=1, rows=3)
+    assert spare.head([1, 2, 3], "results", "r.csv") == ([1, 2, 3], "")
+
+
+def test_past_the_page_budget_figures_are_named_not_drawn(bundled: Path, tmp_path: Path, monkeypatch):
+    """The CBT report with room for two figures and 150 rows: the rest of the outcome's figures and tables are named
+    with their file, the page says why, and every link still resolves."""
+    monkeypatch.setattr(tables, "FIGURE_BYTES_MAX", 1)
+    monkeypatch.setattr(tables, "DETAIL_ROWS_MAX", 80)
+    results = bundled / "results" / "cbt-recidivism"
+    review = load_review(bundled / "data" / "cbt-recidivism")
+    render_review(review, results, tmp_path / "cbt")
+    html = (tmp_path / "cbt" / "index.html").read_text(encoding="utf-8")
+    page = parse(html)
+    text = visible(page.find("section", id="effect"))
+    effect = results / "effect"
+    for name in ("funnel_non_recidivism.svg", "bayes_forest_non_recidivism.svg", "prior_posterior_non_recidivism.svg"):
+        assert (
+            norm(
+                "This figure is not drawn here: the page already holds 1e-06 MB of figures, so that it stays quick "
+                f"to open. It is {effect / name}."
+            )
+            in text
+        )
+    assert len(page.find("section", id="effect").find_all("figure")) == 1  # the forest plot, then names
+    # the forest plot's table takes 58 rows of 80; the effect-size table lists the 22 left
+    assert len(page.find("table", class_="effect-sizes").find_all("tr")) == 1 + 22
+    assert norm(f"The page lists the first 22 of 58 results; all of them are in {effect / 'results.csv'}.") in text
+    _links_resolve(html, "index.html")

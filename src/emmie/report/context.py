@@ -141,28 +141,36 @@ OUTCOME_KEYS = ("outcome", "label", "measure", "desirable", "k", "n_results", "p
 FIGURE_FILES = {"forest": "results.csv", "funnel": "effect_sizes.csv", "bayes_forest": "results.csv"}
 
 
-def _outcome_figures(o: dict[str, Any], folder: Path) -> list[dict[str, Any]]:
+def _outcome_figures(o: dict[str, Any], folder: Path, budget: tables.Budget) -> list[dict[str, Any]]:
     names = o.get("figures") or {}
-    return [
-        {
-            "svg": read_svg(folder / names[key]),
-            "alt": alt.format(label=o.get("label")),
-            "caption": caption,
-            "data": tables.figure_rows(
-                figure_data.OUTCOME_FIGURES[key](o), "results", str(folder / FIGURE_FILES.get(key, "effect.json"))
-            ),
-        }
-        for key, alt, caption in FIGURES
-        if names.get(key)
-    ]
+    out = []
+    for key, alt, caption in FIGURES:
+        if not names.get(key):
+            continue
+        svg, skipped = budget.figure(folder / names[key], read_svg)
+        data = figure_data.OUTCOME_FIGURES[key](o)
+        where = str(folder / FIGURE_FILES.get(key, "effect.json"))
+        out.append(
+            {
+                "svg": svg,
+                "skipped": skipped,
+                "alt": alt.format(label=o.get("label")),
+                "caption": caption,
+                "data": budget.figure_rows(data, "results", where) if svg is not None else None,
+            }
+        )
+    return out
 
 
-def _outcome_layout(o: dict[str, Any], view: dict[str, Any], said: dict[str, Any], folder: Path) -> dict[str, Any]:
+def _outcome_layout(
+    o: dict[str, Any], view: dict[str, Any], said: dict[str, Any], folder: Path, budget: tables.Budget
+) -> dict[str, Any]:
     """One outcome's tables and figures; its verdict and the findings behind it come from ``findings.json``."""
     freq = o.get("frequentist") or {}
     warnings = [w for t in ("z", "knha") for w in (freq.get(t) or {}).get("warnings", [])]
     sens = _sensitivity_rows((o.get("bayes") or {}).get("prior_sensitivity"))
-    studies, studies_note = tables.head(o.get("studies") or [], "results", str(folder / "results.csv"))
+    figures = _outcome_figures(o, folder, budget)  # page order: the figures, then the table of results
+    studies, studies_note = budget.head(o.get("studies") or [], "results", str(folder / "results.csv"))
     return {
         **{k: o.get(k) for k in OUTCOME_KEYS},
         "frequentist": {t: freq[t] for t in ("z", "knha") if freq.get(t)} or None,
@@ -176,7 +184,7 @@ def _outcome_layout(o: dict[str, Any], view: dict[str, Any], said: dict[str, Any
         "certainty": (view.get("certainty") or {}).get("level"),
         "notes": [said[i]["statement"] for i in view.get("findings", []) if not i.startswith("effect.verdict.")],
         "sensitivity": sens,
-        "figures": _outcome_figures(o, folder),
+        "figures": figures,
         "studies": studies,
         "studies_note": studies_note,
         "n_studies_rows": len(o.get("studies") or []),
@@ -239,11 +247,20 @@ def _verdict_rows(findings: dict[str, Any], said: dict[str, Any]) -> list[dict[s
 
 
 def effect_section(
-    review: Review, effect: dict[str, Any], folder: Path, findings: dict[str, Any], said: dict[str, Any]
+    review: Review,
+    effect: dict[str, Any],
+    folder: Path,
+    findings: dict[str, Any],
+    said: dict[str, Any],
+    budget: tables.Budget | None = None,
 ) -> dict[str, Any]:
-    """The Effect section: verdicts per outcome, then each analysed outcome's tables and figures, then SWiM."""
+    """The Effect section: verdicts per outcome, then each analysed outcome's tables and figures, then SWiM. The
+    outcomes' figures and tables share ``budget`` (:class:`emmie.report.tables.Budget`), in the order of review.yaml."""
     views = {v["outcome"]: v for v in findings["effect"]["outcomes"]}
-    outcomes = [_outcome_layout(o, views.get(o.get("outcome")) or {}, said, folder) for o in effect.get("outcomes", [])]
+    budget = budget or tables.Budget()
+    outcomes = [
+        _outcome_layout(o, views.get(o.get("outcome")) or {}, said, folder, budget) for o in effect.get("outcomes", [])
+    ]
     analysed = [o for o in outcomes if o["pooled"] or o["interpretation"] or o["figures"]]
     return {
         "headline": said["effect.headline"]["statement"],
@@ -478,18 +495,27 @@ def _gaps(gaps: dict[str, Any]) -> list[str]:
     return items
 
 
-def moderators_section(findings: dict[str, Any], folder: Path, said: dict[str, Any]) -> dict[str, Any]:
-    """Every moderator analysis with its table and tests, the contexts with their coded roles, the headline."""
+def moderators_section(
+    findings: dict[str, Any], folder: Path, said: dict[str, Any], budget: tables.Budget | None = None
+) -> dict[str, Any]:
+    """Every moderator analysis with its table and tests, the contexts with their coded roles, the headline. The
+    bubble plots share ``budget`` with the outcomes' figures."""
     m = findings["moderators"]
-    analyses = [
-        {
-            **v,
-            "svg": read_svg(folder / v["figure"]) if v.get("figure") else None,
-            "alt": f"Bubble plot of effect size against {v.get('label') or v['moderator']}",
-            "data": {"text": "The meta-regression the chart shows (its slope, CI and tests) is in the table above."},
-        }
-        for v in m["analyses"]
-    ]
+    budget = budget or tables.Budget()
+    analyses = []
+    for v in m["analyses"]:
+        svg, skipped = budget.figure(folder / v["figure"], read_svg) if v.get("figure") else (None, "")
+        analyses.append(
+            {
+                **v,
+                "svg": svg,
+                "skipped": skipped,
+                "alt": f"Bubble plot of effect size against {v.get('label') or v['moderator']}",
+                "data": {
+                    "text": "The meta-regression the chart shows (its slope, CI and tests) is in the table above."
+                },
+            }
+        )
     contexts, note = tables.head(m["contexts"], "contexts", str(folder.parent / "findings.json"))
     return {
         "headline": said[m["headline"]]["statement"],
@@ -784,6 +810,7 @@ def build(
     listed = {r["study_id"] for r in refs} if refs_note else None
     mech_ctx = mechanisms_section(review, mech, results / "mechanisms", listed)
     mech_ctx["theory"] = findings["mechanisms"]["theory"]
+    budget = tables.Budget()  # the outcomes' and moderator analyses' figures and tables, in page order
     ctx = {
         "page_title": review.config["title"],
         "short_name": review.config.get("short_title") or review.config["intervention"],
@@ -798,9 +825,9 @@ def build(
             for d in dims
         ],
         "dimensions": dims,
-        "effect": effect_section(review, effect, results / "effect", findings, said),
+        "effect": effect_section(review, effect, results / "effect", findings, said, budget),
         "mech": mech_ctx,
-        "moderators": moderators_section(findings, results / "moderators", said),
+        "moderators": moderators_section(findings, results / "moderators", said, budget),
         "implementation": implementation_section(review, impl, results / "implementation"),
         "economics": economics_section(review, econ, results / "economics"),
         "appraisal": appraisal_section(results / "appraisal", summaries.get("prisma", {})),

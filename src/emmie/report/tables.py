@@ -3,14 +3,19 @@
 A page lists every row of a table of up to :data:`PAGE_ROWS` rows. A longer table lists its first
 :data:`PAGE_ROWS` rows and a sentence under it says how many there are and which file holds all of them (a file
 of the same run, or the coded data). So a page stays a few megabytes whatever the number of studies and results
-(a million coded results once made a 374 MB page that no browser could open); it still grows with the number of
-outcomes and moderator analyses. The reference list is bounded the same way (:data:`REFERENCES_MAX`); a study
-that is not listed is named without a link.
+(a million coded results once made a 374 MB page that no browser could open). The reference list is bounded the
+same way (:data:`REFERENCES_MAX`); a study that is not listed is named without a link.
+
+What repeats for each outcome and each moderator analysis (figures, and the tables of results) shares one
+:class:`Budget` per page: once :data:`FIGURE_BYTES_MAX` bytes of figures or :data:`DETAIL_ROWS_MAX` rows are on the
+page, later figures and tables are named with their file instead of drawn, and the page says so. What is left per
+outcome (its pooled table, verdict and notes) is a few kilobytes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 PAGE_ROWS = 100
@@ -18,6 +23,10 @@ REFERENCES_MAX = 300
 #: A context-mechanism-outcome graph with more links is not drawn on the page (neither the figure nor the interactive
 #: view: about 1 KB a link); the page names the files that hold it.
 GRAPH_LINKS_MAX = 2_000
+#: Bytes of the figures drawn for the outcomes and moderator analyses on one page.
+FIGURE_BYTES_MAX = 2_500_000
+#: Rows of the tables listed for the outcomes (results, and the numbers of each figure) on one page.
+DETAIL_ROWS_MAX = 2_000
 
 
 def more_note(shown: int, total: int, what: str, where: str) -> str:
@@ -42,3 +51,43 @@ def figure_rows(data: dict[str, Any], what: str, where: str, limit: int | None =
         return data
     shown, note = head(rows, what, where, limit)
     return {**data, "rows": shown, "ids": list((data.get("ids") or [])[:limit]), "note": note}
+
+
+class Budget:
+    """What one page can still hold of the figures and tables repeated for each outcome and moderator analysis."""
+
+    def __init__(self, figure_bytes: int | None = None, rows: int | None = None) -> None:
+        self.figure_bytes = FIGURE_BYTES_MAX if figure_bytes is None else figure_bytes
+        self.rows = DETAIL_ROWS_MAX if rows is None else rows
+
+    def figure(self, path: Path, read: Callable[[Path], Any]) -> tuple[Any, str]:
+        """The figure's SVG and "", or None and the sentence that names its file once the page holds its share."""
+        if self.figure_bytes > 0:
+            svg = read(path)
+            self.figure_bytes -= len(svg)
+            return svg, ""
+        return None, (
+            f"This figure is not drawn here: the page already holds {FIGURE_BYTES_MAX / 1e6:g} MB of figures, so that "
+            f"it stays quick to open. It is {path}."
+        )
+
+    def limit(self) -> int:
+        """How many rows the next table may list."""
+        return max(0, min(PAGE_ROWS, self.rows))
+
+    def head(self, rows: Sequence[Any], what: str, where: str) -> tuple[list[Any], str]:
+        """:func:`head` within what is left: past it a table lists no row, and the sentence says where they are."""
+        shown, note = head(rows, what, where, self.limit())
+        self.rows -= len(shown)
+        if not shown and rows:
+            note = f"The page has no room left to list these {len(rows):,} {what}; all of them are in {where}."
+        return shown, note
+
+    def figure_rows(self, data: dict[str, Any], what: str, where: str) -> dict[str, Any]:
+        """:func:`figure_rows` within what is left."""
+        out = figure_rows(data, what, where, self.limit())
+        self.rows -= len(out.get("rows") or [])
+        if not out.get("rows") and data.get("rows"):
+            n = len(data["rows"])
+            out = {**out, "note": f"The page has no room left to list these {n:,} {what}; all of them are in {where}."}
+        return out
