@@ -55,3 +55,19 @@ def test_fast_path_is_taken_for_plain_tables_and_left_for_the_rest():
     assert eio._csv_fields(FRAMES["mixed"]) is not None and eio._csv_fields(FRAMES["strings"]) is not None
     for name in ("one column", "nullable ints", "numbers among text", "dates"):
         assert eio._csv_fields(FRAMES[name]) is None, name
+
+
+@pytest.mark.parametrize("name", ["mixed", "strings", "numbers among text"])
+def test_chunked_writing_gives_the_same_bytes(name, tmp_path, monkeypatch):
+    monkeypatch.setattr(eio, "CSV_CHUNK_ROWS", 1)
+    frame = FRAMES[name]
+    eio.write_csv(tmp_path / "t.csv", frame)
+    assert (tmp_path / "t.csv").read_bytes() == _pandas(frame).encode("utf-8")
+
+
+def test_a_number_among_text_past_the_first_chunk_hands_the_table_to_pandas(tmp_path, monkeypatch):
+    monkeypatch.setattr(eio, "CSV_CHUNK_ROWS", 2)
+    frame = pd.DataFrame({"a": pd.Series(["x", "y", "z", 4.5], dtype=object), "b": [1.0, np.nan, 3.0, 4.0]})
+    eio.write_csv(tmp_path / "t.csv", frame)
+    assert (tmp_path / "t.csv").read_bytes() == _pandas(frame).encode("utf-8")
+    assert [p.name for p in tmp_path.iterdir()] == ["t.csv"]  # no temporary file left behind

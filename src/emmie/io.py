@@ -9,6 +9,7 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,11 @@ def _umask() -> int:
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write to a temporary file beside ``path``, then rename it over ``path``."""
+    atomic_write_chunks(path, [data])
+
+
+def atomic_write_chunks(path: str | os.PathLike, chunks: Iterable[bytes]) -> None:
+    """:func:`atomic_write_bytes` of the chunks one after another (a large table need not be held whole)."""
     path = Path(path)
     for folder in (path.parent, *path.parent.parents):
         if folder.exists():
@@ -43,7 +49,8 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         raise type(exc)(exc.errno, exc.strerror, str(path)) from None
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            for data in chunks:
+                fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; results are for everyone to read
@@ -127,15 +134,34 @@ def write_csv(path: str | os.PathLike, frame: pd.DataFrame) -> None:
         dtype = safe[col].dtype
         if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)):  # text, whatever its dtype
             safe[col] = _neutralise_column(safe[col])
-    columns = _csv_fields(safe)
-    if columns is None:
+    if _csv_fields(safe.iloc[:0]) is None:  # a kind of column only pandas formats alike
         buf = io.StringIO()
         safe.to_csv(buf, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
-        text = buf.getvalue()
-    else:
-        lines = [",".join(_csv_field(str(c)) for c in safe.columns), *map(",".join, zip(*columns, strict=True))]
-        text = "\n".join(lines) + "\n"
-    atomic_write_text(path, text)
+        atomic_write_text(path, buf.getvalue())
+        return
+
+    def chunks() -> Iterable[bytes]:
+        yield (",".join(_csv_field(str(c)) for c in safe.columns) + "\n").encode("utf-8")
+        for start in range(0, len(safe), CSV_CHUNK_ROWS):
+            columns = _csv_fields(safe.iloc[start : start + CSV_CHUNK_ROWS])
+            if columns is None:  # numbers among text further down: this table is pandas' to format
+                raise _PandasFormats
+            yield ("\n".join(map(",".join, zip(*columns, strict=True))) + "\n").encode("utf-8")
+
+    try:
+        atomic_write_chunks(path, chunks())
+    except _PandasFormats:
+        buf = io.StringIO()
+        safe.to_csv(buf, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
+        atomic_write_text(path, buf.getvalue())
+
+
+#: Rows formatted at a time by :func:`write_csv` (a million-row table is never held as text whole).
+CSV_CHUNK_ROWS = 50_000
+
+
+class _PandasFormats(Exception):
+    """A chunk of a table holds a cell only pandas' to_csv formats alike."""
 
 
 _CSV_SPECIAL = re.compile(r'[,"\r\n\x00]')
