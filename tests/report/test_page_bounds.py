@@ -40,6 +40,15 @@ def test_head_lists_everything_up_to_its_limit_and_says_where_the_rest_are():
     )
 
 
+def _render(bundled: Path, name: str, tmp_path: Path):
+    """The bundled review's report rendered again into tmp_path (with whatever bounds the test set)."""
+    results = bundled / "results" / name
+    review = load_review(bundled / "data" / name)
+    render_review(review, results, tmp_path / name)
+    html = (tmp_path / name / "index.html").read_text(encoding="utf-8")
+    return results, review, html, parse(html)
+
+
 def _links_resolve(html: str, page: str) -> None:
     ids = set(re.findall(r'\bid="([^"]+)"', html))
     dangling = sorted({h for h in re.findall(r'href="#([^"]+)"', html) if h not in ids})
@@ -57,11 +66,7 @@ def test_bundled_pages_under_the_bounds_list_everything(bundled: Path, review: s
 def test_past_the_bounds_a_page_lists_the_first_rows_and_names_the_file(bundled: Path, tmp_path: Path, monkeypatch):
     monkeypatch.setattr(tables, "PAGE_ROWS", 2)
     monkeypatch.setattr(tables, "REFERENCES_MAX", 3)
-    results = bundled / "results" / "cbt-recidivism"
-    review = load_review(bundled / "data" / "cbt-recidivism")
-    render_review(review, results, tmp_path / "cbt")
-    html = (tmp_path / "cbt" / "index.html").read_text(encoding="utf-8")
-    page = parse(html)
+    results, review, html, page = _render(bundled, "cbt-recidivism", tmp_path)
     where = results / "effect" / "results.csv"
     sizes = page.find("table", class_="effect-sizes")
     assert len(sizes.find_all("tr")) == 1 + 2  # header and the first 2 results
@@ -79,7 +84,7 @@ def test_past_the_bounds_a_page_lists_the_first_rows_and_names_the_file(bundled:
         "The studies not listed are named without a link."
     ) in visible(page.find("section", id="references"))
     for name in PAGES:
-        _links_resolve((tmp_path / "cbt" / name).read_text(encoding="utf-8"), name)
+        _links_resolve((tmp_path / "cbt-recidivism" / name).read_text(encoding="utf-8"), name)
 
 
 def test_past_the_bounds_sos_lists_and_graph_are_bounded(bundled: Path, tmp_path: Path, monkeypatch):
@@ -87,11 +92,7 @@ def test_past_the_bounds_sos_lists_and_graph_are_bounded(bundled: Path, tmp_path
     monkeypatch.setattr(tables, "REFERENCES_MAX", 3)
     monkeypatch.setattr(tables, "GRAPH_LINKS_MAX", 5)
     monkeypatch.setattr(context, "CODED_IDS_MAX", 1)
-    results = bundled / "results" / "sos"
-    review = load_review(bundled / "data" / "sos")
-    render_review(review, results, tmp_path / "sos")
-    html = (tmp_path / "sos" / "index.html").read_text(encoding="utf-8")
-    page = parse(html)
+    results, review, html, page = _render(bundled, "sos", tmp_path)
     mech = visible(page.find("section", id="mechanisms"))
     assert re.search(
         r"The graph has \d+ links among \d+ concepts: too many to draw on a page\. Every link, with its studies and "
@@ -149,15 +150,11 @@ def test_budget_draws_figures_and_lists_rows_until_the_page_holds_its_share(tmp_
 
 
 def test_past_the_page_budget_figures_are_named_not_drawn(bundled: Path, tmp_path: Path, monkeypatch):
-    """The CBT report with room for two figures and 150 rows: the rest of the outcome's figures and tables are named
+    """The CBT report with room for one figure and 80 rows: the rest of the outcome's figures and tables are named
     with their file, the page says why, and every link still resolves."""
     monkeypatch.setattr(tables, "FIGURE_BYTES_MAX", 1)
     monkeypatch.setattr(tables, "DETAIL_ROWS_MAX", 80)
-    results = bundled / "results" / "cbt-recidivism"
-    review = load_review(bundled / "data" / "cbt-recidivism")
-    render_review(review, results, tmp_path / "cbt")
-    html = (tmp_path / "cbt" / "index.html").read_text(encoding="utf-8")
-    page = parse(html)
+    results, review, html, page = _render(bundled, "cbt-recidivism", tmp_path)
     text = visible(page.find("section", id="effect"))
     effect = results / "effect"
     for name in ("funnel_non_recidivism.svg", "bayes_forest_non_recidivism.svg", "prior_posterior_non_recidivism.svg"):
