@@ -134,6 +134,12 @@ def test_budget_draws_figures_and_lists_rows_until_the_page_holds_its_share(tmp_
         f"This figure is not drawn here: the page already holds {tables.FIGURE_BYTES_MAX / 1e6:g} MB of figures, so "
         f"that it stays quick to open. It is {tmp_path / 'b.svg'}."
     )
+    assert budget.skipped_note([], tmp_path) == ""
+    assert budget.skipped_note(["a.svg"], tmp_path).startswith("This figure is not drawn here, so that the page")
+    assert budget.skipped_note(["a.svg", "b.svg"], tmp_path) == (
+        "These 2 figures are not drawn here, so that the page stays quick to open (it already holds "
+        f"{tables.FIGURE_BYTES_MAX / 1e6:g} MB of figures): a.svg, b.svg, in {tmp_path}."
+    )
     shown, note = budget.head(list(range(120)), "results", "r.csv")
     assert len(shown) == tables.PAGE_ROWS and note.startswith("The page lists the first 100 of 120")
     data = budget.figure_rows({"rows": [[i] for i in range(80)], "ids": list(range(80))}, "results", "r.csv")
@@ -157,16 +163,25 @@ def test_past_the_page_budget_figures_are_named_not_drawn(bundled: Path, tmp_pat
     results, review, html, page = _render(bundled, "cbt-recidivism", tmp_path)
     text = visible(page.find("section", id="effect"))
     effect = results / "effect"
-    for name in ("funnel_non_recidivism.svg", "bayes_forest_non_recidivism.svg", "prior_posterior_non_recidivism.svg"):
-        assert (
-            norm(
-                "This figure is not drawn here: the page already holds 1e-06 MB of figures, so that it stays quick "
-                f"to open. It is {effect / name}."
-            )
-            in text
+    assert (
+        norm(
+            "These 3 figures are not drawn here, so that the page stays quick to open (it already holds 1e-06 MB of "
+            "figures): funnel_non_recidivism.svg, bayes_forest_non_recidivism.svg, prior_posterior_non_recidivism.svg, "
+            f"in {effect}."
         )
+        in text
+    )
     assert len(page.find("section", id="effect").find_all("figure")) == 1  # the forest plot, then names
     # the forest plot's table takes 58 rows of 80; the effect-size table lists the 22 left
     assert len(page.find("table", class_="effect-sizes").find_all("tr")) == 1 + 22
     assert norm(f"The page lists the first 22 of 58 results; all of them are in {effect / 'results.csv'}.") in text
     _links_resolve(html, "index.html")
+
+
+def test_a_table_with_no_room_left_is_named_not_dropped(bundled: Path, tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(tables, "DETAIL_ROWS_MAX", 58)  # the forest plot's table takes all 58
+    results, _, html, page = _render(bundled, "cbt-recidivism", tmp_path)
+    assert '<table class="effect-sizes"' not in html
+    text = visible(page.find("section", id="effect"))
+    where = results / "effect" / "results.csv"
+    assert norm(f"The page has no room left to list these 58 results; all of them are in {where}.") in text

@@ -141,25 +141,28 @@ OUTCOME_KEYS = ("outcome", "label", "measure", "desirable", "k", "n_results", "p
 FIGURE_FILES = {"forest": "results.csv", "funnel": "effect_sizes.csv", "bayes_forest": "results.csv"}
 
 
-def _outcome_figures(o: dict[str, Any], folder: Path, budget: tables.Budget) -> list[dict[str, Any]]:
+def _outcome_figures(o: dict[str, Any], folder: Path, budget: tables.Budget) -> tuple[list[dict[str, Any]], str]:
+    """The outcome's figures that the page has room for, and one sentence naming the files of the others."""
     names = o.get("figures") or {}
-    out = []
+    out, skipped = [], []
     for key, alt, caption in FIGURES:
         if not names.get(key):
             continue
-        svg, skipped = budget.figure(folder / names[key], read_svg)
+        svg, _ = budget.figure(folder / names[key], read_svg)
+        if svg is None:
+            skipped.append(names[key])
+            continue
         data = figure_data.OUTCOME_FIGURES[key](o)
         where = str(folder / FIGURE_FILES.get(key, "effect.json"))
         out.append(
             {
                 "svg": svg,
-                "skipped": skipped,
                 "alt": alt.format(label=o.get("label")),
                 "caption": caption,
-                "data": budget.figure_rows(data, "results", where) if svg is not None else None,
+                "data": budget.figure_rows(data, "results", where),
             }
         )
-    return out
+    return out, budget.skipped_note(skipped, folder)
 
 
 def _outcome_layout(
@@ -169,7 +172,7 @@ def _outcome_layout(
     freq = o.get("frequentist") or {}
     warnings = [w for t in ("z", "knha") for w in (freq.get(t) or {}).get("warnings", [])]
     sens = _sensitivity_rows((o.get("bayes") or {}).get("prior_sensitivity"))
-    figures = _outcome_figures(o, folder, budget)  # page order: the figures, then the table of results
+    figures, figures_note = _outcome_figures(o, folder, budget)  # page order: the figures, then the results
     studies, studies_note = budget.head(o.get("studies") or [], "results", str(folder / "results.csv"))
     return {
         **{k: o.get(k) for k in OUTCOME_KEYS},
@@ -185,6 +188,7 @@ def _outcome_layout(
         "notes": [said[i]["statement"] for i in view.get("findings", []) if not i.startswith("effect.verdict.")],
         "sensitivity": sens,
         "figures": figures,
+        "figures_note": figures_note,
         "studies": studies,
         "studies_note": studies_note,
         "n_studies_rows": len(o.get("studies") or []),
@@ -261,7 +265,7 @@ def effect_section(
     outcomes = [
         _outcome_layout(o, views.get(o.get("outcome")) or {}, said, folder, budget) for o in effect.get("outcomes", [])
     ]
-    analysed = [o for o in outcomes if o["pooled"] or o["interpretation"] or o["figures"]]
+    analysed = [o for o in outcomes if o["pooled"] or o["interpretation"] or o["figures"] or o["figures_note"]]
     return {
         "headline": said["effect.headline"]["statement"],
         "verdicts": _verdict_rows(findings, said),

@@ -71,6 +71,16 @@ class Budget:
             f"it stays quick to open. It is {path}."
         )
 
+    def skipped_note(self, files: Sequence[str], folder: Path) -> str:
+        """One sentence for the figures of one outcome that are not drawn ("" when all of them are)."""
+        if not files:
+            return ""
+        what = "This figure is" if len(files) == 1 else f"These {len(files)} figures are"
+        return (
+            f"{what} not drawn here, so that the page stays quick to open (it already holds "
+            f"{FIGURE_BYTES_MAX / 1e6:g} MB of figures): {', '.join(files)}, in {folder}."
+        )
+
     def limit(self) -> int:
         """How many rows the next table may list."""
         return max(0, min(PAGE_ROWS, self.rows))
