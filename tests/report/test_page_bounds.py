@@ -131,8 +131,8 @@ def test_budget_draws_figures_and_lists_rows_until_the_page_holds_its_share(tmp_
     assert got == svg and note == ""  # exactly at the budget: drawn
     got, note = budget.figure(tmp_path / "b.svg", lambda p: pytest.fail("not read past the budget"))
     assert got is None and note == (
-        f"This figure is not drawn here: the page already holds {tables.FIGURE_BYTES_MAX / 1e6:g} MB of figures, so "
-        f"that it stays quick to open. It is {tmp_path / 'b.svg'}."
+        "This figure is not drawn here, so that the page stays quick to open (it already holds "
+        f"{tables.FIGURE_BYTES_MAX / 1e6:g} MB of figures): b.svg, in {tmp_path}."
     )
     assert budget.skipped_note([], tmp_path) == ""
     assert budget.skipped_note(["a.svg"], tmp_path).startswith("This figure is not drawn here, so that the page")

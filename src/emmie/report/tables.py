@@ -66,10 +66,7 @@ class Budget:
             svg = read(path)
             self.figure_bytes -= len(svg)
             return svg, ""
-        return None, (
-            f"This figure is not drawn here: the page already holds {FIGURE_BYTES_MAX / 1e6:g} MB of figures, so that "
-            f"it stays quick to open. It is {path}."
-        )
+        return None, self.skipped_note([path.name], path.parent)
 
     def skipped_note(self, files: Sequence[str], folder: Path) -> str:
         """One sentence for the figures of one outcome that are not drawn ("" when all of them are)."""
