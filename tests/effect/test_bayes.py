@@ -14,6 +14,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -452,6 +453,19 @@ def test_blocks_of_studies_give_the_same_posterior(monkeypatch):
         assert getattr(blocks, name) == pytest.approx(getattr(whole, name), rel=1e-10, abs=1e-12), name
     for column in ("mean", "sd", "lb", "ub"):
         np.testing.assert_allclose(blocks.theta[column], whole.theta[column], rtol=1e-10, atol=1e-12)
+
+
+def test_blocks_on_threads_give_the_same_bits_as_one_thread(monkeypatch):
+    rng = np.random.default_rng(13)
+    yi, vi = rng.normal(0.3, 0.4, 300), rng.uniform(0.02, 0.3, 300)
+    monkeypatch.setattr(bayes, "_CELLS_MAX", 5_000)
+    monkeypatch.setattr(bayes, "_THREADS", 1)
+    one = bayesian_meta_analysis(yi, vi, mu_prior_sd=4.0, tau_scale=0.5)
+    monkeypatch.setattr(bayes, "_THREADS", 3)
+    three = bayesian_meta_analysis(yi, vi, mu_prior_sd=4.0, tau_scale=0.5)
+    for name in ("mu_mean", "mu_sd", "mu_ci_lb", "mu_ci_ub", "tau_median", "tau_ci_ub", "pred_lb", "pred_ub"):
+        assert getattr(three, name) == getattr(one, name), name
+    pd.testing.assert_frame_equal(three.theta, one.theta, check_exact=True)
 
 
 def test_without_study_effects_mu_and_tau_are_unchanged():

@@ -27,8 +27,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import os
 import warnings as pywarnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +61,9 @@ _SQRT_2PI = math.sqrt(2.0 * math.pi)
 # The exact engine works on (grid points x studies) arrays; past this many cells they are built a block of studies
 # at a time, so that memory stays bounded whatever k (a million studies on a 1,601-point grid would be 13 GB).
 _CELLS_MAX = 4_000_000
+# Threads for those blocks: the cores this process may run on, at most 4 (2 threads take a million studies' Bayesian
+# analysis from about 40 s to about 20 s on 2 cores).
+_THREADS = min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
 class ConvergenceWarning(UserWarning):
@@ -553,16 +558,19 @@ def _conditional(
         c = float(np.sum(yi / vi) / np.sum(1.0 / vi))
         yc = yi - c
         yc2 = yc * yc
-        step = max(1, _CELLS_MAX // tau.size)
-        sum_w, s1, s2, log_d = np.zeros(tau.size), np.zeros(tau.size), np.zeros(tau.size), np.zeros(tau.size)
-        for i in range(0, yi.size, step):
-            b = slice(i, i + step)
+
+        def sums(b: slice) -> tuple[np.ndarray, ...]:
             d = vi[None, b] + t2
-            log_d += np.log(d).sum(axis=1)
+            log_d = np.log(d).sum(axis=1)
             w = np.reciprocal(d, out=d)
-            sum_w += w.sum(axis=1)
-            s1 += w @ yc[b]
-            s2 += w @ yc2[b]
+            return w.sum(axis=1), w @ yc[b], w @ yc2[b], log_d
+
+        sum_w, s1, s2, log_d = np.zeros(tau.size), np.zeros(tau.size), np.zeros(tau.size), np.zeros(tau.size)
+        for part in _blocks(sums, yi.size, max(1, _CELLS_MAX // tau.size)):  # added in block order: same bits
+            sum_w += part[0]
+            s1 += part[1]
+            s2 += part[2]
+            log_d += part[3]
         log_w = -log_d
         prec = 1.0 / (s0 * s0) + sum_w
         mean = (m0 / (s0 * s0) + sum_w * c + s1) / prec
@@ -570,6 +578,18 @@ def _conditional(
         q = np.maximum(s2 - 2.0 * dm * s1 + dm * dm * sum_w, 0.0) + ((m0 - mean) / s0) ** 2
     logpost = _tau_prior_logpdf(tau, tau_prior, tau_scale) + 0.5 * log_w - 0.5 * np.log(prec) - 0.5 * q
     return logpost, mean, 1.0 / prec
+
+
+def _blocks(fn: Callable[[slice], Any], n: int, step: int) -> Iterator[Any]:
+    """``fn`` of each block of ``step`` studies out of ``n``, in block order, on up to :data:`_THREADS` threads
+    (numpy lets go of the interpreter lock in its array loops, so the blocks run side by side). The results come
+    back in block order, so sums over them are the same bits as one thread's."""
+    blocks = [slice(i, i + step) for i in range(0, n, step)]
+    if _THREADS < 2 or len(blocks) < 2:
+        yield from map(fn, blocks)
+        return
+    with ThreadPoolExecutor(max_workers=_THREADS) as pool:
+        yield from pool.map(fn, blocks)
 
 
 @dataclass(frozen=True)
@@ -719,17 +739,16 @@ def _exact(
         )
     else:  # a block of studies at a time: each study's mixture is its own, so the blocks give the same numbers
         q = _mixture_quantiles(w, means, sds, np.array([p_lo, 0.5, p_hi, p_lo, p_hi]))
-        parts = []
-        step = max(1, _CELLS_MAX // m.size)
-        for i in range(0, k, step):
-            b = slice(i, i + step)
+
+        def block(b: slice) -> pd.DataFrame:
             theta_mean, theta_sd, th_means, th_sds = _shrunken(yi[b], vi[b], w, tau, m, v)
             n = th_means.shape[0]
             bounds = _mixture_quantiles(
                 w, np.vstack([th_means, th_means]), np.vstack([th_sds, th_sds]), np.repeat([p_lo, p_hi], n)
             )
-            parts.append(pd.DataFrame({"mean": theta_mean, "sd": theta_sd, "lb": bounds[:n], "ub": bounds[n:]}))
-        theta = pd.concat(parts, ignore_index=True)
+            return pd.DataFrame({"mean": theta_mean, "sd": theta_sd, "lb": bounds[:n], "ub": bounds[n:]})
+
+        theta = pd.concat(list(_blocks(block, k, max(1, _CELLS_MAX // m.size))), ignore_index=True)
         theta.insert(0, "vi", vi)
         theta.insert(0, "yi", yi)
 
