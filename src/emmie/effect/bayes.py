@@ -563,7 +563,8 @@ def _conditional(
             d = vi[None, b] + t2
             log_d = np.log(d).sum(axis=1)
             w = np.reciprocal(d, out=d)
-            return w.sum(axis=1), w @ yc[b], w @ yc2[b], log_d
+            # einsum, not BLAS: BLAS's own threads fight these blocks' threads (40% slower measured on 2 cores)
+            return w.sum(axis=1), np.einsum("ij,j->i", w, yc[b]), np.einsum("ij,j->i", w, yc2[b]), log_d
 
         sum_w, s1, s2, log_d = np.zeros(tau.size), np.zeros(tau.size), np.zeros(tau.size), np.zeros(tau.size)
         for part in _blocks(sums, yi.size, max(1, _CELLS_MAX // tau.size)):  # added in block order: same bits
