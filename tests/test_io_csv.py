@@ -41,6 +41,7 @@ FRAMES = {
     "numbers among text": pd.DataFrame({"a": pd.Series([1, "x"], dtype=object), "b": [1, 2]}),
     "dates": pd.DataFrame({"a": pd.to_datetime(["2020-01-01", "2021-06-30"]), "b": ["p", "q"]}),
     "empty": pd.DataFrame({"a": [], "b": []}),
+    "unnamed column": pd.DataFrame({None: [1], "b": [2]}),
 }
 
 
@@ -53,7 +54,7 @@ def test_write_csv_matches_pandas_to_csv_byte_for_byte(name, tmp_path):
 
 def test_fast_path_is_taken_for_plain_tables_and_left_for_the_rest():
     assert eio._csv_fields(FRAMES["mixed"]) is not None and eio._csv_fields(FRAMES["strings"]) is not None
-    for name in ("one column", "nullable ints", "numbers among text", "dates"):
+    for name in ("one column", "nullable ints", "numbers among text", "dates", "unnamed column"):
         assert eio._csv_fields(FRAMES[name]) is None, name
 
 

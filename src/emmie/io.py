@@ -182,7 +182,12 @@ def _csv_fields(frame: pd.DataFrame) -> list[list[str]] | None:
     NaN and None empty, text quoted where needed), or None when only pandas formats a column alike (dates, nullable
     integers, numbers among text) or the frame has one column (an empty row is then written ``""``). A million rows
     of 15 columns: about 10 s, against 25 s through ``to_csv``; float formatting (``repr``) is most of it."""
-    if len(frame.columns) < 2 or not frame.columns.is_unique or frame.columns.nlevels != 1:
+    if (
+        len(frame.columns) < 2
+        or not frame.columns.is_unique
+        or frame.columns.nlevels != 1
+        or not all(isinstance(c, str) for c in frame.columns)  # pandas writes a None or NaN name as an empty field
+    ):
         return None
     out = []
     for col in frame.columns:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -466,6 +467,15 @@ def test_blocks_on_threads_give_the_same_bits_as_one_thread(monkeypatch):
     for name in ("mu_mean", "mu_sd", "mu_ci_lb", "mu_ci_ub", "tau_median", "tau_ci_ub", "pred_lb", "pred_ub"):
         assert getattr(three, name) == getattr(one, name), name
     pd.testing.assert_frame_equal(three.theta, one.theta, check_exact=True)
+
+
+def test_blocks_on_threads_keep_the_callers_floating_point_settings(monkeypatch):
+    monkeypatch.setattr(bayes, "_THREADS", 2)
+    with np.errstate(all="raise"), pytest.raises(FloatingPointError):
+        list(bayes._blocks(lambda b: np.log(np.zeros(1)), 4, 1))
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(list(bayes._blocks(lambda b: np.log(np.zeros(1)), 4, 1))) == 4
 
 
 def test_without_study_effects_mu_and_tau_are_unchanged():

@@ -31,7 +31,7 @@ def test_head_lists_everything_up_to_its_limit_and_says_where_the_rest_are():
         "The page lists the first 1,000 of 12,345 results; all of them are in f.csv."
     )
     data = {"rows": [[1], [2], [3]], "ids": ["a", "b", "c"], "text": "t"}
-    assert tables.figure_rows(data, "results", "f.csv", limit=3) is data
+    assert tables.figure_rows(data, "results", "f.csv", limit=3) == data
     cut = tables.figure_rows(data, "results", "f.csv", limit=2)
     assert (
         cut["rows"] == [[1], [2]]
@@ -67,12 +67,15 @@ def test_past_the_bounds_a_page_lists_the_first_rows_and_names_the_file(bundled:
     monkeypatch.setattr(tables, "PAGE_ROWS", 2)
     monkeypatch.setattr(tables, "REFERENCES_MAX", 3)
     results, review, html, page = _render(bundled, "cbt-recidivism", tmp_path)
-    where = results / "effect" / "results.csv"
+    effect = results / "effect"
+    where = f"{effect / 'effect_sizes.csv'} (yi, vi) and {effect / 'results.csv'} (weights)"
     sizes = page.find("table", class_="effect-sizes")
     assert len(sizes.find_all("tr")) == 1 + 2  # header and the first 2 results
     text = visible(page.find("section", id="effect"))
     assert norm(f"The page lists the first 2 of 58 results; all of them are in {where}.") in text
     assert "from 58 results; the table under the chart lists the first 2." in text
+    forest = f"{effect / 'effect_sizes.csv'} (estimates and intervals) and {effect / 'results.csv'} (weights)"
+    assert norm(f"The page lists the first 2 of 58 results; all of them are in {forest}.") in text
     assert len(re.findall(r'<li id="ref-', html)) == 3
     graph = re.search(r'<script type="application/json" id="cmo-graph-data">(.*?)</script>', html, re.S)
     if graph:  # the interactive graph links only the studies whose reference is listed
@@ -132,13 +135,13 @@ def test_budget_draws_figures_and_lists_rows_until_the_page_holds_its_share(tmp_
     got, note = budget.figure(tmp_path / "b.svg", lambda p: pytest.fail("not read past the budget"))
     assert got is None and note == (
         "This figure is not drawn here, so that the page stays quick to open (it already holds "
-        f"{tables.FIGURE_BYTES_MAX / 1e6:g} MB of figures): b.svg, in {tmp_path}."
+        f"{106 / 1e6:g} MB of figures): b.svg, in {tmp_path}."
     )
     assert budget.skipped_note([], tmp_path) == ""
     assert budget.skipped_note(["a.svg"], tmp_path).startswith("This figure is not drawn here, so that the page")
     assert budget.skipped_note(["a.svg", "b.svg"], tmp_path) == (
         "These 2 figures are not drawn here, so that the page stays quick to open (it already holds "
-        f"{tables.FIGURE_BYTES_MAX / 1e6:g} MB of figures): a.svg, b.svg, in {tmp_path}."
+        f"{106 / 1e6:g} MB of figures): a.svg, b.svg, in {tmp_path}."
     )
     shown, note = budget.head(list(range(120)), "results", "r.csv")
     assert len(shown) == tables.PAGE_ROWS and note.startswith("The page lists the first 100 of 120")
@@ -174,7 +177,9 @@ def test_past_the_page_budget_figures_are_named_not_drawn(bundled: Path, tmp_pat
     assert len(page.find("section", id="effect").find_all("figure")) == 1  # the forest plot, then names
     # the forest plot's table takes 58 rows of 80; the effect-size table lists the 22 left
     assert len(page.find("table", class_="effect-sizes").find_all("tr")) == 1 + 22
-    assert norm(f"The page lists the first 22 of 58 results; all of them are in {effect / 'results.csv'}.") in text
+    where = f"{effect / 'effect_sizes.csv'} (yi, vi) and {effect / 'results.csv'} (weights)"
+    assert norm(f"The page lists the first 22 of 58 results; all of them are in {where}.") in text
+    assert "from 58 results; every result is in the table under the chart." in text
     _links_resolve(html, "index.html")
 
 
@@ -183,5 +188,28 @@ def test_a_table_with_no_room_left_is_named_not_dropped(bundled: Path, tmp_path:
     results, _, html, page = _render(bundled, "cbt-recidivism", tmp_path)
     assert '<table class="effect-sizes"' not in html
     text = visible(page.find("section", id="effect"))
-    where = results / "effect" / "results.csv"
+    effect = results / "effect"
+    where = f"{effect / 'effect_sizes.csv'} (yi, vi) and {effect / 'results.csv'} (weights)"
     assert norm(f"The page has no room left to list these 58 results; all of them are in {where}.") in text
+
+
+def test_the_forest_text_says_what_the_budget_left_the_table(tmp_path: Path):
+    data = {"text": "Pooled OR 1.5 [1.3, 1.7], from 50 results", "lists_rows": True, "rows": [[i] for i in range(50)]}
+    budget = tables.Budget(rows=60)
+    assert budget.figure_rows(data, "results", "f.csv")["text"].endswith(
+        "from 50 results; every result is in the table under the chart."
+    )
+    cut = budget.figure_rows(data, "results", "f.csv")  # 10 rows left
+    assert cut["text"].endswith("; the table under the chart lists the first 10.") and len(cut["rows"]) == 10
+    none = budget.figure_rows(data, "results", "f.csv")
+    assert none["rows"] == [] and none["text"].endswith("; the note under the chart says where they are.")
+    assert none["note"] == "The page has no room left to list these 50 results; all of them are in f.csv."
+
+
+def test_a_missing_figure_is_left_off_and_not_counted(tmp_path: Path):
+    budget = tables.Budget(figure_bytes=10)
+    assert budget.figure(tmp_path / "gone.svg", lambda p: None) == (None, "")
+    assert budget.figure_bytes == 10
+    assert budget.skipped_note(["a.svg"], tmp_path).endswith(
+        f"(it already holds 1e-05 MB of figures): a.svg, in {tmp_path}."
+    )

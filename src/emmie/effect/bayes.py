@@ -25,6 +25,7 @@ Public functions: :func:`bayesian_meta_analysis`, :func:`default_priors`, :func:
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import math
 import os
@@ -589,8 +590,13 @@ def _blocks(fn: Callable[[slice], Any], n: int, step: int) -> Iterator[Any]:
     if _THREADS < 2 or len(blocks) < 2:
         yield from map(fn, blocks)
         return
+    context = contextvars.copy_context()  # numpy's errstate is a context variable: the threads keep the caller's
+
+    def run(b: slice) -> Any:
+        return context.copy().run(fn, b)
+
     with ThreadPoolExecutor(max_workers=_THREADS) as pool:
-        yield from pool.map(fn, blocks)
+        yield from pool.map(run, blocks)
 
 
 @dataclass(frozen=True)

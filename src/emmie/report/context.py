@@ -138,7 +138,17 @@ OUTCOME_KEYS = ("outcome", "label", "measure", "desirable", "k", "n_results", "p
 
 
 #: The file of the Effect stage that holds all the numbers of each figure's table.
-FIGURE_FILES = {"forest": "results.csv", "funnel": "effect_sizes.csv", "bayes_forest": "results.csv"}
+FIGURE_FILES = {
+    "forest": (("effect_sizes.csv", "estimates and intervals"), ("results.csv", "weights")),
+    "funnel": (("effect_sizes.csv", ""),),
+    "bayes_forest": (("effect_sizes.csv", "observed estimates"), ("results.csv", "shrunken estimates")),
+    "prior_posterior": (("effect.json", ""),),
+}
+
+
+def files_text(folder: Path, files: tuple[tuple[str, str], ...]) -> str:
+    """'<folder>/a.csv (what) and <folder>/b.csv (what)': where the numbers of a table are."""
+    return " and ".join(f"{folder / name}" + (f" ({what})" if what else "") for name, what in files)
 
 
 def _outcome_figures(o: dict[str, Any], folder: Path, budget: tables.Budget) -> tuple[list[dict[str, Any]], str]:
@@ -148,12 +158,13 @@ def _outcome_figures(o: dict[str, Any], folder: Path, budget: tables.Budget) -> 
     for key, alt, caption in FIGURES:
         if not names.get(key):
             continue
-        svg, _ = budget.figure(folder / names[key], read_svg)
+        svg, note = budget.figure(folder / names[key], read_svg)
         if svg is None:
-            skipped.append(names[key])
+            if note:  # past the budget (a file that is not there is left off, as always)
+                skipped.append(names[key])
             continue
         data = figure_data.OUTCOME_FIGURES[key](o)
-        where = str(folder / FIGURE_FILES.get(key, "effect.json"))
+        where = files_text(folder, FIGURE_FILES.get(key, (("effect.json", ""),)))
         out.append(
             {
                 "svg": svg,
@@ -173,7 +184,11 @@ def _outcome_layout(
     warnings = [w for t in ("z", "knha") for w in (freq.get(t) or {}).get("warnings", [])]
     sens = _sensitivity_rows((o.get("bayes") or {}).get("prior_sensitivity"))
     figures, figures_note = _outcome_figures(o, folder, budget)  # page order: the figures, then the results
-    studies, studies_note = budget.head(o.get("studies") or [], "results", str(folder / "results.csv"))
+    studies, studies_note = budget.head(
+        o.get("studies") or [],
+        "results",
+        files_text(folder, (("effect_sizes.csv", "yi, vi"), ("results.csv", "weights"))),
+    )
     return {
         **{k: o.get(k) for k in OUTCOME_KEYS},
         "frequentist": {t: freq[t] for t in ("z", "knha") if freq.get(t)} or None,
@@ -262,9 +277,13 @@ def effect_section(
     outcomes' figures and tables share ``budget`` (:class:`emmie.report.tables.Budget`), in the order of review.yaml."""
     views = {v["outcome"]: v for v in findings["effect"]["outcomes"]}
     budget = budget or tables.Budget()
-    outcomes = [
-        _outcome_layout(o, views.get(o.get("outcome")) or {}, said, folder, budget) for o in effect.get("outcomes", [])
-    ]
+    # primary outcomes draw on the page's budget first; the page keeps review.yaml's order
+    listed = effect.get("outcomes", [])
+    first = sorted(range(len(listed)), key=lambda i: not listed[i].get("primary"))
+    laid = {
+        i: _outcome_layout(listed[i], views.get(listed[i].get("outcome")) or {}, said, folder, budget) for i in first
+    }
+    outcomes = [laid[i] for i in range(len(listed))]
     analysed = [o for o in outcomes if o["pooled"] or o["interpretation"] or o["figures"] or o["figures_note"]]
     return {
         "headline": said["effect.headline"]["statement"],

@@ -13,7 +13,6 @@ import math
 from typing import Any
 
 from emmie.findings.text import exp, fmt, plural
-from emmie.report import tables
 
 EXP_MEASURES = {"OR", "RR", "ROM"}
 MEASURE_WORDS = {"OR": "Odds ratio", "RR": "Risk ratio", "ROM": "Ratio of means"}
@@ -54,15 +53,11 @@ def forest(o: dict[str, Any]) -> dict[str, Any]:
         text = (
             f"Pooled {word.lower()} ({how}) {fmt(to(z['estimate']))} {_interval(to, z.get('ci_lb'), z.get('ci_ub'))}, "
             f"95% prediction interval {_interval(to, z.get('pi_lb'), z.get('pi_ub'))}, from "
-            f"{plural(len(rows), 'result')}; "
-            + (
-                "every result is in the table under the chart."
-                if len(rows) <= tables.PAGE_ROWS
-                else f"the table under the chart lists the first {tables.PAGE_ROWS:,}."
-            )
+            f"{plural(len(rows), 'result')}"  # what the table under it lists is said once it is bounded
         )
     return {
         "text": text,
+        "lists_rows": bool(text),
         "caption": f"The numbers in the forest plot ({word.lower()}, 95% CI, weight in %)",
         "head": ["Study", word, "95% CI", "Weight (%)"],
         "rows": rows,

@@ -44,27 +44,42 @@ def head(rows: Sequence[Any], what: str, where: str, limit: int | None = None) -
 
 
 def figure_rows(data: dict[str, Any], what: str, where: str, limit: int | None = None) -> dict[str, Any]:
-    """A figure's table of numbers (:mod:`emmie.report.figure_data`) bounded as :func:`head`, with its ``note``."""
+    """A figure's table of numbers (:mod:`emmie.report.figure_data`) bounded as :func:`head`, with its ``note``; a
+    text that ends on how many rows there are (``lists_rows``) says how many the table under the chart lists."""
     rows = data.get("rows") or []
     limit = PAGE_ROWS if limit is None else limit
-    if len(rows) <= limit:
-        return data
-    shown, note = head(rows, what, where, limit)
-    return {**data, "rows": shown, "ids": list((data.get("ids") or [])[:limit]), "note": note}
+    out = dict(data)
+    if len(rows) > limit:
+        shown, note = head(rows, what, where, limit)
+        out.update(rows=shown, ids=list((data.get("ids") or [])[:limit]), note=note)
+    if data.get("lists_rows") and rows:
+        n = len(out["rows"])
+        out["text"] = data["text"] + (
+            "; every result is in the table under the chart."
+            if n == len(rows)
+            else f"; the table under the chart lists the first {n:,}."
+            if n
+            else "; the note under the chart says where they are."
+        )
+    return out
 
 
 class Budget:
     """What one page can still hold of the figures and tables repeated for each outcome and moderator analysis."""
 
     def __init__(self, figure_bytes: int | None = None, rows: int | None = None) -> None:
-        self.figure_bytes = FIGURE_BYTES_MAX if figure_bytes is None else figure_bytes
+        self.figure_max = FIGURE_BYTES_MAX if figure_bytes is None else figure_bytes
+        self.figure_bytes = self.figure_max
         self.rows = DETAIL_ROWS_MAX if rows is None else rows
 
     def figure(self, path: Path, read: Callable[[Path], Any]) -> tuple[Any, str]:
-        """The figure's SVG and "", or None and the sentence that names its file once the page holds its share."""
+        """The figure's SVG and ""; or None and the sentence that names its file once the page holds its share; or
+        None and "" when ``read`` finds no figure (it is left off, as before there was a budget). A figure is drawn
+        whole once begun: each is bounded in size on its own (the plot modules)."""
         if self.figure_bytes > 0:
             svg = read(path)
-            self.figure_bytes -= len(svg)
+            if svg is not None:
+                self.figure_bytes -= len(svg)
             return svg, ""
         return None, self.skipped_note([path.name], path.parent)
 
@@ -75,7 +90,7 @@ class Budget:
         what = "This figure is" if len(files) == 1 else f"These {len(files)} figures are"
         return (
             f"{what} not drawn here, so that the page stays quick to open (it already holds "
-            f"{FIGURE_BYTES_MAX / 1e6:g} MB of figures): {', '.join(files)}, in {folder}."
+            f"{self.figure_max / 1e6:g} MB of figures): {', '.join(files)}, in {folder}."
         )
 
     def limit(self) -> int:
