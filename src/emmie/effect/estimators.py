@@ -137,6 +137,22 @@ def _sum_p_squared(w: np.ndarray, X: np.ndarray, Ainv: np.ndarray) -> float:
     return _trace_pp(w, X, Ainv)  # P is symmetric, so sum(P * P) = tr(PP)
 
 
+def _moment_se_traces(w: np.ndarray, v: np.ndarray, X: np.ndarray) -> tuple[float, float, float, float]:
+    """``tr(PVPV), tr(PPV), tr(PP), tr(PV)`` for ``P = W - W X (X'WX)^-1 X'W``, ``W = diag(w)``, ``V = diag(v)``, in
+    O(k p^2) (no k x k matrix): the pieces of the standard error of a method-of-moments tau^2 (P symmetric, so
+    ``sum(PV * t(PV)) = tr(PVPV)`` and ``sum(PV * P) = tr(PPV)``)."""
+    A = np.linalg.inv(X.T @ (w[:, None] * X))
+
+    def xdx(d: np.ndarray) -> np.ndarray:
+        return X.T @ (d[:, None] * X)
+
+    B = A @ xdx(w * w * v)  # A X' W V W X
+    tr_pvpv = float(np.sum((w * v) ** 2) - 2.0 * np.trace(A @ xdx(w**3 * v**2)) + np.sum(B * B.T))
+    tr_ppv = float(np.sum(w * w * v) - 2.0 * np.trace(A @ xdx(w**3 * v)) + np.trace(A @ xdx(w * w) @ B))
+    tr_pv = float(np.sum(w * v) - np.trace(B))
+    return tr_pvpv, tr_ppv, _sum_p_squared(w, X, A), tr_pv
+
+
 def typical_variance(v: np.ndarray, X: np.ndarray) -> float:
     """Higgins & Thompson's 'typical' within-study variance ``(k - p) / tr(P)`` with weights ``1/v``."""
     w = 1.0 / v
@@ -314,17 +330,25 @@ def estimate_tau2(y: np.ndarray, v: np.ndarray, X: np.ndarray, method: str, cont
     if method == "SJ":
         tau2_0 = float(np.mean((y - y.mean()) ** 2))
         if tau2_0 <= 0.0:
-            return Tau2Estimate(0.0, np.nan, True, 0, ("all effect sizes are equal: SJ estimate set to 0",))
+            # metafor's standard error is then tau2_0 times the rest: 0
+            return Tau2Estimate(0.0, 0.0, True, 0, ("all effect sizes are equal: SJ estimate set to 0",))
         w = 1.0 / (v + tau2_0)
         _, _, r = wls(y, w, X)
         tau2 = max(0.0, tau2_0 * float(np.sum(w * r * r)) / (k - p))
-        return Tau2Estimate(tau2, np.nan, True, 1)
+        # Its variance as metafor gives it: tau2 = tau2_0 Y'PY / (k - p) with P at the fixed weights 1/(v + tau2_0)
+        tr_pvpv, tr_ppv, tr_pp, _ = _moment_se_traces(w, v, X)
+        se = tau2_0 / (k - p) * np.sqrt(2 * tr_pvpv + 4 * tau2 * tr_ppv + 2 * tau2**2 * tr_pp)
+        return Tau2Estimate(tau2, float(se), True, 1)
     if method == "PM":
         return _paule_mandel(y, v, X, control)
     # HE, and the start of ML / REML / EB
     tau2_he, _, _ = _he(y, v, X)
     if method == "HE":
-        return Tau2Estimate(max(0.0, tau2_he), np.nan, True, 0)
+        # Var(Y'PY) with P the ordinary least-squares residual maker (W = I): tr(PP) = k - p
+        tau2 = max(0.0, tau2_he)
+        tr_pvpv, _, _, tr_pv = _moment_se_traces(np.ones(k), v, X)
+        se = np.sqrt(2 * tr_pvpv + 4 * tau2 * tr_pv + 2 * tau2**2 * (k - p)) / (k - p)
+        return Tau2Estimate(tau2, float(se), True, 0)
     tau2 = max(0.0, tau2_he)
     change = control.threshold + 1.0
     while change > control.threshold:

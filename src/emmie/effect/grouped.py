@@ -61,6 +61,25 @@ def _trace_pp(W: np.ndarray) -> np.ndarray:
     return s2 - 2.0 * (W**3).sum(axis=1) / sw + (s2 / sw) ** 2
 
 
+def _moment_se(
+    W: np.ndarray, V: np.ndarray, tau2: np.ndarray, scale: np.ndarray, tr_pp: np.ndarray | None
+) -> np.ndarray:
+    """The standard error of a method-of-moments tau^2 of the intercept-only model, ``scale * sqrt(2 tr(PVPV) +
+    4 tau2 t + 2 tau2^2 tr(PP))``, with ``t = tr(PV)`` for HE (``tr_pp`` given: k - 1) and ``tr(PPV)`` for SJ
+    (as :func:`emmie.effect.estimators._moment_se_traces`, for P = W - w w'/sum(w)); W and V are 0 where masked."""
+    sw = W.sum(axis=1)
+    wv = W * V
+    s_w2v = (W * wv).sum(axis=1)
+    tr_pvpv = (wv * wv).sum(axis=1) - 2.0 * (W * wv * wv).sum(axis=1) / sw + (s_w2v / sw) ** 2
+    if tr_pp is not None:  # HE: P is the least-squares residual maker, t = tr(PV)
+        t = wv.sum(axis=1) - s_w2v / sw
+    else:
+        s_w2 = (W * W).sum(axis=1)
+        t = s_w2v - 2.0 * (W * W * wv).sum(axis=1) / sw + s_w2 * s_w2v / sw**2
+        tr_pp = _trace_pp(W)
+    return scale * np.sqrt(2.0 * tr_pvpv + 4.0 * tau2 * t + 2.0 * tau2**2 * tr_pp)
+
+
 def _scoring_step(g: _Groups, method: str, tau2: np.ndarray) -> np.ndarray:
     W, _, R = g.wls(tau2)
     sw = W.sum(axis=1)
@@ -165,7 +184,10 @@ def _estimate(g: _Groups, method: str, con: Control) -> tuple[np.ndarray, np.nda
             t0 = (dev * dev).sum(axis=1) / k
             qs = g.q(t0)
             tau2 = np.where(multi & (t0 > 0), np.maximum(0.0, t0 * qs / km1), 0.0)
-            return tau2, nan, conv, np.where(multi, 1, 0)
+            V = np.where(g.M, g.V, 0.0)
+            se = _moment_se(g.weights(t0), V, tau2, t0 / km1, None)
+            se = np.where(t0 > 0, se, 0.0)  # all effects equal: metafor's standard error is 0
+            return tau2, np.where(multi, se, np.nan), conv, np.where(multi, 1, 0)
         if method == "PM":
             target = k - 1
 
@@ -193,7 +215,9 @@ def _estimate(g: _Groups, method: str, con: Control) -> tuple[np.ndarray, np.nda
         tr_pv = (np.where(g.M, g.V, 0.0)).sum(axis=1) * (1.0 - 1.0 / k)
         he = np.where(multi, (rss - tr_pv) / km1, 0.0)
         if method == "HE":
-            return np.maximum(0.0, he), nan, conv, iters
+            tau2 = np.maximum(0.0, he)
+            se = _moment_se(g.M.astype(float), np.where(g.M, g.V, 0.0), tau2, 1.0 / km1, km1.astype(float))
+            return tau2, np.where(multi, se, np.nan), conv, iters
         tau2 = np.maximum(0.0, he)
         active = multi.copy()
         idx = np.flatnonzero(active)
