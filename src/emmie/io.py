@@ -134,10 +134,14 @@ def write_csv(path: str | os.PathLike, frame: pd.DataFrame) -> None:
         dtype = safe[col].dtype
         if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)):  # text, whatever its dtype
             safe[col] = _neutralise_column(safe[col])
-    if _csv_fields(safe.iloc[:0]) is None:  # a kind of column only pandas formats alike
+
+    def by_pandas() -> None:
         buf = io.StringIO()
         safe.to_csv(buf, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
         atomic_write_text(path, buf.getvalue())
+
+    if _csv_fields(safe.iloc[:0]) is None:  # a kind of column only pandas formats alike
+        by_pandas()
         return
 
     def chunks() -> Iterable[bytes]:
@@ -151,9 +155,7 @@ def write_csv(path: str | os.PathLike, frame: pd.DataFrame) -> None:
     try:
         atomic_write_chunks(path, chunks())
     except _PandasFormats:
-        buf = io.StringIO()
-        safe.to_csv(buf, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
-        atomic_write_text(path, buf.getvalue())
+        by_pandas()
 
 
 #: Rows formatted at a time by :func:`write_csv` (a million-row table is never held as text whole).

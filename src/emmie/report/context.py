@@ -274,7 +274,8 @@ def effect_section(
     budget: tables.Budget | None = None,
 ) -> dict[str, Any]:
     """The Effect section: verdicts per outcome, then each analysed outcome's tables and figures, then SWiM. The
-    outcomes' figures and tables share ``budget`` (:class:`emmie.report.tables.Budget`), in the order of review.yaml."""
+    outcomes' figures and tables share ``budget`` (:class:`emmie.report.tables.Budget`): primary outcomes draw on it
+    first, then the others in the order of review.yaml."""
     views = {v["outcome"]: v for v in findings["effect"]["outcomes"]}
     budget = budget or tables.Budget()
     # primary outcomes draw on the page's budget first; the page keeps review.yaml's order

@@ -101,15 +101,17 @@ class Budget:
         """:func:`head` within what is left: past it a table lists no row, and the sentence says where they are."""
         shown, note = head(rows, what, where, self.limit())
         self.rows -= len(shown)
-        if not shown and rows:
-            note = f"The page has no room left to list these {len(rows):,} {what}; all of them are in {where}."
-        return shown, note
+        return shown, _no_room(len(rows), what, where) if not shown and rows else note
 
     def figure_rows(self, data: dict[str, Any], what: str, where: str) -> dict[str, Any]:
         """:func:`figure_rows` within what is left."""
         out = figure_rows(data, what, where, self.limit())
         self.rows -= len(out.get("rows") or [])
         if not out.get("rows") and data.get("rows"):
-            n = len(data["rows"])
-            out = {**out, "note": f"The page has no room left to list these {n:,} {what}; all of them are in {where}."}
+            out["note"] = _no_room(len(data["rows"]), what, where)
         return out
+
+
+def _no_room(n: int, what: str, where: str) -> str:
+    """The sentence that stands for a table the page has no room left for."""
+    return f"The page has no room left to list these {n:,} {what}; all of them are in {where}."
