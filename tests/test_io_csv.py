@@ -72,3 +72,32 @@ def test_a_number_among_text_past_the_first_chunk_hands_the_table_to_pandas(tmp_
     eio.write_csv(tmp_path / "t.csv", frame)
     assert (tmp_path / "t.csv").read_bytes() == _pandas(frame).encode("utf-8")
     assert [p.name for p in tmp_path.iterdir()] == ["t.csv"]  # no temporary file left behind
+
+
+def _edge_floats() -> np.ndarray:
+    """Both sides of where ``repr`` switches to an exponent (1e-4, 1e16), zeros, the extremes, inf and NaN, and a
+    spread of ordinary and tiny/huge values."""
+    tiny = np.nextafter(1e-4, 0.0)
+    huge = np.nextafter(1e16, 0.0)
+    edges = [0.0, -0.0, 1e-4, -1e-4, tiny, -tiny, 1e16, -1e16, huge, -huge, 1e15, 123456789012345678.0, 5e-324,
+             2.2250738585072014e-308, 1.7976931348623157e308, -1.7976931348623157e308, np.inf, -np.inf, np.nan,
+             0.1, 100.0, 1e-5, 9.999999999999999e-05, 0.30000000000000004]  # fmt: skip
+    rng = np.random.default_rng(20261202)
+    spread = rng.normal(size=20_000) * 10.0 ** rng.integers(-30, 30, 20_000)
+    return np.concatenate([edges, spread, rng.normal(size=20_000)])
+
+
+def test_float_fields_are_repr_on_both_sides_of_the_exponent_thresholds():
+    values = _edge_floats()
+    expected = ["" if np.isnan(x) else repr(float(x)) for x in values]
+    assert eio._float_fields(values) == expected
+    assert eio._float_fields(values[::3]) == expected[::3]  # a strided (non-contiguous) column
+    assert eio._float_fields(np.array([])) == []
+
+
+def test_a_float_table_matches_pandas_byte_for_byte(tmp_path, monkeypatch):
+    values = _edge_floats()
+    frame = pd.DataFrame({"x": values, "y": values[::-1], "id": [f"r{i}" for i in range(values.size)]})
+    monkeypatch.setattr(eio, "CSV_CHUNK_ROWS", 7_001)  # chunks start mid-column: views, not whole columns
+    eio.write_csv(tmp_path / "t.csv", frame)
+    assert (tmp_path / "t.csv").read_bytes() == _pandas(frame).encode("utf-8")
