@@ -81,6 +81,9 @@ def cmd_codebook(args: argparse.Namespace) -> int:
 
 def cmd_stage(args: argparse.Namespace) -> int:
     from emmie import pipeline
+    from emmie.allocator import keep_freed_memory
+
+    keep_freed_memory()
 
     review = _load_valid(args.data, args.validated)
     if review is None:

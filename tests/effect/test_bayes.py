@@ -486,3 +486,94 @@ def test_without_study_effects_mu_and_tau_are_unchanged():
     for name in ("mu_median", "mu_ci_lb", "mu_ci_ub", "tau_median", "tau_ci_ub", "pred_lb", "pred_ub"):
         assert getattr(lean, name) == pytest.approx(getattr(full, name), rel=1e-12), name
     assert lean.theta["mean"].isna().all() and len(lean.theta) == 40
+
+
+def _summaries(result) -> dict[str, float]:
+    names = ("mu_mean", "mu_sd", "mu_median", "mu_ci_lb", "mu_ci_ub", "tau_mean", "tau_median", "tau_ci_lb")
+    return {name: getattr(result, name) for name in (*names, "tau_ci_ub", "pred_lb", "pred_ub")}
+
+
+@functools.cache
+def _many_precise_studies() -> tuple[np.ndarray, np.ndarray]:
+    """5,000 precise studies: a posterior of tau far narrower than its distance from 0 (sd about 0.4% of tau)."""
+    rng = np.random.default_rng(20261202)
+    vi = rng.uniform(0.001, 0.01, 5_000)
+    return rng.normal(0.1, np.sqrt(vi + 0.2**2)), vi
+
+
+def test_a_narrow_posterior_of_tau_gets_the_grid_across_its_width(monkeypatch):
+    """The final grid spans the bulk of tau's posterior, not 0 up: with 5,000 precise studies, the default grid
+    agrees with one four times finer (and with full-resolution placement passes) to 1e-8. Spread from 0 up, the same
+    step left about one node per posterior SD of tau, and reported numbers moved in the fourth digit at k = 100,000."""
+    yi, vi = _many_precise_studies()
+    fit = bayesian_meta_analysis(yi, vi, mu_prior_sd=4.0, tau_scale=0.5, study_effects=False)
+    monkeypatch.setattr(bayes, "_STEP", bayes._STEP / 4)
+    monkeypatch.setattr(bayes, "_NODES_MIN", 4 * bayes._NODES_MIN + 1)
+    monkeypatch.setattr(bayes, "_PLACE_CELLS", 10**12)  # 1,601 and 801 placement points
+    fine = bayesian_meta_analysis(yi, vi, mu_prior_sd=4.0, tau_scale=0.5, study_effects=False)
+    for name, value in _summaries(fine).items():
+        assert _summaries(fit)[name] == pytest.approx(value, rel=1e-8, abs=1e-12), name
+    assert fit.tau_grid[0] > 0.9 * fit.tau_median  # the grid starts in the bulk, not at 0
+
+
+def test_placement_passes_are_coarse_only_past_their_budget():
+    class Seen:
+        sizes: list[int] = []
+
+    def count(k: int) -> list[int]:
+        Seen.sizes = []
+        original = bayes._conditional
+
+        def spy(tau, *args):
+            Seen.sizes.append(tau.size)
+            return original(tau, *args)
+
+        bayes._conditional, saved = spy, bayes._conditional
+        try:
+            rng = np.random.default_rng(1)
+            v = rng.uniform(0.01, 0.1, k)
+            bayesian_meta_analysis(rng.normal(0.2, np.sqrt(v + 0.04)), v, mu_prior_sd=4.0, tau_scale=0.5)
+        finally:
+            bayes._conditional = saved
+        return Seen.sizes[:2]
+
+    budget = bayes._PLACE_CELLS
+    assert count(budget // 1601) == [1601, 801]  # within the budget: full resolution
+    assert count(budget // 1601 + 1) == [1600, 801]  # one study more: one point fewer
+    assert count(budget // bayes._PLACE_NODES_MIN + 1) == [bayes._PLACE_NODES_MIN] * 2  # the floor
+
+
+def test_tail_bounds_of_a_grid_on_both_sides():
+    s = np.linspace(0.0, 3.0, 301)
+    peaked = bayes._TauGrid(1.0, s, np.sinh(s), np.exp(-0.5 * ((s - 1.5) / 0.05) ** 2), s, s)
+    assert 0.0 < peaked.lower() < np.sinh(1.5 - 0.05 * 7) and peaked.upper() > np.sinh(1.5 + 0.05 * 7)
+    at_zero = bayes._TauGrid(1.0, s, np.sinh(s), np.exp(-0.5 * (s / 0.5) ** 2), s, s)
+    assert at_zero.lower() == 0.0  # mass at the grid's start: the grid keeps its start
+
+
+def test_many_studies_shrunken_effects_use_a_thinned_grid_only_where_it_is_exact(monkeypatch):
+    """Past _THETA_BLOCK_MIN studies each study's interval is computed on every t-th node of tau's grid (trapezoid
+    weights) when the posterior has negligible density at both ends of the grid: the same numbers as on the whole
+    grid to 1e-9. When tau's posterior reaches 0, the whole grid is used."""
+    yi, vi = _many_precise_studies()
+    yi, vi = yi[:2_000], vi[:2_000]
+    whole = bayesian_meta_analysis(yi, vi, mu_prior_sd=4.0, tau_scale=0.5)
+    monkeypatch.setattr(bayes, "_THETA_BLOCK_MIN", 100)
+    used = {}
+    original = bayes._thinned
+
+    def spy(grid, mass):
+        used["nodes"], used["out"] = grid.s.size, original(grid, mass)
+        return used["out"]
+
+    monkeypatch.setattr(bayes, "_thinned", spy)
+    thinned = bayesian_meta_analysis(yi, vi, mu_prior_sd=4.0, tau_scale=0.5)
+    assert bayes._THIN_NODES_MIN <= used["out"][0].size < used["nodes"] / 2
+    assert np.isclose(used["out"][0].sum(), 1.0)
+    for column in ("mean", "sd", "lb", "ub"):
+        np.testing.assert_allclose(thinned.theta[column], whole.theta[column], rtol=1e-9, atol=1e-12)
+    # no heterogeneity: tau's posterior piles up at 0, the grid's start, so the whole grid is used
+    rng = np.random.default_rng(3)
+    v = rng.uniform(0.01, 0.1, 300)
+    bayesian_meta_analysis(rng.normal(0.2, np.sqrt(v)), v, mu_prior_sd=4.0, tau_scale=0.5)
+    assert used["out"][0].size > used["nodes"] / 2

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from emmie.effect import egger_test, meta_analysis, results_table
+from emmie.effect import egger_test, meta_analysis, results_table, trim_and_fill
 from emmie.effect.stage import compute_effect_sizes, pooling_measure, run
 from emmie.ingest.review import Review
 from emmie.ingest.schema import TABLES_BY_NAME
@@ -518,3 +518,61 @@ def test_prior_sensitivity_runs_up_to_its_size_limit_and_says_why_not_beyond(tmp
     )
     methods = " ".join(methods_paragraphs(landenberger_review(), over_result, {}, {}))
     assert f"the prior-sensitivity table was {skipped}." in methods
+
+
+def test_effect_sizes_by_group_give_each_row_what_it_gives_alone(monkeypatch):
+    """The grouped computation (one escalc call per measure and set of inputs) gives every row the yi, vi and reason
+    it gets computed on its own: usable rows, a zero variance, a single-arm proportion, a direction only, inputs
+    that give no finite effect size, and a group whose computation fails (row by row then)."""
+    from emmie.effect import stage
+    from emmie.effect.stage import _effect_sizes_by_group, _row_effect_size
+
+    escalc = stage.effect_sizes
+
+    def zero_variance_at_0_25(measure, **inputs):  # validated inputs never give vi = 0; this rule is tested anyway
+        es = escalc(measure, **inputs)
+        if measure == "GEN":
+            es.loc[np.asarray(inputs["estimate"]) == 0.25, "vi"] = 0.0
+        return es
+
+    monkeypatch.setattr(stage, "effect_sizes", zero_variance_at_0_25)
+    nan = np.nan
+    rows = [
+        {"measure": "OR", "ai": 10, "bi": 20, "ci": 15, "di": 15},
+        {"measure": "OR", "ai": 0, "bi": 0, "ci": 0, "di": 0},
+        {"measure": "OR", "ai": 5, "bi": 7, "ci": 9, "di": 2},
+        {"measure": "GEN", "estimate": 0.3, "se": 0.0},
+        {"measure": "GEN", "estimate": 0.2, "se": 0.1},
+        {"measure": "GEN", "estimate": 0.25, "se": 0.1},
+        {"measure": "GEN", "estimate": nan, "se": 0.1},
+        {"measure": "PROP", "xi": 30, "ni": 40},
+        {"measure": "PROP", "xi": 0, "ni": 0},
+        {"measure": "NONE"},
+        {"measure": "SMD", "m1i": 1.0, "m2i": 0.5, "sd1i": -1.0, "sd2i": 1.0, "n1i": 20, "n2i": 20},
+        {"measure": "SMD", "m1i": 1.0, "m2i": 0.5, "sd1i": 1.0, "sd2i": 1.0, "n1i": 20, "n2i": 20},
+    ]
+    eff = pd.DataFrame(rows)
+    for column in ("ai", "bi", "ci", "di", "estimate", "se", "xi", "ni", "m1i", "m2i", "sd1i", "sd2i", "n1i", "n2i"):
+        eff[column] = eff[column].astype(float)
+    yi, vi, reasons = _effect_sizes_by_group(eff)
+    alone = [_row_effect_size(eff.iloc[i]) for i in range(len(eff))]
+    np.testing.assert_array_equal(yi, [a[0] for a in alone])
+    np.testing.assert_array_equal(vi, [a[1] for a in alone])
+    assert reasons == [a[2] for a in alone]
+    assert {r.split(" ")[0] for r in reasons} >= {"", "sampling", "single-arm", "the", "no"}, reasons
+
+
+@pytest.mark.parametrize("direction", [1.0, -1.0])
+def test_small_study_trim_and_fill_is_metafors_whichever_side_is_filled(direction):
+    """small_study takes trim-and-fill's side from Egger's fit (the same REML meta-regression on sqrt(vi)): the
+    result is trim_and_fill's own, for asymmetry on either side."""
+    from emmie.effect.stage import small_study
+
+    rng = np.random.default_rng(7)
+    vi = rng.uniform(0.005, 0.2, 40)
+    yi = 0.2 + direction * 1.5 * np.sqrt(vi) + rng.normal(0.0, np.sqrt(vi))
+    got = small_study(yi, vi)["trim_and_fill"]
+    own = trim_and_fill(yi, vi)
+    assert got == {"k0": own.k0, "side": own.side, "estimate": own.estimate, "tau2": own.tau2}
+    assert own.side == ("left" if direction > 0 else "right")
+    assert egger_test(yi, vi).slope * direction > 0

@@ -28,6 +28,7 @@ from emmie.errors import AnalysisError
 class EggerTest(NamedTuple):
     stat: float
     pval: float
+    slope: float  # the coefficient of sqrt(v_i): its sign is the side trim-and-fill fills (metafor's trimfill)
 
 
 class RankTest(NamedTuple):
@@ -63,7 +64,7 @@ def egger_test(
     Returns
     -------
     EggerTest
-        ``(stat, pval)``: the z (or t) statistic of the standard-error slope and its p-value.
+        ``(stat, pval, slope)``: the z (or t) statistic of the standard-error slope, its p-value, and the slope.
 
     References
     ----------
@@ -75,7 +76,7 @@ def egger_test(
     _need_k(y, 3, "Egger's test")
     X = np.column_stack([np.ones(y.size), np.sqrt(v)])
     fit = fit_linear(y, v, X, normalise_method(method), test, 0.95, make_control(control))
-    return EggerTest(float(fit.stat[1]), float(fit.pval[1]))
+    return EggerTest(float(fit.stat[1]), float(fit.pval[1]), float(fit.beta[1]))
 
 
 def _kendall_exact_cdf(n: int) -> np.ndarray:
