@@ -63,15 +63,18 @@ def test_tau2_zero_boundary_warns_and_equals_ee():
     assert np.isnan(ee.pi_lb) and np.isnan(ee.pi_ub)
 
 
-@pytest.mark.parametrize("bad", [[0.1, 0.0], [0.1, -0.2]])
-def test_nonpositive_vi_is_an_error(bad):
-    with pytest.raises(AnalysisError, match=r"vi\[1\]"):
-        meta_analysis([0.1, 0.2], bad)
+def test_negative_vi_is_an_error_and_zero_vi_where_metafor_refuses_it():
+    with pytest.raises(AnalysisError, match=r"vi\[1\] = -0.2; sampling variances must be >= 0"):
+        meta_analysis([0.1, 0.2], [0.1, -0.2])
+    with pytest.raises(AnalysisError, match="sampling variance 0: the DL estimator"):
+        meta_analysis([0.1, 0.2], [0.1, 0.0], method="DL")
+    assert meta_analysis([0.1, 0.9, 0.4, -0.5], [0.01, 0.0, 0.05, 0.02]).k == 4  # REML takes it, as metafor
 
 
 def test_nan_and_shape_errors():
-    with pytest.raises(AnalysisError, match="finite"):
-        meta_analysis([0.1, np.nan], [0.1, 0.1])
+    with pytest.raises(AnalysisError, match=r"yi\[1\] is inf; expected a finite number"):
+        meta_analysis([0.1, np.inf], [0.1, 0.1])
+    assert meta_analysis([0.1, np.nan, 0.3], [0.1, 0.1, 0.2]).k == 2  # missing: left out with a note
     with pytest.raises(AnalysisError, match="but vi has 2"):
         meta_analysis([0.1, 0.2, 0.3], [0.1, 0.1])
     with pytest.raises(AnalysisError, match="method"):

@@ -22,7 +22,7 @@ import pandas as pd
 from scipy import stats
 
 from emmie.effect.estimators import METAFOR_DEFAULTS, Control, make_control, normalise_method
-from emmie.effect.rma import check_level, check_test, check_yi_vi, fit_linear
+from emmie.effect.rma import as_vector, check_level, check_test, check_yi_vi, fit_linear
 from emmie.errors import AnalysisError
 
 
@@ -179,20 +179,27 @@ def meta_regression(
     Knapp G, Hartung J (2003). Statistics in Medicine 22:2693-2710.
     Raudenbush SW (2009). In The Handbook of Research Synthesis and Meta-Analysis, 2nd ed.
     """
-    y, v = check_yi_vi(yi, vi)
+    y, v = as_vector(yi, "yi"), as_vector(vi, "vi")
+    if y.shape != v.shape:
+        raise AnalysisError(f"yi has {y.size} values but vi has {v.size}")
     m = normalise_method(method)
     t = check_test(test)
     lev = check_level(level)
     con = METAFOR_DEFAULTS if control is None else make_control(control)
     X, names = design_matrix(mods, y.size)
     notes: list[str] = []
-    complete = ~np.any(np.isnan(X), axis=1)
+    # metafor's na.action = "na.omit": a row missing its yi, its vi or a moderator is left out, and counted
+    complete = ~(np.isnan(y) | np.isnan(v) | np.any(np.isnan(X), axis=1))
     if not complete.all():
         dropped = np.flatnonzero(~complete)
-        notes.append(f"{dropped.size} studies with missing moderator values omitted (rows {dropped.tolist()})")
+        notes.append(
+            f"{dropped.size} result(s) with a missing yi, vi or moderator value left out (rows "
+            f"{', '.join(str(i + 1) for i in dropped)}; metafor's na.action = 'na.omit'): k = {int(complete.sum())}"
+        )
         y, v, X = y[complete], v[complete], X[complete]
         if cluster is not None:
             cluster = np.asarray(cluster, dtype=object)[complete]
+    y, v = check_yi_vi(y, v)
     _check_design(X)
     k, p = X.shape
     fit = fit_linear(y, v, X, m, t, lev, con)

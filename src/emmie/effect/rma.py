@@ -56,8 +56,33 @@ def as_vector(x: Any, name: str) -> np.ndarray:
     return arr
 
 
-def check_yi_vi(yi: Any, vi: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Validate effect sizes and sampling variances; return them as float arrays."""
+#: Estimators that metafor refuses when a sampling variance is 0 (their weights or moments need 1/vi).
+ZERO_VARIANCE_REFUSED = ("EE", "DL", "HS", "PM")
+
+
+def omit_missing(yi: Any, vi: Any, cluster: Any = None) -> tuple[np.ndarray, np.ndarray, Any, np.ndarray]:
+    """metafor's ``na.action = "na.omit"``: the rows with a missing (NaN) ``yi`` or ``vi`` are left out.
+
+    Returns ``yi``, ``vi`` and ``cluster`` of the rows kept, and the positions (0-based) of the rows left out."""
+    y = as_vector(yi, "yi")
+    v = as_vector(vi, "vi")
+    if y.shape != v.shape:
+        raise AnalysisError(f"yi has {y.size} values but vi has {v.size}")
+    missing = np.isnan(y) | np.isnan(v)
+    if not missing.any():
+        return y, v, cluster, np.array([], dtype=int)
+    keep = ~missing
+    if cluster is not None:
+        cl = np.asarray(cluster, dtype=object).reshape(-1)
+        if cl.size != y.size:
+            raise AnalysisError(f"cluster has {cl.size} values but yi has {y.size}")
+        cluster = cl[keep]
+    return y[keep], v[keep], cluster, np.flatnonzero(missing)
+
+
+def check_yi_vi(yi: Any, vi: Any, *, zero_ok: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Validate effect sizes and sampling variances; return them as float arrays. With ``zero_ok``, a sampling
+    variance of 0 is accepted (as metafor's rma with the estimators that allow it)."""
     y = as_vector(yi, "yi")
     v = as_vector(vi, "vi")
     if y.shape != v.shape:
@@ -69,12 +94,12 @@ def check_yi_vi(yi: Any, vi: Any) -> tuple[np.ndarray, np.ndarray]:
         if bad.size:
             i = int(bad[0])
             raise AnalysisError(
-                f"{name}[{i}] is {arr[i]!r}; expected a finite number (drop or impute missing rows first)"
+                f"{name}[{i}] is {float(arr[i])!r}; expected a finite number (drop or impute missing rows first)"
             )
-    bad = np.flatnonzero(v <= 0)
+    bad = np.flatnonzero(v < 0 if zero_ok else v <= 0)
     if bad.size:
         i = int(bad[0])
-        raise AnalysisError(f"vi[{i}] = {v[i]!r}; sampling variances must be > 0")
+        raise AnalysisError(f"vi[{i}] = {float(v[i])!r}; sampling variances must be {'>= 0' if zero_ok else '> 0'}")
     return y, v
 
 
@@ -326,7 +351,10 @@ def meta_analysis(
     yi : array-like
         Observed effect sizes (e.g. log odds ratios, Hedges' g).
     vi : array-like
-        Their sampling variances (> 0).
+        Their sampling variances (>= 0). A variance of 0 is accepted by REML, ML, EB, HE and SJ, as metafor (all
+        zero reproduces ``lm(yi ~ 1)``); the Q-test, I^2 and H^2 are then NaN, and EE, DL, HS and PM refuse it, as
+        does any estimator that puts tau^2 at 0. A row with a missing (NaN) ``yi`` or ``vi`` is left out with a
+        note that counts them (metafor's ``na.action = "na.omit"``); ``weights`` are those of the rows kept.
     method : str, default "REML"
         Estimator of tau^2: ``EE`` (alias ``FE``, equal effects), ``DL``, ``HE``, ``HS``, ``SJ``,
         ``ML``, ``REML``, ``EB`` or ``PM``.
@@ -365,15 +393,43 @@ def meta_analysis(
     Pustejovsky JE, Tipton E (2018). Small-sample methods for cluster-robust variance estimation and
         hypothesis testing in fixed effects models. Journal of Business & Economic Statistics 36:672-683.
     """
-    y, v = check_yi_vi(yi, vi)
+    y, v, cluster, omitted = omit_missing(yi, vi, cluster)
+    if y.size == 0 and omitted.size:
+        raise AnalysisError(f"no effect sizes to pool (k = 0): all {omitted.size} rows have a missing yi or vi")
+    y, v = check_yi_vi(y, v, zero_ok=True)
     m = normalise_method(method)
     t = check_test(test)
     lev = check_level(level)
     con = make_control(control)
     k = y.size
+    zeros = int(np.count_nonzero(v == 0))
+    if zeros and m in ZERO_VARIANCE_REFUSED:
+        raise AnalysisError(
+            f"{zeros} result(s) with sampling variance 0: the {m} "
+            + ("model's inverse-variance weights 1/vi are infinite" if m == "EE" else "estimator needs 1/vi")
+            + " (metafor refuses it too); use REML, ML, EB, HE or SJ"
+        )
     X = np.ones((k, 1))
-    fit = fit_linear(y, v, X, m, t, lev, con)
-    notes = list(fit.warnings)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fit = fit_linear(y, v, X, m, t, lev, con)
+    if zeros and fit.tau.tau2 == 0.0:
+        raise AnalysisError(
+            f"tau^2 was estimated at 0, so the {zeros} result(s) with sampling variance 0 would get infinite weight "
+            "(metafor refuses it too: 'Division by zero when computing the inverse variance weights')"
+        )
+    notes = []
+    if omitted.size:
+        notes.append(
+            f"{omitted.size} result(s) with a missing yi or vi left out (rows {', '.join(str(i + 1) for i in omitted)};"
+            f" metafor's na.action = 'na.omit'): k = {k}"
+        )
+    notes.extend(fit.warnings)
+    q, q_pval, i2, h2 = fit.qe, fit.qe_pval, fit.i2, fit.h2
+    if zeros:
+        q = q_pval = i2 = h2 = float("nan")
+        notes.append(
+            f"{zeros} result(s) with sampling variance 0: the Q-test, I^2 and H^2 cannot be computed (as metafor)"
+        )
     if k < 5 and t == "z" and m != "EE":
         notes.append(
             f"only k = {k} studies: the z test understates uncertainty; prefer test='knha' "
@@ -413,10 +469,10 @@ def meta_analysis(
         pi_ub=float(pi_ub),
         tau2=float(fit.tau.tau2),
         se_tau2=float(fit.tau.se_tau2),
-        i2=fit.i2,
-        h2=fit.h2,
-        q=fit.qe,
-        q_pval=fit.qe_pval,
+        i2=i2,
+        h2=h2,
+        q=q,
+        q_pval=q_pval,
         method=m,
         test=t,
         level=lev,
