@@ -213,3 +213,30 @@ def test_a_missing_figure_is_left_off_and_not_counted(tmp_path: Path):
     assert budget.skipped_note(["a.svg"], tmp_path).endswith(
         f"(it already holds 1e-05 MB of figures): a.svg, in {tmp_path}."
     )
+
+
+def test_primary_outcomes_draw_on_the_budget_first_and_the_page_keeps_review_yaml_order(bundled: Path, monkeypatch):
+    """SoS with its primary flag moved from the first outcome to the fifth: the fifth is laid out (and so draws on
+    the page's budget) first, the others after it in review.yaml's order, and the page lists them in that order."""
+    results = bundled / "results" / "sos"
+    review = load_review(bundled / "data" / "sos")
+    effect = json.loads((results / "effect" / "effect.json").read_text(encoding="utf-8"))
+    findings = json.loads((results / "findings.json").read_text(encoding="utf-8"))
+    said = {f["id"]: f for f in findings["findings"]}
+    ids = [o["outcome"] for o in effect["outcomes"]]
+    for i, o in enumerate(effect["outcomes"]):
+        o["primary"] = i == 4
+    laid: list[str] = []
+    layout = context._outcome_layout
+
+    def spy(entry, *args):
+        laid.append(entry["outcome"])
+        return layout(entry, *args)
+
+    monkeypatch.setattr(context, "_outcome_layout", spy)
+    section = context.effect_section(review, effect, results / "effect", findings, said, tables.Budget())
+    assert laid == [ids[4], *ids[:4], *ids[5:]]
+    shown = [o["outcome"] for o in section["outcomes"]]
+    rest = [o["outcome"] for o in section["not_analysed"]]
+    assert shown == [i for i in ids if i in shown] and rest == [i for i in ids if i in rest]
+    assert sorted(shown + rest) == sorted(ids)

@@ -13,6 +13,7 @@ Riley RD, Higgins JPT, Deeks JJ (2011). Interpretation of random effects meta-an
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -343,6 +344,7 @@ def meta_analysis(
     level: float = 0.95,
     cluster: Sequence[Any] | np.ndarray | None = None,
     control: Mapping[str, float] | Control | None = None,
+    weights: Sequence[float] | np.ndarray | None = None,
 ) -> MetaAnalysis:
     """Pool effect sizes with an equal- or random-effects model, as metafor's ``rma(yi, vi)``.
 
@@ -369,6 +371,12 @@ def meta_analysis(
     control : mapping, optional
         Iteration settings with metafor's names (``threshold``, ``maxiter``, ``stepadj``,
         ``tol``, ``tau2_max``, ``ll0check``); defaults are metafor's.
+    weights : array-like, optional
+        User weights (>= 0, finite, not all 0), as metafor's ``rma(..., weights = w)``: tau^2 is estimated as
+        without them; the estimate is the ``w``-weighted mean and its variance ``sum(w^2 (vi + tau^2)) / sum(w)^2``
+        (times the Knapp-Hartung factor of the usual fit under ``knha``); Q, I^2 and H^2 are those of the usual
+        weights; ``weights`` in the result are the user's, in percent. A row with a missing weight is left out as
+        one with a missing ``yi``. Not with ``cluster``.
 
     Returns
     -------
@@ -393,7 +401,26 @@ def meta_analysis(
     Pustejovsky JE, Tipton E (2018). Small-sample methods for cluster-robust variance estimation and
         hypothesis testing in fixed effects models. Journal of Business & Economic Statistics 36:672-683.
     """
+    user = None
+    if weights is not None:
+        if cluster is not None:
+            raise AnalysisError("weights and cluster together are not supported (metafor's rma has no cluster)")
+        user = as_vector(weights, "weights")
+        y0 = as_vector(yi, "yi")
+        if user.size != y0.size:
+            raise AnalysisError(f"weights has {user.size} values but yi has {y0.size}")
+        # a missing weight leaves its row out, as a missing yi does (metafor's has.na)
+        yi = np.where(np.isnan(user), np.nan, y0)
     y, v, cluster, omitted = omit_missing(yi, vi, cluster)
+    if user is not None:
+        user = np.delete(user, omitted)
+        bad = np.flatnonzero(~np.isfinite(user) | (user < 0))
+        if bad.size:
+            raise AnalysisError(
+                f"weights[{int(bad[0])}] = {float(user[bad[0]])!r}; user weights must be finite and >= 0 (as metafor)"
+            )
+        if user.size and not user.any():
+            raise AnalysisError("every user weight is 0: there is nothing to weight the estimate by")
     if y.size == 0 and omitted.size:
         raise AnalysisError(f"no effect sizes to pool (k = 0): all {omitted.size} rows have a missing yi or vi")
     y, v = check_yi_vi(y, v, zero_ok=True)
@@ -441,6 +468,19 @@ def meta_analysis(
         notes.append("Knapp-Hartung is not meant for equal-effects models (as metafor warns)")
     estimate, se, stat, pval = float(fit.beta[0]), float(fit.se[0]), float(fit.stat[0]), float(fit.pval[0])
     ci_lb, ci_ub, crit, df = float(fit.ci_lb[0]), float(fit.ci_ub[0]), fit.crit, fit.df
+    if user is not None:
+        total = float(user.sum())
+        estimate = float(user @ y) / total
+        variance = float(user * user @ (v + fit.tau.tau2)) / total**2
+        if t == "knha":
+            variance *= fit.s2w  # the Knapp-Hartung factor of the inverse-variance fit, as metafor
+        se = math.sqrt(variance)
+        stat = estimate / se if se > 0 else float("nan")
+        if t == "knha":
+            pval = float(2.0 * stats.t.sf(abs(stat), df)) if df and df > 0 else float("nan")
+        else:
+            pval = float(2.0 * stats.norm.sf(abs(stat)))
+        ci_lb, ci_ub = estimate - crit * se, estimate + crit * se
     robust = False
     n_clusters = None
     if cluster is not None:
@@ -456,7 +496,7 @@ def meta_analysis(
     else:
         half = crit * np.sqrt(se**2 + fit.tau.tau2)
         pi_lb, pi_ub = estimate - half, estimate + half
-    wpct = 100.0 * fit.weights / fit.weights.sum()
+    wpct = 100.0 * (user if user is not None else fit.weights) / (user if user is not None else fit.weights).sum()
     return MetaAnalysis(
         k=k,
         estimate=estimate,
