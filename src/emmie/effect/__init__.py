@@ -3,12 +3,13 @@
 Public API (stable; external validation scripts call exactly these names)::
 
     effect_sizes, meta_analysis, meta_analysis_grouped, heterogeneity_ci, meta_regression,
-    leave_one_out, cumulative, egger_test, rank_test, trim_and_fill, failsafe_n,
+    leave_one_out, cumulative, blup, egger_test, rank_test, trim_and_fill, failsafe_n,
     bayesian_meta_analysis
 """
 
 from emmie.effect.bayes import bayesian_meta_analysis
 from emmie.effect.bias import egger_test, failsafe_n, rank_test, trim_and_fill
+from emmie.effect.blup import blup
 from emmie.effect.escalc import effect_sizes
 from emmie.effect.grouped import meta_analysis_grouped
 from emmie.effect.heterogeneity import heterogeneity_ci
@@ -19,6 +20,7 @@ from emmie.effect.rma import MetaAnalysis, meta_analysis
 __all__ = [
     "MetaAnalysis",
     "bayesian_meta_analysis",
+    "blup",
     "cumulative",
     "effect_sizes",
     "egger_test",
