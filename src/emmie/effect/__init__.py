@@ -3,13 +3,13 @@
 Public API (stable; external validation scripts call exactly these names)::
 
     effect_sizes, meta_analysis, meta_analysis_grouped, heterogeneity_ci, meta_regression,
-    leave_one_out, cumulative, blup, egger_test, rank_test, trim_and_fill, failsafe_n,
+    leave_one_out, cumulative, blup, ranef, egger_test, rank_test, trim_and_fill, failsafe_n,
     bayesian_meta_analysis
 """
 
 from emmie.effect.bayes import bayesian_meta_analysis
 from emmie.effect.bias import egger_test, failsafe_n, rank_test, trim_and_fill
-from emmie.effect.blup import blup
+from emmie.effect.blup import blup, ranef
 from emmie.effect.escalc import effect_sizes
 from emmie.effect.grouped import meta_analysis_grouped
 from emmie.effect.heterogeneity import heterogeneity_ci
@@ -31,5 +31,6 @@ __all__ = [
     "meta_analysis_grouped",
     "meta_regression",
     "rank_test",
+    "ranef",
     "trim_and_fill",
 ]
