@@ -173,8 +173,8 @@ class _PandasFormats(Exception):
     """A chunk of a table holds a cell only pandas' to_csv formats alike."""
 
 
-_CSV_SPECIAL_CHARS = ',"\r\n\x00'
-_CSV_SPECIAL = re.compile(r'[,"\r\n\x00]')
+_CSV_SPECIAL_CHARS = ',"\r\n\x00'  # a field with any of these is quoted
+_CSV_SPECIAL = re.compile(f"[{re.escape(_CSV_SPECIAL_CHARS)}]")
 
 
 def _csv_field(value: str) -> str:
@@ -196,10 +196,10 @@ def _float_fields(arr: np.ndarray) -> list[str]:
     NaN as ``null``, so every value outside [1e-4, 1e16) in size, other than zero, is formatted by ``repr`` itself.
     """
     arr = np.ascontiguousarray(arr, dtype=np.float64)  # orjson takes C-ordered arrays only
-    fields = orjson.dumps(arr, option=orjson.OPT_SERIALIZE_NUMPY)[1:-1].decode("ascii").split(",") if arr.size else []
     nan = np.isnan(arr)
-    if nan.all():
+    if nan.all():  # an empty or all-missing column
         return [""] * arr.size
+    fields = orjson.dumps(arr, option=orjson.OPT_SERIALIZE_NUMPY)[1:-1].decode("ascii").split(",")
     size = np.abs(arr)
     with np.errstate(invalid="ignore"):
         own = ~(((size >= 1e-4) & (size < 1e16)) | (size == 0) | nan)

@@ -577,3 +577,16 @@ def test_many_studies_shrunken_effects_use_a_thinned_grid_only_where_it_is_exact
     v = rng.uniform(0.01, 0.1, 300)
     bayesian_meta_analysis(rng.normal(0.2, np.sqrt(v)), v, mu_prior_sd=4.0, tau_scale=0.5)
     assert used["out"][0].size > used["nodes"] / 2
+
+
+def test_many_studies_shrunken_effects_are_the_same_on_one_thread_as_on_several(monkeypatch):
+    """Past _THETA_BLOCK_MIN studies the thinned grid is used whatever the number of threads: a machine with one core
+    reports the same numbers as one with several."""
+    yi, vi = _many_precise_studies()
+    yi, vi = yi[:400], vi[:400]
+    monkeypatch.setattr(bayes, "_THETA_BLOCK_MIN", 100)
+    monkeypatch.setattr(bayes, "_THREADS", 1)
+    one = bayesian_meta_analysis(yi, vi, mu_prior_sd=4.0, tau_scale=0.5)
+    monkeypatch.setattr(bayes, "_THREADS", 2)
+    two = bayesian_meta_analysis(yi, vi, mu_prior_sd=4.0, tau_scale=0.5)
+    pd.testing.assert_frame_equal(one.theta, two.theta, check_exact=True)

@@ -56,3 +56,10 @@ def test_bad_user_weights_are_refused(weights, message):
 def test_user_weights_and_clusters_are_not_combined():
     with pytest.raises(AnalysisError, match="weights and cluster together"):
         meta_analysis(YI, VI, weights=N, cluster=list(range(YI.size)))
+
+
+def test_a_bad_weight_is_named_by_its_position_in_the_input_even_after_rows_are_left_out():
+    yi = YI.copy()
+    yi[0] = np.nan  # row 0 is left out; the bad weight keeps its own position
+    with pytest.raises(AnalysisError, match=r"weights\[2\] = -1.0; user weights must be finite and >= 0"):
+        meta_analysis(yi, VI, weights=np.r_[N[:2], -1.0, N[3:]])

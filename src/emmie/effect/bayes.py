@@ -80,7 +80,8 @@ _THIN_NODES_MIN = 21
 _THIN_END_DENSITY = 1e-10
 # Threads for those blocks: the cores this process may run on, at most 4 (2 threads take a million studies' Bayesian
 # analysis from about 40 s to about 20 s on 2 cores).
-_THREADS = min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+_THREADS_MAX = 4
+_THREADS = min(_THREADS_MAX, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
 class ConvergenceWarning(UserWarning):
@@ -718,13 +719,13 @@ def _shrunken(
 def _thinned(grid: _TauGrid, mass: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The tau grid's nodes for the studies' own (shrunken) effects when there are many studies.
 
-    When the posterior of s has negligible density at both ends of the grid (under _THIN_END_DENSITY of its peak:
-    its bulk lies away from tau = 0),
-    every t-th node with equal (trapezoid) weights, for the largest t that keeps the step within 3/4 of the
-    posterior SD of s and at least _THIN_NODES_MIN nodes: the trapezoid rule converges exponentially for a smooth
-    integrand that decays at both ends (Trefethen & Weideman 2014, SIAM Review 56:385-458), to about 1e-15 for a
-    normal density at that step. Otherwise, and when no t > 1 does, the grid's own nodes and weights. Each study's
-    interval then costs a fraction of the grid (a peaked posterior has 201 nodes over about 18 SDs).
+    When the posterior of s has negligible density at both ends of the grid (under _THIN_END_DENSITY of its peak: its
+    bulk lies away from tau = 0), every t-th node with equal (trapezoid) weights, for the largest t that keeps the
+    step within 3/4 of the posterior SD of s and at least _THIN_NODES_MIN nodes: the trapezoid rule converges
+    exponentially for a smooth integrand that decays at both ends (Trefethen & Weideman 2014, SIAM Review
+    56:385-458), to about 1e-15 for a normal density at that step. Otherwise, and when no t > 1 does, the grid's own
+    nodes and weights. Each study's interval then costs a fraction of the grid (a peaked posterior has 201 nodes over
+    about 18 SDs).
 
     Returns the weights (summing to 1), tau, and the mean and variance of mu given tau at the nodes used."""
     s, d = grid.s, grid.density_s
@@ -796,7 +797,7 @@ def _exact(
     if not study_effects:
         q = _mixture_quantiles(w, means, sds, np.array([p_lo, 0.5, p_hi, p_lo, p_hi]))
         theta = pd.DataFrame({"yi": yi, "vi": vi, "mean": np.nan, "sd": np.nan, "lb": np.nan, "ub": np.nan})
-    elif k * m.size <= _CELLS_MAX and (k < _THETA_BLOCK_MIN or _THREADS < 2):
+    elif k * m.size <= _CELLS_MAX and k < _THETA_BLOCK_MIN:  # past it the blocks' path, on any number of threads
         theta_mean, theta_sd, th_means, th_sds = _shrunken(yi, vi, w, tau, m, v)
         probs = np.concatenate([[p_lo, 0.5, p_hi, p_lo, p_hi], np.full(k, p_lo), np.full(k, p_hi)])
         q = _mixture_quantiles(w, np.vstack([means, th_means, th_means]), np.vstack([sds, th_sds, th_sds]), probs)
@@ -815,7 +816,9 @@ def _exact(
             )
             return pd.DataFrame({"mean": theta_mean, "sd": theta_sd, "lb": bounds[:n], "ub": bounds[n:]})
 
-        step = max(1, min(_CELLS_MAX // tm.size, -(-k // _THREADS)))  # at least one block per thread
+        # at least one block per thread on any machine; the blocks do not depend on this one's cores, so neither do
+        # the bits (matrix products round differently with the rows' alignment)
+        step = max(1, min(_CELLS_MAX // tm.size, -(-k // _THREADS_MAX)))
         theta = pd.concat(list(_blocks(block, k, step)), ignore_index=True)
         theta.insert(0, "vi", vi)
         theta.insert(0, "yi", yi)

@@ -409,16 +409,16 @@ def meta_analysis(
         y0 = as_vector(yi, "yi")
         if user.size != y0.size:
             raise AnalysisError(f"weights has {user.size} values but yi has {y0.size}")
+        bad = np.flatnonzero(np.isinf(user) | (user < 0))  # positions in the input, before rows are left out
+        if bad.size:
+            raise AnalysisError(
+                f"weights[{int(bad[0])}] = {float(user[bad[0]])!r}; user weights must be finite and >= 0 (as metafor)"
+            )
         # a missing weight leaves its row out, as a missing yi does (metafor's has.na)
         yi = np.where(np.isnan(user), np.nan, y0)
     y, v, cluster, omitted = omit_missing(yi, vi, cluster)
     if user is not None:
         user = np.delete(user, omitted)
-        bad = np.flatnonzero(~np.isfinite(user) | (user < 0))
-        if bad.size:
-            raise AnalysisError(
-                f"weights[{int(bad[0])}] = {float(user[bad[0]])!r}; user weights must be finite and >= 0 (as metafor)"
-            )
         if user.size and not user.any():
             raise AnalysisError("every user weight is 0: there is nothing to weight the estimate by")
     if y.size == 0 and omitted.size:
@@ -496,7 +496,8 @@ def meta_analysis(
     else:
         half = crit * np.sqrt(se**2 + fit.tau.tau2)
         pi_lb, pi_ub = estimate - half, estimate + half
-    wpct = 100.0 * (user if user is not None else fit.weights) / (user if user is not None else fit.weights).sum()
+    shown = fit.weights if user is None else user
+    wpct = 100.0 * shown / shown.sum()
     return MetaAnalysis(
         k=k,
         estimate=estimate,
