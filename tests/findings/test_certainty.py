@@ -100,3 +100,11 @@ def test_reviewer_override_keeps_the_proposal_beside_it():
     o = gr.override(c, {"level": "low", "justification": "indirectness judged not serious here", "reviewer": "AB"})
     assert (o.level, o.proposed, o.overridden, o.reviewer) == ("low", "very low", True, "AB")
     assert gr.override(c, None) is c
+
+
+def test_publication_bias_reason_writes_p_values_as_the_rest_of_the_page():
+    """The GRADE reason and the small-study note quote the same p-values the same way (fmt_p_short): a p of 0.00099
+    is 'p < 0.001' in both, never 'p = 0.001' in one of them (the CBT page had both)."""
+    j = gr.publication_bias(19, 0.0009945633361479014, 0.00826350050919089)
+    assert j.reason == "funnel-plot asymmetry (Egger p < 0.001, rank test p = 0.008): small-study effects suspected"
+    assert "Egger p = 0.066" in gr.publication_bias(19, 0.0657, None).reason

@@ -62,6 +62,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
+from emmie.findings.text import fmt_p_short
+
 LEVELS = ("very low", "low", "moderate", "high")  # index + 1 = GRADE's 1-4
 RCT_WEIGHT_FOR_HIGH = 0.5
 HIGH_ROB_SHARE = 0.5
@@ -155,7 +157,7 @@ def publication_bias(k: int, egger_p: float | None, rank_p: float | None) -> Jud
     ps = [p for p in (egger_p, rank_p) if p is not None]
     if min(ps) < SMALL_STUDY_P:
         tests = ", ".join(
-            f"{name} p = {p:.3f}" for name, p in (("Egger", egger_p), ("rank test", rank_p)) if p is not None
+            f"{name} {fmt_p_short(p)}" for name, p in (("Egger", egger_p), ("rank test", rank_p)) if p is not None
         )
         return Judgement("publication bias", 1, f"funnel-plot asymmetry ({tests}): small-study effects suspected")
     return Judgement("publication bias", 0, "no funnel-plot asymmetry detected (p >= 0.10 on both tests)")
