@@ -88,3 +88,14 @@ def test_a_missing_result_key_fails_loudly(key):
     del broken["subgroups"]["test_of_differences"]
     with pytest.raises(KeyError):
         mf.analysis_view(broken, "OR")
+
+
+@pytest.mark.parametrize(("n", "tail"), [(3, "c (Holm-adjusted p = 0.010)"), (4, "2 more")])
+def test_headline_names_at_most_named_max_surviving_moderators_then_counts_the_rest(n, tail, monkeypatch):
+    """NAMED_MAX = 2: three survivors are all named (one past the limit is named, not counted); four name two."""
+    monkeypatch.setattr(mf, "NAMED_MAX", 2)
+    f = mf.headline([analysis(name, 0.001, 0.01) for name in "abcd"[:n]], [], {})
+    assert f.statement == (
+        f"The effect varies with a (Holm-adjusted p = 0.010); b (Holm-adjusted p = 0.010); {tail}, out of {n} "
+        "moderators analysed."
+    )

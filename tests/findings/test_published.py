@@ -233,3 +233,39 @@ def test_implementation_with_nothing_coded_is_not_reproduced():
         implementation = pd.DataFrame({"theme": [], "type": [], "study_id": []})
 
     assert _implementation(R(), {"themes": ["a"]}, {})[0] == "not_reproduced"
+
+
+def _harm(oid: str) -> Finding:
+    return Finding(
+        f"effect.verdict.{oid}",
+        "effect",
+        "s",
+        rule="r",
+        certainty="very low",
+        numbers={"n_comparative": 1, "comparative": {"harm": 1}},
+    )
+
+
+@pytest.mark.parametrize("n_harms", [3, 4])
+def test_next_steps_name_at_most_named_max_harms_then_count_the_rest(n_harms, monkeypatch):
+    """Three outcomes with a possible harm and NAMED_MAX = 3: each has its own priority; a fourth is counted in
+    one more sentence (a review may have hundreds of outcomes; the page stays bounded)."""
+    monkeypatch.setattr(next_steps, "NAMED_MAX", 3)
+    outcomes = [{"id": "a", "label": "Outcome A", "desirable": "higher", "primary": True}] + [
+        {"id": f"h{i}", "label": f"Outcome H{i}", "desirable": "higher"} for i in range(n_harms)
+    ]
+    found = [Finding("effect.verdict.a", "effect", "s", rule="r", certainty="moderate", numbers={"k": 12})]
+    found += [_harm(f"h{i}") for i in range(n_harms)]
+    got = {
+        f.id: f
+        for f in next_steps.derive(FakeReview(outcomes), found, {"dimensions": {"economics": {"final": 1}}}, "X")
+    }
+    assert {i for i in got if i.startswith("next.harm.")} == {"next.harm.h0", "next.harm.h1", "next.harm.h2"} | (
+        {"next.harm.more"} if n_harms == 4 else set()
+    )
+    if n_harms == 4:
+        assert got["next.harm.more"].statement == (
+            "Follow up, in the same way, the possible harm on 1 more outcome (each outcome's verdict is in the "
+            "review's findings.json)."
+        )
+        assert got["next.harm.more"].numbers == {"n": 1, "outcomes": ["h3"]}

@@ -16,7 +16,7 @@ from emmie.findings.effect import (
     plain_names,
 )
 from emmie.findings.mechanisms import proposition_verdict
-from emmie.findings.text import fmt_p_short, fmt_prob
+from emmie.findings.text import fmt_p_short, fmt_prob, join_some
 
 NAMES = plain_names({"label": "Reoffending (any)", "desirable": "lower"})
 
@@ -186,3 +186,17 @@ def test_plural_counts_read_with_thousands_separators():
     assert plural(999, "result") == "999 results"
     assert plural(1000, "result") == "1,000 results"
     assert plural(10_000, "study", "studies") == "10,000 studies"
+
+
+@pytest.mark.parametrize(
+    ("n", "expected"),
+    [
+        (2, "o0 and o1"),
+        (3, "o0, o1 and o2"),
+        (4, "o0, o1, o2 and o3"),
+        (5, "o0, o1, o2 and 2 more outcomes"),
+        (1_003, "o0, o1, o2 and 1,000 more outcomes"),
+    ],
+)
+def test_join_some_names_at_most_its_limit_then_counts_the_rest(n, expected):
+    assert join_some([f"o{i}" for i in range(n)], "outcomes", most=3) == expected

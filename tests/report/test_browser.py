@@ -156,3 +156,37 @@ def test_full_report_prints(browser: Browser, project: Path):
     # The print stylesheet hides the interactive view and the navigation; the report still prints whole.
     assert printed_pages(browser, project, "index") >= 3
     assert browser.problems() == []
+
+
+def test_interactive_graph_says_how_many_codings_of_a_link_it_left_out(
+    browser: Browser, project: Path, tmp_path: Path, monkeypatch
+):
+    """With the graph bounded to one coding in all, a link that had more says in its panel how many codings the
+    page leaves out and which file holds every one."""
+    from emmie.ingest import load_review
+    from emmie.report import tables
+    from emmie.report.render import render_review
+
+    monkeypatch.setattr(tables, "GRAPH_CODINGS_MAX", 1)
+    results = project / "results" / "tiny"
+    render_review(load_review(project / "data" / "tiny"), results, tmp_path / "tiny")
+    browser.set_viewport(*DESKTOP)
+    browser.open((tmp_path / "tiny" / "index.html").as_uri())
+    for _ in range(200):
+        browser.keys(Keys.TAB)
+        if browser.evaluate("document.activeElement.classList.contains('emmie-cmo-canvas')"):
+            break
+    else:
+        pytest.fail("Tab never reached the interactive graph")
+    n = browser.evaluate("document.querySelector('.emmie-cmo-canvas')._cyreg.cy.elements().length")
+    said = []
+    for _ in range(n):
+        browser.keys(Keys.ARROW_RIGHT)
+        said.append(panel(browser))
+    where = results / "mechanisms" / "cmo_edges.csv"
+    more = [t for t in said if "not carried on the page" in t]
+    assert more, said
+    for text in more:
+        assert text.endswith(f"of this link, not carried on the page: every coding is in {where}.")
+        assert " more coding" in text
+    assert browser.problems() == []

@@ -240,3 +240,206 @@ def test_primary_outcomes_draw_on_the_budget_first_and_the_page_keeps_review_yam
     rest = [o["outcome"] for o in section["not_analysed"]]
     assert shown == [i for i in ids if i in shown] and rest == [i for i in ids if i in rest]
     assert sorted(shown + rest) == sorted(ids)
+
+
+def test_pick_takes_the_first_group_first_and_keeps_the_order():
+    items = list(range(6))
+    assert tables.pick(items, 6, lambda i: i == 4) == items
+    assert tables.pick(items, 7) == items
+    assert tables.pick(items, 2, lambda i: i == 4) == [0, 4]
+    assert tables.pick(items, 3, lambda i: i in (5, 3)) == [0, 3, 5]
+    assert tables.pick(items, 0) == []
+
+
+def _many_outcomes(bundled: Path, n: int, primary: int):
+    """CBT's one pooled outcome copied ``n`` times (o0, o1, ...; o<primary> primary), with its findings."""
+    results = bundled / "results" / "cbt-recidivism"
+    review = load_review(bundled / "data" / "cbt-recidivism")
+    effect = json.loads((results / "effect" / "effect.json").read_text(encoding="utf-8"))
+    findings = json.loads((results / "findings.json").read_text(encoding="utf-8"))
+    said = {f["id"]: f for f in findings["findings"]}
+    base, view = effect["outcomes"][0], findings["effect"]["outcomes"][0]
+    ids = [f"o{i}" for i in range(n)]
+    effect["outcomes"] = [
+        {**base, "outcome": oid, "label": f"Outcome {oid}", "primary": i == primary} for i, oid in enumerate(ids)
+    ]
+    findings["effect"]["outcomes"] = [
+        {**view, "outcome": oid, "label": f"Outcome {oid}", "primary": i == primary} for i, oid in enumerate(ids)
+    ]
+    for oid in ids:
+        said[f"effect.verdict.{oid}"] = {**said["effect.verdict.non_recidivism"], "id": f"effect.verdict.{oid}"}
+    return results, review, effect, findings, said
+
+
+@pytest.mark.parametrize("most", [4, 2])
+def test_past_the_outcome_bound_the_page_covers_primary_outcomes_first_and_names_the_files(
+    bundled: Path, monkeypatch, most: int
+):
+    """Four outcomes, the third primary. Under the bound (4) every outcome has its verdict, section and methods
+    paragraph and nothing is said about it; at 2 the page covers the primary outcome and the first other one, keeps
+    review.yaml's order, and says how many it covers and where all of them are."""
+    monkeypatch.setattr(tables, "OUTCOMES_MAX", most)
+    results, review, effect, findings, said = _many_outcomes(bundled, 4, primary=2)
+    section = context.effect_section(review, effect, results / "effect", findings, said, tables.Budget())
+    methods = " ".join(context.methods_paragraphs(review, effect, {}, {}))
+    covered = ["o0", "o1", "o2", "o3"] if most == 4 else ["o0", "o2"]
+    assert [o["outcome"] for o in section["outcomes"]] == covered
+    assert [v["outcome"] for v in section["verdicts"]] == covered
+    assert [oid for oid in ("o0", "o1", "o2", "o3") if f"Outcome {oid}: 58 results were pooled" in methods] == covered
+    if most == 4:
+        assert section["verdicts_note"] == section["outcomes_note"] == ""
+        assert "were analysed in the same way" not in methods
+    else:
+        order = "(primary outcomes first, then in the order of review.yaml), so that it stays quick to open"
+        assert section["verdicts_note"] == (
+            f"The page gives the verdicts on 2 of the 4 outcomes {order}; all of them are in "
+            f"{results / 'findings.json'}."
+        )
+        assert section["outcomes_note"] == (
+            f"The page has a section for 2 of the 4 outcomes {order}; all of them are in "
+            f"{results / 'effect' / 'effect.json'}."
+        )
+        assert "The other 2 pooled outcomes were analysed in the same way" in methods
+
+
+def test_past_the_outcome_bound_the_sos_page_says_so_and_its_links_resolve(bundled: Path, tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(tables, "OUTCOMES_MAX", 1)
+    results, review, html, page = _render(bundled, "sos", tmp_path)
+    rows = page.find("table", class_="verdicts").find("tbody").find_all("tr")
+    assert [r.attrs.get("id") for r in rows] == ["verdict-care_entry"]  # the primary outcome
+    n = len(json.loads((results / "findings.json").read_text(encoding="utf-8"))["effect"]["outcomes"])
+    assert norm(
+        f"The page gives the verdicts on 1 of the {n} outcomes (primary outcomes first, then in the order of "
+        f"review.yaml), so that it stays quick to open; all of them are in {results / 'findings.json'}."
+    ) in visible(page.find("section", id="effect"))
+    for name in PAGES:
+        _links_resolve((tmp_path / "sos" / name).read_text(encoding="utf-8"), name)
+
+
+@pytest.mark.parametrize("most", [26, 2])
+def test_past_the_analysis_bound_the_page_lays_out_survivors_first(bundled: Path, tmp_path: Path, monkeypatch, most):
+    """CBT's 26 moderator analyses, none surviving Holm: at the bound every one is laid out and nothing is said; at
+    2 the first two are, and the page says where all of them are. A surviving analysis is picked first."""
+    monkeypatch.setattr(tables, "ANALYSES_MAX", most)
+    results, review, html, page = _render(bundled, "cbt-recidivism", tmp_path)
+    laid = page.find_all("section", class_="moderator-analysis")
+    text = visible(page.find("section", id="moderators"))
+    if most == 26:
+        assert len(laid) == 26 and "moderator analyses (those that survive" not in text
+    else:
+        assert len(laid) == 2
+        assert (
+            norm(
+                "The page lays out 2 of the 26 moderator analyses (those that survive adjustment for multiple testing "
+                "first, then in order), so that it stays quick to open; all of them are in "
+                f"{results / 'moderators' / 'moderators_effect.json'}."
+            )
+            in text
+        )
+    findings = json.loads((results / "findings.json").read_text(encoding="utf-8"))
+    said = {f["id"]: f for f in findings["findings"]}
+    findings["moderators"]["analyses"][20]["survives"] = True
+    section = context.moderators_section(findings, results / "moderators", said, tables.Budget())
+    every = findings["moderators"]["analyses"]
+    chosen = [every[0], every[20]] if most == 2 else every
+    assert [a["moderator"] + a["outcome"] for a in section["analyses"]] == [
+        a["moderator"] + a["outcome"] for a in chosen
+    ]
+
+
+def _thousand_outcomes(bundled: Path, tmp_path: Path, monkeypatch) -> Path:
+    """CBT's pooled outcome copied 1,000 times and its 26 moderator analyses 80 times (2,080), as results the report
+    stage reads; returns the results folder."""
+    import shutil
+
+    from emmie import pipeline
+    from emmie.report import render
+
+    results, review, effect, findings, said = _many_outcomes(bundled, 1_000, primary=0)
+    summaries = pipeline.read_summaries(results)
+    base = summaries["effect"]["outcomes"][0]
+    summaries["effect"] = {**summaries["effect"], "outcomes": [{**base, **o} for o in effect["outcomes"]]}
+    analyses = findings["moderators"]["analyses"]
+    findings["moderators"]["analyses"] = [{**a, "outcome": f"o{i}"} for i in range(80) for a in analyses]
+    findings["findings"] = list(said.values())
+    copy = tmp_path / "results"
+    shutil.copytree(results, copy)
+    (copy / "findings.json").write_text(json.dumps(findings), encoding="utf-8")
+    monkeypatch.setattr(render, "read_summaries", lambda _: summaries)
+    return copy
+
+
+@pytest.mark.parametrize(("page_max", "scale"), [(20_000_000, 1.0), (None, 0.5)])
+def test_a_review_of_a_thousand_outcomes_makes_pages_under_the_page_bound(
+    bundled: Path, tmp_path: Path, monkeypatch, page_max, scale
+):
+    """1,000 outcomes and 2,080 moderator analyses, with CBT's interactive graph (1 MB) on the page. Laid out at the
+    default bounds the full report is over 5 MB (about 5.4 MB), so, under the default PAGE_BYTES_MAX, it is laid out
+    again at half of every bound and fits; with a bound of 20 MB it is kept at the default bounds. Either way the
+    Effect, Moderators and Methods sections say how much they cover and where the rest is."""
+    from emmie.report import render
+
+    if page_max:
+        monkeypatch.setattr(tables, "PAGE_BYTES_MAX", page_max)
+    results = _thousand_outcomes(bundled, tmp_path, monkeypatch)
+    render.render_review(load_review(bundled / "data" / "cbt-recidivism"), results, tmp_path / "out")
+    sizes = {name: (tmp_path / "out" / name).stat().st_size for name in PAGES}
+    assert max(sizes.values()) <= tables.PAGE_BYTES_MAX, sizes
+    if page_max:
+        assert sizes["index.html"] > 5_000_000  # what the default bound keeps pages from
+    outcomes, analyses = int(tables.OUTCOMES_MAX * scale), int(tables.ANALYSES_MAX * scale)
+    page = parse((tmp_path / "out" / "index.html").read_text(encoding="utf-8"))
+    effect_text = visible(page.find("section", id="effect"))
+    assert f"The page gives the verdicts on {outcomes} of the 1,000 outcomes" in effect_text
+    assert f"The page has a section for {outcomes} of the 1,000 outcomes" in effect_text
+    assert len(page.find_all("section", class_="moderator-analysis")) == analyses
+    assert f"The page lays out {analyses} of the 2,080 moderator analyses" in visible(
+        page.find("section", id="moderators")
+    )
+    assert f"The other {1_000 - outcomes} pooled outcomes were analysed in the same way" in visible(
+        page.find("section", id="methods")
+    )
+
+
+def test_a_page_that_fits_at_no_scale_is_written_at_the_smallest_with_a_warning(
+    bundled: Path, tmp_path: Path, monkeypatch, capsys
+):
+    from emmie.report import render
+
+    monkeypatch.setattr(tables, "PAGE_BYTES_MAX", 1_000)
+    review = load_review(bundled / "data" / "sos")
+    render.render_review(review, bundled / "results" / "sos", tmp_path / "out")
+    err = capsys.readouterr().err
+    for name in PAGES:
+        assert (tmp_path / "out" / name).is_file()
+        assert f"warning: {tmp_path / 'out' / name} is " in err
+    assert (
+        f"bytes, more than 1,000, even with every page bound at {tables.SCALES[-1]:g} of its default; it is written "
+        "as it is"
+    ) in err
+    with tables.scaled(tables.SCALES[-1]):
+        most = tables.bound(tables.OUTCOMES_MAX)
+    html = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+    assert f"The page gives the verdicts on {most} of the 11 outcomes" in html  # at the smallest scale
+
+
+def test_bound_scales_every_bound_and_never_below_one():
+    assert tables.bound(100) == 100
+    with tables.scaled(0.25):
+        assert tables.bound(100) == 25 and tables.bound(3) == 1
+        assert tables.Budget().figure_max == tables.FIGURE_BYTES_MAX // 4
+        assert len(tables.head(list(range(200)), "rows", "f")[0]) == tables.PAGE_ROWS // 4
+    assert tables.bound(100) == 100
+
+
+@pytest.mark.parametrize(("most", "kept"), [(6, [1, 2, 3]), (5, [1, 2, 2]), (3, [1, 1, 1]), (2, [0, 0, 0])])
+def test_the_graph_carries_at_most_its_codings_each_link_its_first(most, kept):
+    from emmie.report.cmo_view import bounded
+
+    edges = [{"data": {"id": i, "codings": list(range(n))}} for i, n in enumerate((1, 2, 3))]
+    out = bounded({"nodes": [], "edges": edges}, most, "cmo_edges.csv")
+    assert [len(e["data"]["codings"]) for e in out["edges"]] == kept
+    assert [e["data"].get("more_codings", 0) for e in out["edges"]] == [
+        n - k for n, k in zip((1, 2, 3), kept, strict=True)
+    ]
+    assert (out.get("codings_file") == "cmo_edges.csv") == (most < 6)

@@ -33,6 +33,7 @@ from emmie.findings.text import (
     fmt_p_short,
     fmt_prob,
     join_and,
+    join_some,
     number,
     on_display_scale,
     plural,
@@ -470,7 +471,7 @@ def _loo_finding(oid, measure, lb, ub, loo, studies, review) -> Finding:
     if flips:
         text += (
             "leaving out "
-            + join_and(sorted({study_labels(review).get(str(s), str(s)) for s in flips}))
+            + join_some(sorted({study_labels(review).get(str(s), str(s)) for s in flips}), "studies")
             + " changes whether the confidence interval includes no effect."
         )
     else:
@@ -660,7 +661,7 @@ def derive(review, effect: dict[str, Any], subject: str) -> tuple[dict[str, Any]
                 id="effect.no_results",
                 dimension="effect",
                 statement="No coded study reported on "
-                + join_and([_noun(str(o.get("label") or o["outcome"])) for o in silent])
+                + join_some([_noun(str(o.get("label") or o["outcome"])) for o in silent], "outcomes")
                 + ": the evidence says nothing about "
                 + ("it." if len(silent) == 1 else "them."),
                 numbers={"outcomes": [o["outcome"] for o in silent]},
@@ -697,7 +698,7 @@ def _headline(effect, views, findings, subject) -> Finding:
     if harms:
         text += (
             " Comparative evidence points to a possible harm on "
-            + join_and([_noun(str(v["label"] or v["outcome"])) for v in harms])
+            + join_some([_noun(str(v["label"] or v["outcome"])) for v in harms], "outcomes")
             + " (see the full report)."
         )
     return Finding(

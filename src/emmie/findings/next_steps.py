@@ -17,7 +17,7 @@ from typing import Any
 
 from emmie.findings.effect import plain_names
 from emmie.findings.model import Finding
-from emmie.findings.text import join_and
+from emmie.findings.text import NAMED_MAX, join_some
 
 RULE = "Gaps in the findings turned into research priorities (emmie.findings.next_steps)"
 PAGES = ("index", "information-sheet")
@@ -53,23 +53,38 @@ def derive(
                 pages=PAGES,
             )
         )
+    harms = []
     for o in outcomes:
         f = by_id.get(f"effect.verdict.{o['id']}")
         counts = ((f.numbers or {}).get("comparative") or {}) if f else {}
         if counts.get("harm") and not counts.get("benefit"):
-            n = counts["harm"]
-            out.append(
-                Finding(
-                    f"next.harm.{o['id']}",
-                    "effect",
-                    f"Follow up the possible harm on {plain_names(o)['noun']}: {n} comparative "
-                    f"{'study' if n == 1 else 'studies'} found it, at {f.certainty} certainty; replicate it with effect "
-                    "sizes and their uncertainty before it is read as a finding.",
-                    rule=RULE,
-                    studies=f.studies,
-                    pages=PAGES,
-                )
+            harms.append((o, f, counts["harm"]))
+    for o, f, n in harms[:NAMED_MAX]:
+        out.append(
+            Finding(
+                f"next.harm.{o['id']}",
+                "effect",
+                f"Follow up the possible harm on {plain_names(o)['noun']}: {n} comparative "
+                f"{'study' if n == 1 else 'studies'} found it, at {f.certainty} certainty; replicate it with effect "
+                "sizes and their uncertainty before it is read as a finding.",
+                rule=RULE,
+                studies=f.studies,
+                pages=PAGES,
             )
+        )
+    if len(harms) > NAMED_MAX:
+        rest = len(harms) - NAMED_MAX
+        out.append(
+            Finding(
+                "next.harm.more",
+                "effect",
+                f"Follow up, in the same way, the possible harm on {rest:,} more "
+                f"{'outcome' if rest == 1 else 'outcomes'} (each outcome's verdict is in the review's findings.json).",
+                rule=RULE,
+                numbers={"n": rest, "outcomes": [o["id"] for o, _, _ in harms[NAMED_MAX:]]},
+                pages=PAGES,
+            )
+        )
     unmeasured = [
         plain_names(o)["noun"]
         for o in outcomes
@@ -84,7 +99,7 @@ def derive(
             Finding(
                 "next.outcomes",
                 "effect",
-                f"No comparative study has measured {join_and(unmeasured)}.",
+                f"No comparative study has measured {join_some(unmeasured, 'outcomes')}.",
                 rule=RULE,
                 numbers={"n": len(unmeasured)},
                 pages=PAGES,

@@ -129,3 +129,16 @@ def join_and(items: list[str]) -> str:
     if len(items) <= 1:
         return "".join(items)
     return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+#: Items a sentence names before it says how many more there are (a review may have hundreds of outcomes).
+NAMED_MAX = 20
+
+
+def join_some(items: list[str], more: str, most: int = NAMED_MAX) -> str:
+    """:func:`join_and` of the first ``most`` items, then "N more <more>" ("a, b and 3 more outcomes"); one item
+    past ``most`` is named rather than counted."""
+    items = [i for i in items if i]
+    if len(items) <= most + 1:
+        return join_and(items)
+    return join_and([*items[:most], f"{len(items) - most:,} more {more}"])

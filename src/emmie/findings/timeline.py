@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from emmie.findings.model import DIMENSION_NAMES, DIMENSIONS, Finding
-from emmie.findings.text import fmt_effect, join_and, plural
+from emmie.findings.text import fmt_effect, join_some, plural
 
 RULE = "Findings rebuilt from the sources public at each snapshot date (emmie.snapshots; emmie.findings.timeline)"
 
@@ -110,11 +110,11 @@ def build(
         text = (
             f"{plural(len(added), 'source')} published after {first['date']} ({first['label']}) "
             f"{'is' if len(added) == 1 else 'are'} in {last['label']} ({last['date']})"
-            + (f": {join_and(added)}." if added else ".")
+            + (f": {join_some(added, 'sources')}." if added else ".")
         )
         if first["uncertain"]:
             text += (
-                f" {join_and(first['uncertain'])}, whose date could not be placed before {first['date']}, "
+                f" {join_some(first['uncertain'], 'sources')}, whose date could not be placed before {first['date']}, "
                 f"{'is' if len(first['uncertain']) == 1 else 'are'} left out of that snapshot and counted in "
                 f"{last['label']}."
             )

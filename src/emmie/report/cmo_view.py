@@ -107,6 +107,10 @@ _VIEWER_JS = """
                    (c.source ? " \\u00b7 " + c.source : "") + (c.source_page ? ", " + c.source_page : "")));
       parts.push(q, who);
     });
+    if (d.more_codings) {  // the page carries a bounded number of excerpts (emmie.report.cmo_view.bounded)
+      parts.push(el("p", "And " + d.more_codings + " more coding" + (d.more_codings === 1 ? "" : "s") +
+                    " of this link, not carried on the page: every coding is in " + data.codings_file + "."));
+    }
     show(parts);
   }
   // Keyboard: the graph takes the focus (Tab); arrow keys step through the concepts (left to right,
@@ -137,6 +141,25 @@ _VIEWER_JS = """
   });
 })();
 """
+
+
+def bounded(elements: dict[str, Any], most: int, where: str) -> dict[str, Any]:
+    """``elements`` with at most ``most`` codings over all links: each link keeps its first ``c`` codings, ``c`` the
+    largest that fits (so a link with few codings keeps all of them), and says how many it left out
+    (``more_codings``); ``codings_file`` names the file with all of them. Unchanged when they all fit."""
+    counts = [len(e["data"].get("codings") or []) for e in elements["edges"]]
+    if sum(counts) <= most:
+        return elements
+    lo, hi = 0, max(counts)  # the largest c with sum(min(n, c)) <= most
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if sum(min(n, mid) for n in counts) <= most else (lo, mid - 1)
+    edges = []
+    for e, n in zip(elements["edges"], counts, strict=True):
+        if n > lo:
+            e = {**e, "data": {**e["data"], "codings": e["data"]["codings"][:lo], "more_codings": n - lo}}
+        edges.append(e)
+    return {**elements, "edges": edges, "codings_file": where}
 
 
 def interactive_html(

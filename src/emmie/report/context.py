@@ -21,7 +21,7 @@ from emmie.findings.text import number as _f
 from emmie.ingest.documents import TYPE_WORDS, is_study, other_documents, study_ids
 from emmie.ingest.labels import study_labels
 from emmie.ingest.review import Review
-from emmie.report import figure_data, tables
+from emmie.report import cmo_view, figure_data, tables
 from emmie.report.cmo_view import interactive_html
 from emmie.report.figure_data import EXP_MEASURES
 from emmie.report.html import read_svg
@@ -76,8 +76,9 @@ def references(review: Review) -> list[dict[str, Any]]:
         sid = s["study_id"]
         url = s["url"]
         coded = {name: coded_by[name].get(str(sid), []) for name in coded_by}
-        more = {name: max(0, len(ids) - CODED_IDS_MAX) for name, ids in coded.items()}
-        coded = {name: ids[:CODED_IDS_MAX] for name, ids in coded.items()}
+        most = tables.bound(CODED_IDS_MAX)
+        more = {name: max(0, len(ids) - most) for name, ids in coded.items()}
+        coded = {name: ids[:most] for name, ids in coded.items()}
         rows.append(
             {
                 "study_id": sid,
@@ -286,10 +287,27 @@ def effect_section(
     }
     outcomes = [laid[i] for i in range(len(listed))]
     analysed = [o for o in outcomes if o["pooled"] or o["interpretation"] or o["figures"] or o["figures_note"]]
+    primary = {o.get("outcome") for o in listed if o.get("primary")}
+    shown = tables.pick(analysed, tables.bound(tables.OUTCOMES_MAX), lambda o: o["outcome"] in primary)
+    verdicts = _verdict_rows(findings, said)
+    shown_verdicts = tables.pick(verdicts, tables.bound(tables.OUTCOMES_MAX), lambda v: v["outcome"] in primary)
+    not_analysed, not_analysed_note = tables.head(
+        [o for o in outcomes if o not in analysed], "outcomes", files_text(folder, (("effect.json", ""),))
+    )
+    warnings, warnings_note = tables.head(
+        effect.get("warnings", []), "warnings", files_text(folder, (("effect.json", ""),))
+    )
     return {
         "headline": said["effect.headline"]["statement"],
-        "verdicts": _verdict_rows(findings, said),
-        "outcomes": analysed,
+        "verdicts": shown_verdicts,
+        "verdicts_note": _outcomes_note(
+            len(shown_verdicts), len(verdicts), "gives the verdicts on", str(folder.parent / "findings.json")
+        ),
+        "overrides": [v for v in verdicts if v["override"]],
+        "outcomes": shown,
+        "outcomes_note": _outcomes_note(
+            len(shown), len(analysed), "has a section for", files_text(folder, (("effect.json", ""),))
+        ),
         "not_analysed": [
             {
                 "outcome": o["outcome"],
@@ -297,15 +315,26 @@ def effect_section(
                 "n_results": o["n_results"],
                 "reason": o["reason_not_pooled"],
             }
-            for o in outcomes
-            if o not in analysed
+            for o in not_analysed
         ],
-        "warnings": effect.get("warnings", []),
+        "not_analysed_note": not_analysed_note,
+        "warnings": warnings,
+        "warnings_note": warnings_note,
         **_swim_layout(effect, said, folder),
         "swim_intro": "Results that could not be combined in a meta-analysis are shown side by side, with the direction "
         "of each result. Comparative studies and studies without a comparison group are counted apart, and a sign test "
         "is run on the comparative studies only (SWiM; Campbell et al. 2020).",
     }
+
+
+def _outcomes_note(shown: int, total: int, what: str, where: str) -> str:
+    """The sentence that says the page covers ``shown`` of ``total`` outcomes, which, and where all of them are."""
+    if shown >= total:
+        return ""
+    return (
+        f"The page {what} {shown:,} of the {total:,} outcomes (primary outcomes first, then in the order of "
+        f"review.yaml), so that it stays quick to open; all of them are in {where}."
+    )
 
 
 SENSITIVITY_COLUMNS = (
@@ -461,7 +490,7 @@ def mechanisms_section(
     view = folder / "cmo_view.json"
     elements = json.loads(view.read_text(encoding="utf-8")) if view.is_file() else None
     n_links = len(elements["edges"]) if elements else 0
-    too_many = n_links > tables.GRAPH_LINKS_MAX
+    too_many = n_links > tables.bound(tables.GRAPH_LINKS_MAX)
     graph_note = (
         f"The graph has {n_links:,} links among {len(elements['nodes']):,} concepts: too many to draw on a page. Every "
         f"link, with its studies and codings, is in {folder / 'cmo_edges.csv'}, and the whole graph in "
@@ -488,7 +517,11 @@ def mechanisms_section(
         },
         "interactive": Markup(
             interactive_html(
-                {**elements, "study_labels": names, "listed_studies": sorted(listed) if listed is not None else None},
+                {
+                    **cmo_view.bounded(elements, tables.bound(tables.GRAPH_CODINGS_MAX), str(folder / "cmo_edges.csv")),
+                    "study_labels": names,
+                    "listed_studies": sorted(listed) if listed is not None else None,
+                },
                 element_id="cmo-graph",
             )
         )
@@ -527,7 +560,8 @@ def moderators_section(
     m = findings["moderators"]
     budget = budget or tables.Budget()
     analyses = []
-    for v in m["analyses"]:
+    chosen = tables.pick(m["analyses"], tables.bound(tables.ANALYSES_MAX), lambda v: bool(v.get("survives")))
+    for v in chosen:
         svg, skipped = budget.figure(folder / v["figure"], read_svg) if v.get("figure") else (None, "")
         analyses.append(
             {
@@ -541,12 +575,23 @@ def moderators_section(
             }
         )
     contexts, note = tables.head(m["contexts"], "contexts", str(folder.parent / "findings.json"))
+    not_possible, not_possible_note = tables.head(
+        m["not_possible"], "analyses that could not be run", str(folder.parent / "findings.json")
+    )
     return {
         "headline": said[m["headline"]]["statement"],
         "contexts": contexts,
         "contexts_note": note,
         "analyses": analyses,
-        "not_possible": m["not_possible"],
+        "analyses_note": (
+            f"The page lays out {len(chosen):,} of the {len(m['analyses']):,} moderator analyses (those that survive "
+            "adjustment for multiple testing first, then in order), so that it stays quick to open; all of them are in "
+            f"{folder / 'moderators_effect.json'}."
+            if len(chosen) < len(m["analyses"])
+            else ""
+        ),
+        "not_possible": not_possible,
+        "not_possible_note": not_possible_note,
     }
 
 
@@ -568,8 +613,10 @@ def implementation_section(review: Review, impl: dict[str, Any], folder: Path) -
         rows = frame[frame["theme"] == theme_id]
         if rows.empty:
             continue
-        note = tables.more_note(min(len(rows), tables.PAGE_ROWS), len(rows), "codings of this theme", where)
-        rows = rows.sort_values(["type", "level", "study_id", "impl_id"]).head(tables.PAGE_ROWS)
+        note = tables.more_note(
+            min(len(rows), tables.bound(tables.PAGE_ROWS)), len(rows), "codings of this theme", where
+        )
+        rows = rows.sort_values(["type", "level", "study_id", "impl_id"]).head(tables.bound(tables.PAGE_ROWS))
         themes.append(
             {
                 "label": labels[theme_id],
@@ -668,6 +715,26 @@ def dimension_rows(findings: dict[str, Any], headline: dict[str, str]) -> list[d
     return [{**row, "says": headline[row["key"]], "anchor": anchors[row["key"]]} for row in findings["emmie_q"]]
 
 
+def _timeline(timeline: dict[str, Any], where: Path) -> dict[str, Any]:
+    """The snapshot timeline, its table of pooled estimates bounded as any table (one row per outcome)."""
+    if not timeline.get("pooled"):
+        return timeline
+    pooled, note = tables.head(timeline["pooled"], "outcomes", str(where))
+    return {**timeline, "pooled": pooled, "pooled_note": note}
+
+
+def _skipped_sensitivity(outcomes: list[dict[str, Any]]) -> str:
+    """Which outcomes had no prior-sensitivity table and why (the first tables.OUTCOMES_MAX by name)."""
+    most = tables.bound(tables.OUTCOMES_MAX)
+    text = "".join(
+        f" {o['label']}: the prior-sensitivity table was {o['bayes']['prior_sensitivity_skipped']}."
+        for o in outcomes[:most]
+    )
+    if len(outcomes) > most:
+        text += f" Nor was it for {len(outcomes) - most:,} more outcomes, for the same reason."
+    return text
+
+
 def methods_paragraphs(
     review: Review,
     effect: dict[str, Any],
@@ -703,7 +770,8 @@ def methods_paragraphs(
             + "; ".join(f"{labels[d['study_id']]}: a {kinds[d['study_id']]}" for d in left_out)
             + ")."
         )
-    for o in pooled:
+    described = tables.pick(pooled, tables.bound(tables.OUTCOMES_MAX), lambda o: bool(o.get("primary")))
+    for o in described:
         f = (o.get("frequentist") or {}).get("z") or {}
         het = o.get("heterogeneity_ci") or {}
         tau = het.get("tau2") or {}
@@ -727,6 +795,12 @@ def methods_paragraphs(
         elif o.get("leave_one_out_skipped"):
             text += f" Leave-one-out analyses were {o['leave_one_out_skipped']}."
         paras.append(text)
+    if len(described) < len(pooled):
+        rest = len(pooled) - len(described)
+        paras.append(
+            f"The other {rest:,} pooled outcomes were analysed in the same way (each outcome's model, estimator and "
+            "numbers are in its entry of the Effect stage's effect.json)."
+        )
     if bayes:
         priors = sorted({str(o["bayes"].get("prior_source") or "") for o in bayes} - {""})
         paras.append(
@@ -735,11 +809,7 @@ def methods_paragraphs(
             "Röver 2020, bayesmeta) and a prior-sensitivity table over alternative heterogeneity priors. Priors: "
             + "; ".join(priors)
             + ". Probabilities of benefit are posterior probabilities that the average effect lies in the desirable direction."
-            + "".join(
-                f" {o['label']}: the prior-sensitivity table was {o['bayes']['prior_sensitivity_skipped']}."
-                for o in bayes
-                if o["bayes"].get("prior_sensitivity_skipped")
-            )
+            + _skipped_sensitivity([o for o in bayes if o["bayes"].get("prior_sensitivity_skipped")])
         )
     swim = effect.get("swim") or {}
     if swim.get("results"):
@@ -829,7 +899,10 @@ def build(
     headline = {dim: said[fid]["statement"] for dim, fid in findings["headlines"].items()}
     dims = dimension_rows(findings, headline)
     refs, refs_note = tables.head(
-        references(review), "references", f"{data_folder(review)}/studies.csv", limit=tables.REFERENCES_MAX
+        references(review),
+        "references",
+        f"{data_folder(review)}/studies.csv",
+        limit=tables.bound(tables.REFERENCES_MAX),
     )
     listed = {r["study_id"] for r in refs} if refs_note else None
     mech_ctx = mechanisms_section(review, mech, results / "mechanisms", listed)
@@ -872,7 +945,7 @@ def build(
         "findings": findings,
         "subject": findings["subject"],
         "published": findings.get("published") or [],
-        "timeline": findings.get("timeline") or {},
+        "timeline": _timeline(findings.get("timeline") or {}, results / "findings.json"),
         "next_steps": [said[i] for i in findings.get("next_steps") or []],
     }
     from emmie.report import pages
@@ -916,14 +989,19 @@ def changes(previous: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]
         items.append("Studies added: " + _ids(added))
     if removed:
         items.append("Studies removed: " + _ids(removed))
+    moved = []
     for outcome, now in current["estimates"].items():
         before = previous.get("estimates", {}).get(outcome)
         if before is None:
-            items.append(f"New analysis of {outcome} (k = {now['k']}).")
+            moved.append(f"New analysis of {outcome} (k = {now['k']}).")
         elif before != now:
-            items.append(
+            moved.append(
                 f"{outcome}: k {before.get('k')} → {now.get('k')}; estimate {fmt(before.get('estimate'), 3)} → {fmt(now.get('estimate'), 3)}."
             )
+    most = tables.bound(tables.OUTCOMES_MAX)
+    items += moved[:most]
+    if len(moved) > most:
+        items.append(f"And {len(moved) - most:,} more outcomes whose analysis is new or changed.")
     for dim, level in current["levels"].items():
         old = previous.get("levels", {}).get(dim)
         if old != level:

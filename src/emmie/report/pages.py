@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from emmie.findings.text import NAMED_MAX
 from emmie.ingest.review import Review
 from emmie.report import tables
 
@@ -38,6 +39,37 @@ def practice_rows(review: Review) -> list[dict[str, Any]]:
     return rows
 
 
+def _practice(review: Review) -> dict[str, Any]:
+    """The practice table, bounded as any table (one row per mechanism, most studies first)."""
+    rows, note = tables.head(
+        practice_rows(review), "mechanisms", f"{review.path.parent.name}/{review.path.name}/cmo.csv"
+    )
+    lists = ("components", "contradicted_components", "works_in", "refined_by", "fails_in", "outcomes")
+    lists += ("contradicted_outcomes",)
+    for r in rows:  # a cell names a bounded number of concepts
+        for key in lists:
+            if len(r[key]) > NAMED_MAX:
+                r[key] = [*r[key][:NAMED_MAX], f"{len(r[key]) - NAMED_MAX:,} more"]
+    return {"practice": rows, "practice_note": note}
+
+
+def _frequencies(review: Review, said: dict[str, Any]) -> dict[str, Any]:
+    """The information sheet's natural-frequency sentences (the primary outcome's first; at most NAMED_MAX), then
+    the outcomes no study reported on."""
+    found = [f for i, f in said.items() if i.startswith("effect.frequency.")]
+    primary = {o["id"] for o in review.config.get("outcomes", []) if o.get("primary")}
+    shown = tables.pick(found, NAMED_MAX, lambda f: f["id"].removeprefix("effect.frequency.") in primary)
+    rest = len(found) - len(shown)
+    note = (
+        f"{rest:,} more outcomes have such a figure: each is with its outcome in the full report, or in the review's "
+        "findings.json."
+        if rest
+        else ""
+    )
+    silent = [said["effect.no_results"]] if "effect.no_results" in said else []
+    return {"frequencies": shown + silent, "frequencies_note": note}
+
+
 def implementation_by_level(review: Review) -> list[dict[str, Any]]:
     labels = {t["id"]: t["label"] for t in review.config.get("implementation_themes", [])}
     where = f"{review.path.parent.name}/{review.path.name}/implementation.csv"
@@ -51,10 +83,10 @@ def implementation_by_level(review: Review) -> list[dict[str, Any]]:
             rows = part[part["type"] == kind]
             entry[what] = [
                 {"theme": labels.get(r["theme"], r["theme"]), "excerpt": r["excerpt"], "study_id": r["study_id"]}
-                for _, r in rows.head(tables.PAGE_ROWS).iterrows()
+                for _, r in rows.head(tables.bound(tables.PAGE_ROWS)).iterrows()
             ]
             entry[f"{what}_note"] = tables.more_note(
-                min(len(rows), tables.PAGE_ROWS), len(rows), f"{what} at this level", where
+                min(len(rows), tables.bound(tables.PAGE_ROWS)), len(rows), f"{what} at this level", where
             )
         out.append(entry)
     return out
@@ -67,7 +99,7 @@ def page_contexts(review: Review, ctx: dict[str, Any]) -> dict[str, dict[str, An
         "practice-guide.html": {
             "page_title": f"{name}: practice guide",
             "kicker": "For practitioners",
-            "practice": practice_rows(review),
+            **_practice(review),
             "mech_configurations": ctx["findings"]["mechanisms"]["configurations"],
         },
         "implementation-summary.html": {
@@ -78,5 +110,6 @@ def page_contexts(review: Review, ctx: dict[str, Any]) -> dict[str, dict[str, An
         "information-sheet.html": {
             "page_title": f"{name}: information sheet",
             "kicker": "Information sheet",
+            **_frequencies(review, ctx["said"]),
         },
     }

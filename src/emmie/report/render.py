@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from emmie.ingest.labels import study_labels
 from emmie.ingest.review import Review
 from emmie.io import atomic_write_text, to_json
 from emmie.pipeline import read_json, read_summaries
-from emmie.report import context
+from emmie.report import context, tables
 from emmie.report.html import href, link_mentions, scroll_regions
 
 PAGES = {
@@ -72,15 +73,53 @@ def data_digest(review: Review) -> str:
 
 
 def render_review(review: Review, results: Path, out: Path) -> None:
+    """The review's four pages. Each is laid out with the bounds of :mod:`emmie.report.tables` and, should it pass
+    ``tables.PAGE_BYTES_MAX``, again with every bound scaled down (``tables.SCALES``) until it fits; the notes on
+    the page say what it leaves out and where that is."""
     summaries = read_summaries(results)
     rating = read_json(results / "emmie.json")
     findings = read_json(results / "findings.json")
-    ctx = context.build(review, results, summaries, rating, findings)
     snapshot = context.snapshot(review, summaries, rating, data_digest(review))
     current = _read_snapshot(out / CURRENT)
     previous = _read_snapshot(out / PREVIOUS)
     if current is not None and current.get("digest") != snapshot["digest"]:
         previous = current  # the data changed since the last report
+    rendered: dict[str, str] = {}
+    for scale in tables.SCALES:
+        with tables.scaled(scale):
+            pages = _render_pages(review, results, summaries, rating, findings, previous, snapshot, set(rendered))
+        for name, html in pages.items():
+            size = len(html.encode("utf-8"))
+            if size <= tables.PAGE_BYTES_MAX or scale == tables.SCALES[-1]:
+                rendered[name] = html
+            if size > tables.PAGE_BYTES_MAX and scale == tables.SCALES[-1]:
+                print(
+                    f"warning: {out / name} is {size:,} bytes, more than {tables.PAGE_BYTES_MAX:,}, even with "
+                    f"every page bound at {scale:g} of its default; it is written as it is",
+                    file=sys.stderr,
+                )
+        if len(rendered) == len(PAGES):
+            break
+    # Write only once every page rendered: nothing half-written.
+    for name in PAGES:
+        atomic_write_text(out / name, rendered[name])
+    if previous is not None:
+        atomic_write_text(out / PREVIOUS, to_json(previous))
+    atomic_write_text(out / CURRENT, to_json(snapshot))
+
+
+def _render_pages(
+    review: Review,
+    results: Path,
+    summaries: dict[str, Any],
+    rating: dict[str, Any],
+    findings: dict[str, Any],
+    previous: dict[str, Any] | None,
+    snapshot: dict[str, Any],
+    done: set[str],
+) -> dict[str, str]:
+    """The pages not in ``done``, laid out at the current bounds."""
+    ctx = context.build(review, results, summaries, rating, findings)
     ctx["changes"] = context.changes(previous, snapshot) if previous is not None else None
     env = environment()
     base = {
@@ -95,15 +134,12 @@ def render_review(review: Review, results: Path, out: Path) -> None:
     # Mentions of a study are linked only where its reference is listed (a long list is bounded: report.tables).
     labels = {sid: label for sid, label in study_labels(review).items() if ctx["studies"][sid]["listed"]}
     for name, template in PAGES.items():
+        if name in done:
+            continue
         outputs = [{"href": n, "label": OUTPUT_LABELS[n], "current": n == name} for n in PAGES]
         page_ctx = {**base, **ctx, **ctx["pages"][name], "outputs": outputs}
         rendered[name] = link_mentions(scroll_regions(env.get_template(template).render(**page_ctx)), labels)
-    # Write only once every page rendered: nothing half-written.
-    for name, html in rendered.items():
-        atomic_write_text(out / name, html)
-    if previous is not None:
-        atomic_write_text(out / PREVIOUS, to_json(previous))
-    atomic_write_text(out / CURRENT, to_json(snapshot))
+    return rendered
 
 
 def _read_config(path: Path) -> dict[str, Any]:

@@ -9,14 +9,29 @@ same way (:data:`REFERENCES_MAX`); a study that is not listed is named without a
 What repeats for each outcome and each moderator analysis (figures, and the tables of results) shares one
 :class:`Budget` per page: once :data:`FIGURE_BYTES_MAX` bytes of figures or :data:`DETAIL_ROWS_MAX` rows are on the
 page, later figures and tables are named with their file instead of drawn, and the page says so. What is left per
-outcome (its pooled table, verdict and notes) is a few kilobytes.
+outcome (its pooled table, verdict and notes) is a few kilobytes, so the number of outcomes and moderator analyses a
+page lays out is bounded too (:data:`OUTCOMES_MAX`, :data:`ANALYSES_MAX`; :func:`pick` chooses which); a sentence that
+names outcomes names a bounded number of them (:func:`emmie.findings.text.join_some`). The interactive graph carries at
+most :data:`GRAPH_CODINGS_MAX` codings' excerpts (:func:`emmie.report.cmo_view.bounded`).
+
+Those bounds keep a typical page well under :data:`PAGE_BYTES_MAX`; they are what a page holds at scale 1. Since
+each is a count, not a size, a page could still pass it (long excerpts, many themes, a large graph and many
+outcomes at once): :func:`emmie.report.render.render_review` then lays the pages out again with every bound scaled
+down (:func:`scaled`, read through :func:`bound`) until they fit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
+
+#: The size a page stays under, in bytes, whatever the size of the review (issue 15: "< 5 MB").
+PAGE_BYTES_MAX = 4_800_000
+#: The scales at which a page is laid out, in turn, until it fits in PAGE_BYTES_MAX.
+SCALES = (1.0, 0.5, 0.25, 0.1, 0.02)
 
 PAGE_ROWS = 100
 REFERENCES_MAX = 300
@@ -27,6 +42,29 @@ GRAPH_LINKS_MAX = 2_000
 FIGURE_BYTES_MAX = 2_500_000
 #: Rows of the tables listed for the outcomes (results, and the numbers of each figure) on one page.
 DETAIL_ROWS_MAX = 2_000
+#: Outcomes a page gives a verdict and a section each (primary outcomes first; about 5 KB each past the budget).
+OUTCOMES_MAX = 100
+#: Moderator analyses a page lays out (those that survive adjustment for multiple testing first).
+ANALYSES_MAX = 100
+#: Codings (each with its excerpt and source, about 1.2 KB) the interactive graph carries over all its links.
+GRAPH_CODINGS_MAX = 1_000
+
+_SCALE: ContextVar[float] = ContextVar("page_scale", default=1.0)
+
+
+def bound(n: int) -> int:
+    """``n`` (one of the bounds above) at the current scale (:func:`scaled`), at least 1."""
+    return max(1, int(n * _SCALE.get()))
+
+
+@contextmanager
+def scaled(factor: float) -> Iterator[None]:
+    """Every bound read through :func:`bound` (and the :class:`Budget` made) in this block scaled by ``factor``."""
+    token = _SCALE.set(factor)
+    try:
+        yield
+    finally:
+        _SCALE.reset(token)
 
 
 def more_note(shown: int, total: int, what: str, where: str) -> str:
@@ -36,10 +74,17 @@ def more_note(shown: int, total: int, what: str, where: str) -> str:
     return f"The page lists the first {shown:,} of {total:,} {what}; all of them are in {where}."
 
 
+def pick(items: Sequence[Any], most: int, first: Callable[[Any], bool] = lambda _: False) -> list[Any]:
+    """At most ``most`` of ``items``: those for which ``first`` holds come first, then the others in order; the ones
+    picked keep the order of ``items``."""
+    order = sorted(range(len(items)), key=lambda i: not first(items[i]))  # stable: each group keeps its order
+    return [items[i] for i in sorted(order[:most])]
+
+
 def head(rows: Sequence[Any], what: str, where: str, limit: int | None = None) -> tuple[list[Any], str]:
     """The rows a page lists (the first ``limit``, by default :data:`PAGE_ROWS`) and the sentence that says where the
     rest are."""
-    shown = list(rows[: PAGE_ROWS if limit is None else limit])
+    shown = list(rows[: bound(PAGE_ROWS) if limit is None else limit])
     return shown, more_note(len(shown), len(rows), what, where)
 
 
@@ -47,7 +92,7 @@ def figure_rows(data: dict[str, Any], what: str, where: str, limit: int | None =
     """A figure's table of numbers (:mod:`emmie.report.figure_data`) bounded as :func:`head`, with its ``note``; a
     text that ends on how many rows there are (``lists_rows``) says how many the table under the chart lists."""
     rows = data.get("rows") or []
-    limit = PAGE_ROWS if limit is None else limit
+    limit = bound(PAGE_ROWS) if limit is None else limit
     out = dict(data)
     if len(rows) > limit:
         shown, note = head(rows, what, where, limit)
@@ -68,9 +113,9 @@ class Budget:
     """What one page can still hold of the figures and tables repeated for each outcome and moderator analysis."""
 
     def __init__(self, figure_bytes: int | None = None, rows: int | None = None) -> None:
-        self.figure_max = FIGURE_BYTES_MAX if figure_bytes is None else figure_bytes
+        self.figure_max = bound(FIGURE_BYTES_MAX) if figure_bytes is None else figure_bytes
         self.figure_bytes = self.figure_max
-        self.rows = DETAIL_ROWS_MAX if rows is None else rows
+        self.rows = bound(DETAIL_ROWS_MAX) if rows is None else rows
 
     def figure(self, path: Path, read: Callable[[Path], Any]) -> tuple[Any, str]:
         """The figure's SVG and ""; or None and the sentence that names its file once the page holds its share; or
@@ -95,7 +140,7 @@ class Budget:
 
     def limit(self) -> int:
         """How many rows the next table may list."""
-        return max(0, min(PAGE_ROWS, self.rows))
+        return max(0, min(bound(PAGE_ROWS), self.rows))
 
     def head(self, rows: Sequence[Any], what: str, where: str) -> tuple[list[Any], str]:
         """:func:`head` within what is left: past it a table lists no row, and the sentence says where they are."""
