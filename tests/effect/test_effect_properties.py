@@ -61,3 +61,24 @@ def test_equal_effects_estimate_within_range(yv):
     y, v = yv
     res = meta_analysis(y, v, method="EE")
     assert min(y) - 1e-12 <= res.estimate <= max(y) + 1e-12
+
+
+def _rank_sum_by_sorting(yc: np.ndarray) -> float:
+    """Trim-and-fill's rank sum as metafor computes it: rank |yc| (ties in order), sum the positive values' ranks."""
+    ranks = np.empty(yc.size)
+    ranks[np.argsort(np.abs(yc), kind="stable")] = np.arange(1, yc.size + 1)
+    signed = np.sign(yc) * ranks
+    return float(np.sum(signed[signed > 0]))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_positive_rank_sum_equals_ranking_by_sorting(seed):
+    """Random data with ties (values rounded to a coarse grid), zeros, all-positive and all-negative cases."""
+    from emmie.effect.bias import positive_rank_sum
+
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(1, 400))
+    y = np.round(rng.normal(rng.normal(), 1, k), int(rng.integers(0, 3)))
+    for shift in (0.0, float(y[0]), float(y.min()) - 1.0, float(y.max()) + 1.0):
+        yc = np.sort(y) - shift
+        assert positive_rank_sum(yc) == _rank_sum_by_sorting(yc)

@@ -139,7 +139,8 @@ class CsvRecords:
         reader, start = self._reader, self._start
         try:
             for row in reader:
-                if any(cell.strip() for cell in row):
+                # blank: no cell but white space (most records show it by their first cell, without a generator)
+                if row and (row[0].strip() or any(cell.strip() for cell in row)):
                     yield start, row
                 start = reader.line_num + 1
         except csv.Error as exc:
@@ -271,6 +272,26 @@ def parse_cell(column: Column, raw: str) -> tuple[Any, str | None]:
 CHUNK = 100_000
 
 
+def _grid(rows: list[list[str]], width: int) -> np.ndarray:
+    """The records as a (records x columns) array of their texts, a record with fewer cells than the header padded
+    with "" (one with more is reported by the caller; its extra cells are kept but never read)."""
+    if all(len(row) == width for row in rows):  # the usual case, built in one step
+        return np.array(rows, dtype=object).reshape(len(rows), width)
+    columns = list(itertools.zip_longest(*rows, fillvalue=""))
+    grid = np.full((len(rows), max(width, len(columns))), "", dtype=object)
+    for i, column in enumerate(columns):
+        grid[:, i] = column
+    return grid
+
+
+def _factorize(texts: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Each text's position among the distinct texts, in order of first appearance, and those texts (as
+    pandas.factorize, a little faster on strings)."""
+    seen: dict[str, int] = {}
+    codes = np.array([seen.setdefault(t, len(seen)) for t in texts], dtype=np.intp)
+    return codes, list(seen)
+
+
 def records_frame(
     file: str, header: list[str], records: Iterable[tuple[int, list[str]]], table: Table, extra: dict[str, str]
 ) -> tuple[pd.DataFrame, list[Problem]]:
@@ -304,7 +325,7 @@ def records_frame(
         # table repeat (empty cells, ids, codes, sources), and parsing 31 million cells one by one took most of
         # the time of validating a million effects.
         n = len(rows)
-        transposed = list(itertools.zip_longest(*rows, fillvalue=""))
+        cells = _grid(rows, width)
         del rows
         for position, (name, column) in enumerate(columns.items()):
             numeric = column.type in NUMERIC_TYPES
@@ -312,9 +333,7 @@ def records_frame(
             if i is None:  # a missing column is reported once, from the header
                 parts[name].append(np.full(n, parse_cell(column, "")[0], dtype=float if numeric else object))
                 continue
-            texts = np.empty(n, dtype=object)
-            texts[:] = transposed[i] if i < len(transposed) else ""
-            codes, distinct = pd.factorize(texts, use_na_sentinel=False)
+            codes, distinct = _factorize(cells[:, i])
             parsed = [parse_cell(column, text) for text in distinct]
             values = np.array([v for v, _ in parsed], dtype=float if numeric else object)
             parts[name].append(values[codes])
@@ -324,7 +343,7 @@ def records_frame(
                     line, text = lines[r], str(distinct[codes[r]])
                     found.append((line, position, Problem(file, line, name, text, parsed[codes[r]][1])))
                     invalid.add((line, name))
-        del transposed
+        del cells
     problems = [p for _, _, p in sorted(found, key=lambda f: (f[0], f[1]))]
     frame = pd.DataFrame(
         {
