@@ -57,6 +57,15 @@ def panel(browser: Browser) -> str:
     return browser.evaluate("document.querySelector('#cmo-graph .emmie-cmo-panel').textContent")
 
 
+def tab_to_graph(browser: Browser) -> None:
+    for _ in range(200):
+        browser.keys(Keys.TAB)
+        if browser.evaluate("document.activeElement.classList.contains('emmie-cmo-canvas')"):
+            break
+    else:
+        pytest.fail("Tab never reached the interactive graph")
+
+
 def test_interactive_graph_answers_a_click_on_a_link(browser: Browser, project: Path):
     open_graph(browser, project)
     before = panel(browser)
@@ -106,12 +115,7 @@ def test_interactive_graph_works_from_the_keyboard(browser: Browser, project: Pa
     """Tab reaches the graph; the arrow keys step through every concept, then every link; the panel
     (a live region) names each selection and its place in the sequence."""
     open_graph(browser, project)
-    for _ in range(200):
-        browser.keys(Keys.TAB)
-        if browser.evaluate("document.activeElement.classList.contains('emmie-cmo-canvas')"):
-            break
-    else:
-        pytest.fail("Tab never reached the interactive graph")
+    tab_to_graph(browser)
     assert browser.evaluate("document.querySelector('#cmo-graph .emmie-cmo-panel').getAttribute('aria-live')") == (
         "polite"
     )
@@ -172,12 +176,7 @@ def test_interactive_graph_says_how_many_codings_of_a_link_it_left_out(
     render_review(load_review(project / "data" / "tiny"), results, tmp_path / "tiny")
     browser.set_viewport(*DESKTOP)
     browser.open((tmp_path / "tiny" / "index.html").as_uri())
-    for _ in range(200):
-        browser.keys(Keys.TAB)
-        if browser.evaluate("document.activeElement.classList.contains('emmie-cmo-canvas')"):
-            break
-    else:
-        pytest.fail("Tab never reached the interactive graph")
+    tab_to_graph(browser)
     n = browser.evaluate("document.querySelector('.emmie-cmo-canvas')._cyreg.cy.elements().length")
     said = []
     for _ in range(n):
