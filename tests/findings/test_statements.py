@@ -200,3 +200,13 @@ def test_plural_counts_read_with_thousands_separators():
 )
 def test_join_some_names_at_most_its_limit_then_counts_the_rest(n, expected):
     assert join_some([f"o{i}" for i in range(n)], "outcomes", most=3) == expected
+
+
+@pytest.mark.parametrize(
+    ("n", "expected"),
+    [(3, ["o0", "o1", "o2"]), (4, ["o0", "o1", "o2", "o3"]), (5, ["o0", "o1", "o2", "2 more"])],
+)
+def test_some_keeps_one_item_past_its_limit_and_counts_more(n, expected):
+    from emmie.findings.text import some
+
+    assert some([f"o{i}" for i in range(n)], most=3) == expected

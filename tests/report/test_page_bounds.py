@@ -443,3 +443,20 @@ def test_the_graph_carries_at_most_its_codings_each_link_its_first(most, kept):
         n - k for n, k in zip((1, 2, 3), kept, strict=True)
     ]
     assert (out.get("codings_file") == "cmo_edges.csv") == (most < 6)
+
+
+def test_a_practice_guide_cell_names_at_most_named_max_concepts(bundled: Path, monkeypatch):
+    """NAMED_MAX = 1: a cell of one or two concepts names them all, one of three or more names the first and counts
+    the rest."""
+    from emmie.report import pages
+
+    review = load_review(bundled / "data" / "cbt-recidivism")
+    full = {r["mechanism"]: r for r in pages.practice_rows(review)}
+    monkeypatch.setattr(pages, "NAMED_MAX", 1)
+    cut = pages._practice(review)["practice"]
+    sizes = set()
+    for r in cut:
+        whole = full[r["mechanism"]]["components"]
+        sizes.add(min(len(whole), 3))
+        assert r["components"] == (whole if len(whole) <= 2 else [whole[0], f"{len(whole) - 1:,} more"])
+    assert 3 in sizes  # the cut is exercised

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from emmie.findings.model import Finding
-from emmie.findings.text import NAMED_MAX, fmt, fmt_p, fmt_p_short, join_and, number, plural
+from emmie.findings.text import NAMED_MAX, fmt, fmt_p, fmt_p_short, join_and, number, plural, some
 
 ALPHA = 0.05
 HEADLINE_RULE = (
@@ -168,8 +168,7 @@ def headline(
     empirical = [c for c in contexts if c["evidence"] in ("observed", "tested")]
     if kept:
         names = [f"{a['label'].lower()} (Holm-adjusted {fmt_p_short(adjusted_p(a))})" for a in kept]
-        if len(names) > NAMED_MAX + 1:  # a sentence names a bounded number (the page lists the analyses)
-            names = [*names[:NAMED_MAX], f"{len(names) - NAMED_MAX:,} more"]
+        names = some(names, most=NAMED_MAX)  # a sentence names a bounded number (the page lists the analyses)
         text = "The effect varies with " + "; ".join(names) + f", out of {plural(len(analyses), 'moderator')} analysed."
     elif analyses:
         smallest = min(analyses, key=lambda a: (adjusted_p(a) if adjusted_p(a) is not None else 1.0, raw_p(a) or 1.0))

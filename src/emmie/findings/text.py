@@ -135,10 +135,15 @@ def join_and(items: list[str]) -> str:
 NAMED_MAX = 20
 
 
-def join_some(items: list[str], more: str, most: int = NAMED_MAX) -> str:
-    """:func:`join_and` of the first ``most`` items, then "N more <more>" ("a, b and 3 more outcomes"); one item
-    past ``most`` is named rather than counted."""
+def some(items: list[str], more: str = "", most: int = NAMED_MAX) -> list[str]:
+    """The first ``most`` items, then "N more <more>" for the rest; one item past ``most`` is named rather than
+    counted."""
     items = [i for i in items if i]
     if len(items) <= most + 1:
-        return join_and(items)
-    return join_and([*items[:most], f"{len(items) - most:,} more {more}"])
+        return items
+    return [*items[:most], f"{len(items) - most:,} more" + (f" {more}" if more else "")]
+
+
+def join_some(items: list[str], more: str, most: int = NAMED_MAX) -> str:
+    """:func:`join_and` of :func:`some` of the items ("a, b and 3 more outcomes")."""
+    return join_and(some(items, more, most))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from emmie.findings.text import NAMED_MAX
+from emmie.findings.text import NAMED_MAX, some
 from emmie.ingest.review import Review
 from emmie.report import tables
 
@@ -48,8 +48,7 @@ def _practice(review: Review) -> dict[str, Any]:
     lists += ("contradicted_outcomes",)
     for r in rows:  # a cell names a bounded number of concepts
         for key in lists:
-            if len(r[key]) > NAMED_MAX:
-                r[key] = [*r[key][:NAMED_MAX], f"{len(r[key]) - NAMED_MAX:,} more"]
+            r[key] = some(r[key], most=NAMED_MAX)
     return {"practice": rows, "practice_note": note}
 
 
