@@ -1,6 +1,6 @@
 """Wall time and peak memory of ``emmie validate`` on a large synthetic review.
 
-    .venv/bin/python benchmarks/bench_validate.py [--studies 100000] [--outcomes 10]
+    .venv/bin/python benchmarks/bench_validate.py [--studies 100000] [--outcomes 10] [--tau 0.2]
 
 Writes the synthetic review (``benchmarks/synthetic_review.py``: ``studies x outcomes`` effect sizes, by
 default 1,000,000) to a temporary folder with a copy of ``data/_reference``, runs ``emmie validate`` on it
@@ -45,6 +45,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--studies", type=int, default=100_000)
     parser.add_argument("--outcomes", type=int, default=10)
+    parser.add_argument("--tau", type=float, default=0.2, help="SD of the true effects (0: no heterogeneity)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         parent = Path(tmp)
@@ -58,6 +59,8 @@ def main(argv: list[str] | None = None) -> None:
                 str(args.studies),
                 "--outcomes",
                 str(args.outcomes),
+                "--tau",
+                str(args.tau),
             ],
             check=True,
             capture_output=True,
@@ -84,6 +87,7 @@ def main(argv: list[str] | None = None) -> None:
         "python": platform.python_version(),
         "effects": args.studies * args.outcomes,
         "studies": args.studies,
+        "tau": args.tau,
         "effects_csv_mb": round(size / 1e6),
         "emmie_validate": validate,
         "pandas_read_csv_as_text": read,

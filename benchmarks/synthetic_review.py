@@ -96,11 +96,13 @@ def synthetic_tables(
     n_implementation: int = 1000,
     n_economics: int = 200,
     seed: int = 2024,
+    tau: float = 0.2,
 ) -> dict[str, str]:
     """File name -> text of every file of the synthetic review folder.
 
     ``n_studies * n_outcomes`` effect sizes are generated (one per study and outcome), with true log
-    odds ratios drawn per outcome from N(mu, 0.2^2) around outcome means in [-0.1, 0.4].
+    odds ratios drawn per outcome from N(mu, tau^2) around outcome means in [-0.1, 0.4] (tau = 0: no
+    heterogeneity, the same random draws otherwise).
     """
     rng = np.random.default_rng(seed)
     studies = [f"syn{i:05d}" for i in range(1, n_studies + 1)]
@@ -134,7 +136,7 @@ def synthetic_tables(
         n_arm = int(rng.integers(40, 400))
         study_rows[s]["n"] = 2 * n_arm
         for o in range(n_outcomes):
-            theta = rng.normal(outcome_means[o], 0.2)
+            theta = rng.normal(outcome_means[o], tau)
             row: dict[str, object] = {
                 "effect_id": f"{sid}_o{o + 1:02d}",
                 "study_id": sid,
@@ -257,7 +259,7 @@ def synthetic_tables(
     }
 
 
-def write_synthetic_review(parent: str | Path, **sizes: int) -> Path:
+def write_synthetic_review(parent: str | Path, **sizes: float) -> Path:
     """Write the synthetic review to ``parent/synthetic/`` and return that folder.
 
     ``sizes`` are passed to :func:`synthetic_tables`. Refuses to write inside a ``data`` folder so
@@ -279,6 +281,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cmo", type=int, default=5000)
     parser.add_argument("--concepts", type=int, default=300)
     parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument("--tau", type=float, default=0.2, help="SD of the true effects within an outcome")
     args = parser.parse_args(argv)
     folder = write_synthetic_review(
         args.parent,
@@ -287,6 +290,7 @@ def main(argv: list[str] | None = None) -> None:
         n_cmo=args.cmo,
         n_concepts=args.concepts,
         seed=args.seed,
+        tau=args.tau,
     )
     print(folder)
 

@@ -578,7 +578,7 @@ def test_many_studies_shrunken_effects_use_a_thinned_grid_only_where_it_is_exact
 def test_many_studies_with_tau_at_zero_use_a_thinned_grid_too(monkeypatch, tau_prior):
     """No heterogeneity: tau's posterior piles up at 0, the grid's start. The integrands are even in s there, so the
     trapezoid rule with half weight at 0 is as exact as on a symmetric grid: at least _THIN_NODES_MIN_AT_ZERO nodes,
-    the same numbers as on the whole grid to 1e-12 (a review of 100,000 such studies took 32 s per outcome on the
+    the same numbers as on the whole grid to 1e-11 (a review of 100,000 such studies took 32 s per outcome on the
     whole grid)."""
     rng = np.random.default_rng(3)
     v = rng.uniform(0.01, 0.1, 2_000)
@@ -597,7 +597,38 @@ def test_many_studies_with_tau_at_zero_use_a_thinned_grid_too(monkeypatch, tau_p
     assert used["start"] == 0.0 and whole.tau_ci_lb < 0.1 * whole.tau_median  # mass down to 0
     assert bayes._THIN_NODES_MIN_AT_ZERO <= used["out"][0].size < used["nodes"] / 4
     for column in ("mean", "sd", "lb", "ub"):
-        np.testing.assert_allclose(thinned.theta[column], whole.theta[column], rtol=1e-12, atol=1e-13)
+        np.testing.assert_allclose(thinned.theta[column], whole.theta[column], rtol=1e-11, atol=1e-12)
+
+
+def test_final_grid_past_its_cell_budget_takes_fewer_nodes_with_the_same_numbers(monkeypatch):
+    """Past _FINAL_CELLS (grid point x study) cells the final grid has fewer nodes than _STEP asks, down to
+    _NODES_MIN; a posterior of tau that reaches 0 (the widest in s) then reports the same numbers to 1e-7."""
+    rng = np.random.default_rng(3)
+    v = rng.uniform(0.01, 0.25, 2_000)
+    y = rng.normal(0.2, np.sqrt(v))
+    sizes = []
+    original = bayes._tau_grid
+
+    def spy(c, t_lo, t_hi, n, conditional):
+        sizes.append(n)
+        return original(c, t_lo, t_hi, n, conditional)
+
+    monkeypatch.setattr(bayes, "_tau_grid", spy)
+    full = bayesian_meta_analysis(y, v, mu_prior_sd=4.0, tau_scale=0.5)
+    assert sizes[-1] > 2 * bayes._NODES_MIN  # within the budget: _STEP's nodes
+    monkeypatch.setattr(bayes, "_FINAL_CELLS", 2_000 * (bayes._NODES_MIN + 100))
+    fewer = bayesian_meta_analysis(y, v, mu_prior_sd=4.0, tau_scale=0.5)
+    assert sizes[-1] == bayes._NODES_MIN + 100  # the budget's nodes (odd, for Simpson's rule)
+    monkeypatch.setattr(bayes, "_FINAL_CELLS", 1)
+    least = bayesian_meta_analysis(y, v, mu_prior_sd=4.0, tau_scale=0.5)
+    assert sizes[-1] == bayes._NODES_MIN  # never fewer
+    for result in (fewer, least):
+        for field in ("mu_mean", "mu_sd", "mu_ci_lb", "mu_ci_ub", "pred_lb", "pred_ub"):
+            assert getattr(result, field) == pytest.approx(getattr(full, field), rel=1e-11)
+        for field in ("tau_mean", "tau_median", "tau_ci_lb", "tau_ci_ub"):
+            assert getattr(result, field) == pytest.approx(getattr(full, field), rel=1e-7)
+        for column in ("mean", "sd", "lb", "ub"):
+            np.testing.assert_allclose(result.theta[column], full.theta[column], rtol=1e-9, atol=1e-12)
 
 
 def test_thinned_grid_needs_negligible_density_at_each_end_it_does_not_start_at_zero():
