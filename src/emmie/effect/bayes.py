@@ -678,8 +678,12 @@ def _mixture_quantiles(
 ) -> np.ndarray:
     """Quantiles of many normal mixtures at once: row r of ``means``/``sds`` is a mixture with ``weights``.
 
-    Safeguarded Newton (Press et al., Numerical Recipes, ``rtsafe``): a Newton step is taken when it stays inside
-    the current bracket, otherwise the bracket is bisected, so convergence is guaranteed.
+    Safeguarded Halley (Press et al., Numerical Recipes, ``rtsafe``, with Halley's step in place of Newton's): the
+    step is taken when it stays inside the current bracket, otherwise the bracket is bisected, so convergence is
+    guaranteed. Halley's step uses the density's slope, which costs no further exponential, and converges cubically,
+    and a row stops when its last two steps predict an error at rounding level: three passes over the (mixtures x
+    components) arrays where Newton took five (each pass an erfc and an exp per cell: most of the Bayesian analysis
+    of 100,000 studies).
     """
     lo = (means - 40.0 * sds).min(axis=1)
     hi = (means + 40.0 * sds).max(axis=1)
@@ -687,23 +691,51 @@ def _mixture_quantiles(
     spread = np.sqrt((sds * sds + (means - centre[:, None]) ** 2) @ weights)
     x = np.clip(centre + spread * special.ndtri(probs), lo, hi)
     active = np.arange(x.size)
+    last = np.full(x.size, np.nan)  # each row's previous Halley step (NaN before one, and after any other step)
+    # the steps before: a step must be under half the one two before it, or the bracket is bisected (rtsafe's rule,
+    # which breaks a Newton cycle between a bracket's two ends)
+    older = (hi - lo).copy()
+    previous = older.copy()
     for _ in range(200):
         every = active.size == x.size  # no copies while every row is still moving
         xa, m, sd = (x, means, sds) if every else (x[active], means[active], sds[active])
         z = (xa[:, None] - m) / sd
         # Phi(z) = erfc(-z / sqrt 2) / 2: scipy's erfc is twice as fast as its ndtr here, and as exact in both tails
         f = 0.5 * (special.erfc(z * -_SQRT_HALF) @ weights) - probs[active]
-        dens = (np.exp(-0.5 * z * z) / (_SQRT_2PI * sd)) @ weights
+        phi = np.exp(-0.5 * z * z) / (_SQRT_2PI * sd)
+        dens = phi @ weights
+        slope = -((phi * z / sd) @ weights)  # the density's derivative
         lo[active] = np.where(f < 0, xa, lo[active])
         hi[active] = np.where(f > 0, xa, hi[active])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            newton = xa - f / dens
-        inside = np.isfinite(newton) & (newton >= lo[active]) & (newton <= hi[active])
-        x_new = np.where(inside, newton, 0.5 * (lo[active] + hi[active]))
-        # A row is done once its step or its bracket is at rounding level, or f is zero: it is then frozen, so
-        # rounding noise in f cannot send it back to bisecting.
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            newton = f / dens
+            # Halley's step is Newton's divided by 1 - g; where |g| is not small (far from the root, or where the
+            # density vanishes between a mixture's modes) it is not to be trusted, and Newton's step is taken
+            g = 0.5 * newton * slope / dens
+            halley = np.abs(g) <= 0.5
+            candidate = xa - np.where(halley, newton / (1.0 - g), newton)
+        inside = (
+            np.isfinite(candidate)
+            & (candidate >= lo[active])
+            & (candidate <= hi[active])
+            & (np.abs(candidate - xa) <= 0.5 * older[active])
+        )
+        x_new = np.where(inside, candidate, 0.5 * (lo[active] + hi[active]))
+        # A row is done once its step or its bracket is at rounding level, or f is zero, or two Halley steps in a
+        # row predict an error at rounding level: with e' = K e^3 and steps measuring errors, the error left after
+        # a step s that followed a step t is K s^3 = s (s / t)^3, trusted once s / t is small (the cubic regime;
+        # this saves the pass that only confirms). A done row is frozen, so rounding noise in f cannot send it back
+        # to bisecting.
         scale = tol * (1.0 + np.abs(x_new))
-        done = (np.abs(x_new - xa) <= scale) | (hi[active] - lo[active] <= scale) | (f == 0)
+        step = np.abs(x_new - xa)
+        before = last[active]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            ratio = step / before  # small in the cubic regime: about K s^2
+            settled = inside & halley & (ratio <= 1e-3) & (step * ratio**3 <= 0.1 * scale)
+        done = (step <= scale) | (hi[active] - lo[active] <= scale) | (f == 0) | settled
+        last[active] = np.where(inside & halley, step, np.nan)
+        older[active] = previous[active]
+        previous[active] = step
         x[active] = x_new
         active = active[~done]
         if active.size == 0:
