@@ -4,7 +4,7 @@ Public API (stable; external validation scripts call exactly these names)::
 
     effect_sizes, meta_analysis, meta_analysis_grouped, heterogeneity_ci, meta_regression,
     leave_one_out, cumulative, blup, ranef, egger_test, rank_test, trim_and_fill, failsafe_n,
-    bayesian_meta_analysis
+    bayesian_meta_analysis, meta_analysis_mv
 """
 
 from emmie.effect.bayes import bayesian_meta_analysis
@@ -15,10 +15,12 @@ from emmie.effect.grouped import meta_analysis_grouped
 from emmie.effect.heterogeneity import heterogeneity_ci
 from emmie.effect.influence import cumulative, leave_one_out
 from emmie.effect.metareg import meta_regression
+from emmie.effect.multilevel import MultilevelFit, meta_analysis_mv
 from emmie.effect.rma import MetaAnalysis, meta_analysis
 
 __all__ = [
     "MetaAnalysis",
+    "MultilevelFit",
     "bayesian_meta_analysis",
     "blup",
     "cumulative",
@@ -29,6 +31,7 @@ __all__ = [
     "leave_one_out",
     "meta_analysis",
     "meta_analysis_grouped",
+    "meta_analysis_mv",
     "meta_regression",
     "rank_test",
     "ranef",

@@ -1,0 +1,582 @@
+"""Multilevel and multivariate random-effects models: metafor's ``rma.mv`` with nested random intercepts.
+
+    meta_analysis_mv(yi, vi, random="~ 1 | study/es", data=frame)           # three-level model
+    meta_analysis_mv(yi, V=V, random="~ 1 | trial/outcome", data=frame,      # known sampling covariances
+                     mods=frame[["outcome"]], intercept=False)
+
+The model is ``y = X b + sum_l Z_l u_l + e`` with ``u_l ~ N(0, sigma2_l I)`` (one random intercept per level of each
+grouping, metafor's ``sigma2``) and ``e ~ N(0, V)``; ``V`` is diagonal (``vi``) or a known sampling covariance
+matrix. ``random`` is metafor's formula: ``"~ 1 | a/b/c"`` gives the components ``a``, ``a/b`` and ``a/b/c`` (outer
+to inner); a list of formulas adds crossed components. The marginal covariance ``M = V + sum_l sigma2_l Z_l Z_l'``
+is block diagonal over the groups of rows that share a level of any component or a covariance in ``V``; every
+product is taken a block at a time.
+
+Estimation: the restricted (REML) or full (ML) log-likelihood, with metafor's constants, maximised by Fisher
+scoring on the variance components with an active set at 0 (a component whose score is negative at 0 stays there)
+and step halving, to a change in the log-likelihood under 1e-13. Profile-likelihood intervals for each component
+(metafor's ``confint``), prediction intervals (``predict``: the sum of the components), likelihood-ratio tests
+between nested fits (``anova``).
+
+References
+----------
+Konstantopoulos S (2011). Fixed effects and variance components estimation in three-level meta-analysis.
+Research Synthesis Methods 2:61-76. doi:10.1002/jrsm.35.
+Viechtbauer W (2010). Conducting meta-analyses in R with the metafor package. Journal of Statistical Software
+36(3):1-48. doi:10.18637/jss.v036.i03.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import linalg, optimize, stats
+
+from ..errors import AnalysisError
+from .metareg import design_matrix
+from .rma import as_vector, check_level
+
+TESTS_MV = ("z", "t")
+METHODS_MV = ("REML", "ML")
+_FORMULA = re.compile(r"^\s*~\s*1\s*\|\s*([A-Za-z_.][\w.]*(?:\s*/\s*[A-Za-z_.][\w.]*)*)\s*$")
+
+
+@dataclass(frozen=True)
+class MultilevelFit:
+    """A fitted multilevel model (metafor's ``rma.mv`` object, the parts emmie reports)."""
+
+    coef: np.ndarray
+    coef_names: tuple[str, ...]
+    se: np.ndarray
+    zval: np.ndarray
+    pval: np.ndarray
+    ci_lb: np.ndarray
+    ci_ub: np.ndarray
+    vb: np.ndarray
+    sigma2: np.ndarray
+    components: tuple[str, ...]
+    s_nlevels: tuple[int, ...]
+    method: str
+    test: str
+    level: float
+    k: int
+    p: int
+    dfs: float | None
+    loglik: float
+    deviance: float
+    aic: float
+    bic: float
+    aicc: float
+    QE: float
+    QEp: float
+    QM: float | None
+    QMdf: tuple[float, float | None] | None
+    QMp: float | None
+    parms: int
+    fixed: tuple[bool, ...]
+    _model: Any = field(repr=False, compare=False)
+
+    @property
+    def estimate(self) -> float:
+        """The intercept of an intercept-only model (the pooled effect)."""
+        if self.p != 1 or self.coef_names[0] != "intrcpt":
+            raise AnalysisError("estimate is the pooled effect of an intercept-only model; use coef for this model")
+        return float(self.coef[0])
+
+    def predict(self) -> dict[str, float]:
+        """metafor's ``predict`` for an intercept-only model: the pooled effect, its interval, and the prediction
+        interval with every variance component added (``pi_lb``, ``pi_ub``)."""
+        est = self.estimate
+        se = float(self.se[0])
+        crit = _critical(self.test, self.level, self.dfs)
+        spread = math.sqrt(se * se + float(self.sigma2.sum()))
+        return {
+            "pred": est,
+            "se": se,
+            "ci_lb": est - crit * se,
+            "ci_ub": est + crit * se,
+            "pi_lb": est - crit * spread,
+            "pi_ub": est + crit * spread,
+        }
+
+    @property
+    def pi_lb(self) -> float:
+        return self.predict()["pi_lb"]
+
+    @property
+    def pi_ub(self) -> float:
+        return self.predict()["pi_ub"]
+
+    def confint(self, *, tol: float = 1e-10) -> pd.DataFrame:
+        """Profile-likelihood intervals of each variance component (metafor's ``confint``): the values of
+        ``sigma2_l`` where the log-likelihood, maximised over the other components, is ``qchisq(level, 1) / 2``
+        below its maximum. A bound that the profile does not reach within 1e6 times the data's variance is NaN
+        (metafor: "cannot obtain the bound"); a lower bound at 0 means the profile stays above the cut-off there."""
+        return _profile_intervals(self, tol)
+
+
+def _critical(test: str, level: float, dfs: float | None) -> float:
+    q = 0.5 + level / 2.0
+    return float(stats.t.ppf(q, dfs)) if test == "t" else float(stats.norm.ppf(q))
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The random-effects structure
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def parse_random(random: str | Sequence[str]) -> list[tuple[str, ...]]:
+    """metafor's ``random`` formulas as nested groupings: ``"~ 1 | a/b"`` -> ``[("a",), ("a", "b")]``."""
+    formulas = [random] if isinstance(random, str) else list(random)
+    if not formulas:
+        raise AnalysisError("random: expected a formula such as '~ 1 | study/es'")
+    out: list[tuple[str, ...]] = []
+    for formula in formulas:
+        match = _FORMULA.match(str(formula))
+        if not match:
+            raise AnalysisError(
+                f"random = {formula!r}: expected '~ 1 | outer/inner' (random intercepts, nested with '/'; "
+                "a list of such formulas for crossed effects)"
+            )
+        names = [n.strip() for n in match.group(1).split("/")]
+        out.extend(tuple(names[: j + 1]) for j in range(len(names)))
+    return out
+
+
+def _levels(data: pd.DataFrame, groups: list[tuple[str, ...]], k: int) -> list[np.ndarray]:
+    """One integer code per row for each component (the rows sharing a code share the random intercept)."""
+    codes = []
+    for group in groups:
+        for name in group:
+            if name not in data.columns:
+                raise AnalysisError(f"random: column {name!r} is not in data (columns: {', '.join(map(str, data))})")
+        frame = data[list(group)]
+        if len(frame) != k:
+            raise AnalysisError(f"data has {len(frame)} rows but there are {k} effect sizes")
+        missing = frame.isna().any(axis=1).to_numpy()
+        if missing.any():
+            i = int(np.flatnonzero(missing)[0])
+            raise AnalysisError(f"random: row {i} has no value in {', '.join(group)}")
+        codes.append(frame.astype(str).agg("\x1f".join, axis=1).factorize()[0])
+    return codes
+
+
+def _blocks(codes: list[np.ndarray], V: np.ndarray | None, k: int) -> list[np.ndarray]:
+    """Groups of rows that M couples: rows sharing a level of any component, or a covariance in V."""
+    parent = np.arange(k)
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def join(rows: np.ndarray) -> None:
+        root = find(int(rows[0]))
+        for r in rows[1:]:
+            other = find(int(r))
+            if other != root:
+                parent[other] = root
+
+    for code in codes:
+        order = np.argsort(code, kind="stable")
+        cuts = np.flatnonzero(np.diff(code[order])) + 1
+        for rows in np.split(order, cuts):
+            if rows.size > 1:
+                join(rows)
+    if V is not None:
+        i, j = np.nonzero(np.triu(V, 1))
+        for a, b in zip(i.tolist(), j.tolist(), strict=True):
+            join(np.array([a, b]))
+    roots = np.array([find(i) for i in range(k)])
+    order = np.argsort(roots, kind="stable")
+    cuts = np.flatnonzero(np.diff(roots[order])) + 1
+    return np.split(order, cuts)
+
+
+@dataclass
+class _Model:
+    y: np.ndarray
+    X: np.ndarray
+    V: np.ndarray  # k x k (diagonal when vi was given)
+    blocks: list[np.ndarray]
+    A: list[list[np.ndarray]]  # A[b][l]: the block's "same level of component l" indicator matrix
+    Vb: list[np.ndarray]
+    reml: bool
+    logdet_xtx: float
+
+    @property
+    def q(self) -> int:
+        return len(self.A[0]) if self.A else 0
+
+
+def _pieces(model: _Model, sigma2: np.ndarray, *, scores: bool) -> dict[str, Any]:
+    """Log-likelihood at sigma2 (with the GLS coefficients), and its score and expected information."""
+    X, y = model.X, model.y
+    p, q = X.shape[1], len(sigma2)
+    xtwx = np.zeros((p, p))
+    xtwy = np.zeros(p)
+    logdet = 0.0
+    per_block = []
+    for b, rows in enumerate(model.blocks):
+        M = model.Vb[b] + sum(s * a for s, a in zip(sigma2, model.A[b], strict=True))
+        try:
+            chol = linalg.cho_factor(M, lower=True)
+        except linalg.LinAlgError:
+            return {"ll": -np.inf}
+        logdet += 2.0 * float(np.log(np.diag(chol[0])).sum())
+        Xb = X[rows]
+        WX = linalg.cho_solve(chol, Xb)
+        Wy = linalg.cho_solve(chol, y[rows])
+        xtwx += Xb.T @ WX
+        xtwy += Xb.T @ Wy
+        per_block.append((rows, chol, WX))
+    try:
+        H = linalg.inv(xtwx, check_finite=True)
+    except linalg.LinAlgError:
+        return {"ll": -np.inf}
+    H = 0.5 * (H + H.T)
+    beta = H @ xtwy
+    rss = 0.0
+    Pr = []
+    for rows, chol, _ in per_block:
+        r = y[rows] - X[rows] @ beta
+        w = linalg.cho_solve(chol, r)
+        rss += float(r @ w)
+        Pr.append(w)
+    k = y.size
+    if model.reml:
+        _, logdet_xtwx = np.linalg.slogdet(xtwx)
+        ll = -0.5 * (k - p) * math.log(2 * math.pi) + 0.5 * model.logdet_xtx - 0.5 * logdet - 0.5 * logdet_xtwx
+        ll -= 0.5 * rss
+    else:
+        ll = -0.5 * k * math.log(2 * math.pi) - 0.5 * logdet - 0.5 * rss
+    out = {"ll": float(ll), "beta": beta, "vb": H, "rss": rss}
+    if not scores:
+        return out
+    score = np.zeros(q)
+    info = np.zeros((q, q))
+    G = np.zeros((q, p, p))
+    cross = np.zeros((q, q))
+    for b, (_rows, chol, WX) in enumerate(per_block):
+        A = model.A[b]
+        MiA = [linalg.cho_solve(chol, a) for a in A]  # M^-1 A_l
+        for l_ in range(q):
+            score[l_] += 0.5 * float(Pr[b] @ A[l_] @ Pr[b]) - 0.5 * float(np.trace(MiA[l_]))
+            G[l_] += WX.T @ A[l_] @ WX
+            for m in range(l_, q):
+                info[l_, m] += 0.5 * float(np.sum(MiA[l_] * MiA[m].T))
+                if model.reml:
+                    cross[l_, m] += float(np.trace(H @ (WX.T @ A[l_] @ MiA[m] @ WX)))
+    if model.reml:
+        for l_ in range(q):
+            score[l_] += 0.5 * float(np.trace(H @ G[l_]))
+            for m in range(l_, q):
+                info[l_, m] += -cross[l_, m] + 0.5 * float(np.trace(H @ G[l_] @ H @ G[m]))
+    info = np.triu(info) + np.triu(info, 1).T
+    out.update(score=score, info=info)
+    return out
+
+
+def _maximise(model: _Model, start: np.ndarray, fixed: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
+    """Fisher scoring on the free components (those not ``fixed``), kept >= 0 with an active set, step halving."""
+    s = np.where(fixed, start, np.maximum(start, 0.0))
+    cur = _pieces(model, s, scores=True)
+    if not np.isfinite(cur["ll"]):
+        raise AnalysisError("the multilevel model cannot be fitted: its marginal covariance is not positive definite")
+    free = ~fixed
+    for _ in range(500):
+        active = free & ~((s <= 0.0) & (cur["score"] <= 0.0))
+        if not active.any():
+            break
+        idx = np.flatnonzero(active)
+        sub = cur["info"][np.ix_(idx, idx)]
+        try:
+            step = np.linalg.solve(sub, cur["score"][idx])
+        except np.linalg.LinAlgError:
+            step = np.linalg.lstsq(sub, cur["score"][idx], rcond=None)[0]
+        t = 1.0
+        for _ in range(60):
+            trial = s.copy()
+            trial[idx] = np.maximum(s[idx] + t * step, 0.0)
+            new = _pieces(model, trial, scores=True)
+            if new["ll"] >= cur["ll"] - 1e-12 * abs(cur["ll"]):
+                break
+            t *= 0.5
+        else:
+            break
+        change = new["ll"] - cur["ll"]
+        moved = float(np.max(np.abs(trial - s) / (1.0 + np.abs(s))))
+        s, cur = trial, new
+        if abs(change) < 1e-13 * (1.0 + abs(cur["ll"])) and moved < 1e-10:
+            break
+    return s, cur
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The public functions
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def meta_analysis_mv(
+    yi: Any,
+    vi: Any = None,
+    *,
+    V: Any = None,
+    random: str | Sequence[str] = "~ 1 | study/es",
+    data: pd.DataFrame | None = None,
+    mods: Any = None,
+    intercept: bool = True,
+    method: str = "REML",
+    test: str = "z",
+    level: float = 0.95,
+    sigma2: Sequence[float | None] | None = None,
+) -> MultilevelFit:
+    """Multilevel / multivariate random-effects model with nested random intercepts (metafor's ``rma.mv``).
+
+    Parameters
+    ----------
+    yi : array_like
+        Effect sizes.
+    vi : array_like, optional
+        Sampling variances (``V = diag(vi)``); give ``vi`` or ``V``.
+    V : array_like, optional
+        Known sampling covariance matrix (k x k, symmetric), e.g. from :func:`emmie.effect.vcalc`-type working models.
+    random : str or list of str
+        metafor's formula, ``"~ 1 | outer/inner"``; the columns are looked up in ``data``.
+    data : DataFrame
+        Holds the grouping columns, one row per effect size.
+    mods : DataFrame, Series or array_like, optional
+        Moderators (categorical columns become dummies with the first level dropped, as R's treatment contrasts).
+    intercept : bool
+        Add an intercept (metafor's ``mods = ~ x`` versus ``~ x - 1``).
+    method : {"REML", "ML"}
+    test : {"z", "t"}
+        ``"t"``: t and F tests on k - p degrees of freedom (metafor's ``dfs = "residual"``).
+    level : float
+    sigma2 : sequence, optional
+        Fix components: a number fixes that component (``None`` leaves it estimated), as metafor's ``sigma2``.
+
+    Returns
+    -------
+    MultilevelFit
+    """
+    method = str(method).upper()
+    if method not in METHODS_MV:
+        raise AnalysisError(f"method {method!r} is not supported for multilevel models; expected 'REML' or 'ML'")
+    test = str(test).lower()
+    if test not in TESTS_MV:
+        raise AnalysisError(f"test {test!r} is not supported for multilevel models; expected 'z' or 't'")
+    level = check_level(level)
+    y = as_vector(yi, "yi")
+    k = y.size
+    if k == 0:
+        raise AnalysisError("no effect sizes to pool (k = 0)")
+    if (vi is None) == (V is None):
+        raise AnalysisError("give the sampling variances vi or the sampling covariance matrix V (one of them)")
+    if V is not None:
+        Vm = np.asarray(V, dtype=float)
+        if Vm.shape != (k, k):
+            raise AnalysisError(f"V is {Vm.shape[0]} x {Vm.shape[1] if Vm.ndim > 1 else 1}; expected {k} x {k}")
+        if not np.allclose(Vm, Vm.T, rtol=0, atol=1e-12 * max(1.0, float(np.abs(Vm).max()))):
+            raise AnalysisError("V is not symmetric")
+    else:
+        v = as_vector(vi, "vi")
+        if v.size != k:
+            raise AnalysisError(f"yi has {k} values but vi has {v.size}")
+        if np.any(~np.isfinite(v)) or np.any(v < 0):
+            i = int(np.flatnonzero(~np.isfinite(v) | (v < 0))[0])
+            raise AnalysisError(f"vi[{i}] = {float(v[i])!r}; sampling variances must be finite and >= 0")
+        Vm = np.diag(v)
+    if np.any(~np.isfinite(y)):
+        i = int(np.flatnonzero(~np.isfinite(y))[0])
+        raise AnalysisError(f"yi[{i}] is {float(y[i])!r}; expected a finite number")
+    if data is None:
+        raise AnalysisError("data: a DataFrame with the columns named in random is needed")
+    data = data.reset_index(drop=True)
+    groups = parse_random(random)
+    codes = _levels(data, groups, k)
+    if mods is None:
+        if not intercept:
+            raise AnalysisError("a model without an intercept needs moderators")
+        X, names = np.ones((k, 1)), ("intrcpt",)
+    else:
+        X, names = design_matrix(mods, k)
+        if not intercept:
+            X, names = X[:, 1:], names[1:]
+            if isinstance(mods, pd.Series | pd.DataFrame):  # R's ~ f - 1 keeps every level of a factor
+                frame = mods.to_frame() if isinstance(mods, pd.Series) else mods
+                full = pd.get_dummies(frame, drop_first=False, dtype=float)
+                X, names = full.to_numpy(dtype=float), tuple(str(c) for c in full.columns)
+    p = X.shape[1]
+    if np.linalg.matrix_rank(X) < p:
+        raise AnalysisError("the moderators are collinear (design matrix not of full rank); drop redundant columns")
+    if k <= p:
+        raise AnalysisError(f"k = {k} effect sizes cannot support {p} coefficients")
+    q = len(groups)
+    fix = [None] * q if sigma2 is None else list(sigma2)
+    if len(fix) != q:
+        raise AnalysisError(f"sigma2 has {len(fix)} values but the model has {q} variance components")
+    fixed = np.array([f is not None for f in fix])
+    blocks = _blocks(codes, Vm, k)
+    A = [[(c[rows][:, None] == c[rows][None, :]).astype(float) for c in codes] for rows in blocks]
+    model = _Model(
+        y=y,
+        X=X,
+        V=Vm,
+        blocks=blocks,
+        A=A,
+        Vb=[Vm[np.ix_(rows, rows)] for rows in blocks],
+        reml=method == "REML",
+        logdet_xtx=float(np.linalg.slogdet(X.T @ X)[1]),
+    )
+    start = np.array(
+        [float(f) if f is not None else max(float(np.var(y)) - float(np.mean(np.diag(Vm))), 0.01) / q for f in fix]
+    )
+    s2, cur = _maximise(model, start, fixed)
+    return _finish(model, s2, cur, fixed, groups, codes, names, method, test, level)
+
+
+def _finish(
+    model: _Model,
+    s2: np.ndarray,
+    cur: dict[str, Any],
+    fixed: np.ndarray,
+    groups: list[tuple[str, ...]],
+    codes: list[np.ndarray],
+    names: tuple[str, ...],
+    method: str,
+    test: str,
+    level: float,
+) -> MultilevelFit:
+    X, y, Vm = model.X, model.y, model.V
+    k, p = X.shape
+    beta, vb = cur["beta"], cur["vb"]
+    se = np.sqrt(np.diag(vb))
+    dfs = float(k - p) if test == "t" else None
+    stat = beta / se
+    if test == "t":
+        pval = 2.0 * stats.t.sf(np.abs(stat), dfs)
+    else:
+        pval = 2.0 * stats.norm.sf(np.abs(stat))
+    crit = _critical(test, level, dfs)
+    # QE: residual heterogeneity, the GLS fit under V alone
+    Vinv_X = np.linalg.solve(Vm, X)
+    b_fe = np.linalg.solve(X.T @ Vinv_X, Vinv_X.T @ y)
+    r_fe = y - X @ b_fe
+    QE = float(r_fe @ np.linalg.solve(Vm, r_fe))
+    QEp = float(stats.chi2.sf(QE, k - p)) if k > p else float("nan")
+    # QM: the coefficients other than the intercept; all of them without one, or when it is the only one (metafor)
+    btt = [j for j, n in enumerate(names) if n != "intrcpt"] or [0]
+    QM = QMp = None
+    QMdf = None
+    if btt:
+        bb = beta[btt]
+        QM = float(bb @ np.linalg.solve(vb[np.ix_(btt, btt)], bb))
+        if test == "t":
+            QM /= len(btt)
+            QMdf = (float(len(btt)), dfs)
+            QMp = float(stats.f.sf(QM, len(btt), dfs))
+        else:
+            QMdf = (float(len(btt)), None)
+            QMp = float(stats.chi2.sf(QM, len(btt)))
+    parms = p + int((~fixed).sum())
+    ll = cur["ll"]
+    if method == "ML":
+        ll_qe = -0.5 * k * math.log(2 * math.pi) - 0.5 * float(np.linalg.slogdet(Vm)[1])
+        deviance = -2.0 * (ll - ll_qe)
+        n_eff = k
+    else:
+        deviance = -2.0 * ll
+        n_eff = k - p
+    aic = -2.0 * ll + 2 * parms
+    bic = -2.0 * ll + parms * math.log(n_eff)
+    top = max(n_eff, parms + 2)
+    aicc = -2.0 * ll + 2 * parms * top / (top - parms - 1)
+    return MultilevelFit(
+        coef=beta,
+        coef_names=names,
+        se=se,
+        zval=stat,
+        pval=pval,
+        ci_lb=beta - crit * se,
+        ci_ub=beta + crit * se,
+        vb=vb,
+        sigma2=s2,
+        components=tuple("/".join(g) for g in groups),
+        s_nlevels=tuple(int(c.max()) + 1 for c in codes),
+        method=method,
+        test=test,
+        level=level,
+        k=k,
+        p=p,
+        dfs=dfs,
+        loglik=ll,
+        deviance=deviance,
+        aic=aic,
+        bic=bic,
+        aicc=aicc,
+        QE=QE,
+        QEp=QEp,
+        QM=QM,
+        QMdf=QMdf,
+        QMp=QMp,
+        parms=parms,
+        fixed=tuple(bool(f) for f in fixed),
+        _model=model,
+    )
+
+
+def _profile_intervals(fit: MultilevelFit, tol: float) -> pd.DataFrame:
+    model = fit._model
+    cut = fit.loglik - 0.5 * float(stats.chi2.ppf(fit.level, 1))
+    ceiling = 1e6 * max(float(np.var(model.y)), 1e-12)
+    rows = []
+    for j, name in enumerate(fit.components):
+        if fit.fixed[j]:
+            rows.append({"component": name, "estimate": fit.sigma2[j], "ci_lb": np.nan, "ci_ub": np.nan})
+            continue
+
+        def gap(x: float, j: int = j) -> float:
+            fixed = np.array(fit.fixed)
+            fixed[j] = True
+            start = fit.sigma2.copy()
+            start[j] = x
+            _, cur = _maximise(model, start, fixed)
+            return cur["ll"] - cut
+
+        est = float(fit.sigma2[j])
+        if est <= 0.0 or gap(0.0) > 0.0:
+            lb = 0.0
+        else:
+            lb = optimize.brentq(gap, 0.0, est, xtol=tol * max(est, 1e-12), rtol=1e-14)
+        hi = max(est, 1e-4 * math.sqrt(ceiling)) * 2.0
+        while gap(hi) > 0.0 and hi < ceiling:
+            hi *= 4.0
+        if gap(hi) > 0.0:
+            ub = np.nan
+        else:
+            ub = optimize.brentq(gap, est, hi, xtol=tol * max(est, 1e-12), rtol=1e-14)
+        rows.append({"component": name, "estimate": est, "ci_lb": lb, "ci_ub": ub})
+    return pd.DataFrame(rows)
+
+
+def anova(full: MultilevelFit, reduced: MultilevelFit) -> dict[str, float]:
+    """Likelihood-ratio test between nested fits (metafor's ``anova(full, reduced)``): ``LRT``, ``df`` (the
+    difference in estimated parameters) and ``pval``. Fits by REML must have the same fixed effects."""
+    if full.method != reduced.method:
+        raise AnalysisError("anova: both fits must use the same method (REML or ML)")
+    if full.k != reduced.k or not np.array_equal(full._model.y, reduced._model.y):
+        raise AnalysisError("anova: the two fits must be of the same data")
+    if full.method == "REML" and not np.array_equal(full._model.X, reduced._model.X):
+        raise AnalysisError("anova: REML fits with different moderators cannot be compared; refit with method='ML'")
+    df = full.parms - reduced.parms
+    if df <= 0:
+        raise AnalysisError("anova: the first fit must have more estimated parameters than the second")
+    lrt = max(2.0 * (full.loglik - reduced.loglik), 0.0)
+    return {"LRT": lrt, "df": float(df), "pval": float(stats.chi2.sf(lrt, df))}
