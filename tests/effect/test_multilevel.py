@@ -38,8 +38,8 @@ def _mods(case):
     return A16[["deltype"]] if case["data"] == "assink2016" else B98_DATA[["outcome"]]
 
 
-def _fit(case):
-    kw = {"method": case["method"], "test": case["test"], "random": case["random"], "mods": _mods(case)}
+def _fit(case, **extra):
+    kw = {"method": case["method"], "test": case["test"], "random": case["random"], "mods": _mods(case), **extra}
     if case["data"] == "berkey1998":
         return meta_analysis_mv(B98["yi"], V=np.array(B98["V"]), data=B98_DATA, intercept=False, **kw)
     data = _data(case)
@@ -60,16 +60,7 @@ def test_multilevel_fit_matches_metafor(case):
     for name in ("loglik", "deviance", "aic", "bic", "aicc", "QE", "QEp"):
         assert getattr(fit, name) == pytest.approx(case[name], rel=1e-8), name
     # where the two differ, emmie's maximum is the higher one: the same model with metafor's components fixed
-    at_metafor = meta_analysis_mv(
-        fit._model.y,
-        V=fit._model.V,
-        random=case["random"],
-        data=_data(case),
-        sigma2=np.atleast_1d(case["sigma2"]).tolist(),
-        method=case["method"],
-        mods=_mods(case),
-        intercept=case["data"] != "berkey1998",
-    )
+    at_metafor = _fit(case, sigma2=np.atleast_1d(case["sigma2"]).tolist())
     assert at_metafor.loglik <= fit.loglik + 1e-12
     assert fit.dfs == (case["dfs"] if case["test"] == "t" else None)
     if case["QM"] is not None:
