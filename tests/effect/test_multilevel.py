@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from emmie.effect import meta_analysis
-from emmie.effect.multilevel import anova, meta_analysis_mv, parse_random
+from emmie.effect.multilevel import anova, meta_analysis_mv, parse_random, vcalc
 from emmie.errors import AnalysisError
 
 REF = json.loads((Path(__file__).parents[1] / "fixtures" / "metafor" / "mv" / "mv.json").read_text())
@@ -141,3 +141,28 @@ def test_bad_input_is_refused_with_a_message():
     missing.loc[3, "school"] = None
     with pytest.raises(AnalysisError, match="row 3 has no value in district, school"):
         meta_analysis_mv(K11["yi"], K11["vi"], random="~ 1 | district/school", data=missing)
+
+
+def test_vcalc_and_the_che_working_model_match_metafor():
+    """metafor's vcalc(vi, cluster = study, obs = esid, rho = 0.6) on assink2016 and the three-level model on it."""
+    ref = json.loads((Path(__file__).parents[1] / "fixtures" / "metafor" / "mv" / "che.json").read_text())
+    V = vcalc(A16["vi"], A16["study"], obs=A16["esid"], rho=ref["rho"])
+    np.testing.assert_allclose(V, np.array(ref["V"]), rtol=1e-14, atol=1e-16)
+    fit = meta_analysis_mv(A16["yi"], V=V, random="~ 1 | study/esid", data=A16)
+    assert fit.sigma2 == pytest.approx(ref["sigma2"], rel=1e-7)
+    assert fit.estimate == pytest.approx(ref["coef"], rel=1e-7)
+    assert fit.se[0] == pytest.approx(ref["se"], rel=1e-7)
+    assert fit.loglik == pytest.approx(ref["loglik"], rel=1e-8)
+    assert fit.QE == pytest.approx(ref["QE"], rel=1e-8)
+    assert fit.predict()["pi_ub"] == pytest.approx(ref["pi_ub"], rel=1e-7)
+
+
+def test_vcalc_refuses_bad_input_and_keeps_clusters_apart():
+    V = vcalc([0.04, 0.09, 0.01], ["a", "a", "b"], rho=0.5)
+    np.testing.assert_allclose(V, [[0.04, 0.03, 0], [0.03, 0.09, 0], [0, 0, 0.01]])
+    with pytest.raises(AnalysisError, match=r"rho = 1.5; a correlation must lie in \[-1, 1\]"):
+        vcalc([0.1, 0.1], [1, 1], rho=1.5)
+    with pytest.raises(AnalysisError, match="cluster 'a' has obs 1 twice"):
+        vcalc([0.1, 0.1], ["a", "a"], obs=[1, 1], rho=0.5)
+    with pytest.raises(AnalysisError, match=r"vi\[1\] = -0.1"):
+        vcalc([0.1, -0.1], ["a", "a"], rho=0.5)

@@ -4,7 +4,7 @@ Public API (stable; external validation scripts call exactly these names)::
 
     effect_sizes, meta_analysis, meta_analysis_grouped, heterogeneity_ci, meta_regression,
     leave_one_out, cumulative, blup, ranef, egger_test, rank_test, trim_and_fill, failsafe_n,
-    bayesian_meta_analysis, meta_analysis_mv
+    bayesian_meta_analysis, meta_analysis_mv, vcalc
 """
 
 from emmie.effect.bayes import bayesian_meta_analysis
@@ -15,7 +15,7 @@ from emmie.effect.grouped import meta_analysis_grouped
 from emmie.effect.heterogeneity import heterogeneity_ci
 from emmie.effect.influence import cumulative, leave_one_out
 from emmie.effect.metareg import meta_regression
-from emmie.effect.multilevel import MultilevelFit, meta_analysis_mv
+from emmie.effect.multilevel import MultilevelFit, meta_analysis_mv, vcalc
 from emmie.effect.rma import MetaAnalysis, meta_analysis
 
 __all__ = [
@@ -36,4 +36,5 @@ __all__ = [
     "rank_test",
     "ranef",
     "trim_and_fill",
+    "vcalc",
 ]

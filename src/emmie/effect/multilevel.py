@@ -612,3 +612,40 @@ def anova(full: MultilevelFit, reduced: MultilevelFit) -> dict[str, float]:
         raise AnalysisError("anova: the first fit must have more estimated parameters than the second")
     lrt = max(2.0 * (full.loglik - reduced.loglik), 0.0)
     return {"LRT": lrt, "df": float(df), "pval": float(stats.chi2.sf(lrt, df))}
+
+
+def vcalc(vi: Any, cluster: Any, *, rho: float, obs: Any = None) -> np.ndarray:
+    """Sampling covariance matrix from an assumed correlation between the effect sizes of a cluster (metafor's
+    ``vcalc(vi, cluster, obs, rho)`` for one correlation): ``V[i, j] = rho * sqrt(vi[i] * vi[j])`` for two effect
+    sizes of the same cluster, 0 across clusters. With ``random = "~ 1 | cluster/obs"`` this is the correlated and
+    hierarchical effects ("CHE") working model of Pustejovsky & Tipton (2022), Prevention Science 23:425-438,
+    doi:10.1007/s11121-021-01246-3; pair it with cluster-robust inference, since rho is a guess.
+
+    ``obs`` (optional) names each effect size within its cluster; two rows with the same cluster and ``obs`` are
+    refused (metafor reads them as one observation)."""
+    v = as_vector(vi, "vi")
+    if np.any(~np.isfinite(v)) or np.any(v < 0):
+        i = int(np.flatnonzero(~np.isfinite(v) | (v < 0))[0])
+        raise AnalysisError(f"vi[{i}] = {float(v[i])!r}; sampling variances must be finite and >= 0")
+    rho = float(rho)
+    if not -1.0 <= rho <= 1.0:
+        raise AnalysisError(f"rho = {rho!r}; a correlation must lie in [-1, 1]")
+    cl = pd.Series(np.asarray(cluster, dtype=object).reshape(-1))
+    if cl.size != v.size:
+        raise AnalysisError(f"cluster has {cl.size} values but vi has {v.size}")
+    if cl.isna().any():
+        raise AnalysisError(f"cluster: row {int(np.flatnonzero(cl.isna())[0])} has no value")
+    if obs is not None:
+        ob = pd.Series(np.asarray(obs, dtype=object).reshape(-1))
+        if ob.size != v.size:
+            raise AnalysisError(f"obs has {ob.size} values but vi has {v.size}")
+        twice = pd.DataFrame({"c": cl.astype(str), "o": ob.astype(str)}).duplicated()
+        if twice.any():
+            i = int(np.flatnonzero(twice)[0])
+            raise AnalysisError(f"row {i}: cluster {cl[i]!r} has obs {ob[i]!r} twice; each effect size needs its own")
+    code = cl.astype(str).factorize()[0]
+    same = code[:, None] == code[None, :]
+    sd = np.sqrt(v)
+    V = np.where(same, rho * np.outer(sd, sd), 0.0)
+    np.fill_diagonal(V, v)
+    return V
