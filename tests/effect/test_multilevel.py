@@ -170,3 +170,24 @@ def test_vcalc_refuses_bad_input_and_keeps_clusters_apart():
         vcalc([0.1, 0.1], ["a", "a"], obs=[1, 1], rho=0.5)
     with pytest.raises(AnalysisError, match=r"vi\[1\] = -0.1"):
         vcalc([0.1, -0.1], ["a", "a"], rho=0.5)
+
+
+CR2 = json.loads((Path(__file__).parents[1] / "fixtures" / "metafor" / "mv" / "cr2_mv.json").read_text())
+
+
+@pytest.mark.parametrize("case", CR2["cases"], ids=[c["name"] for c in CR2["cases"]])
+def test_cr2_on_multilevel_fits_matches_clubsandwich(case):
+    """clubSandwich's coef_test(rma.mv fit, vcov = "CR2"), clustered by the outer level (the default here)."""
+    if case["name"].startswith("konstantopoulos2011"):
+        fit = meta_analysis_mv(K11["yi"], K11["vi"], random="~ 1 | district/school", data=K11)
+    else:
+        fit = meta_analysis_mv(A16["yi"], A16["vi"], random="~ 1 | study/esid", data=A16, mods=A16[["deltype"]])
+    robust = fit.robust()
+    np.testing.assert_allclose(robust.vcov, np.array(case["vcov"]).reshape(fit.p, fit.p), rtol=1e-8)
+    for name, ref in (("se", "se"), ("tstat", "tstat"), ("df", "df"), ("pval", "pval")):
+        np.testing.assert_allclose(getattr(robust, name), np.atleast_1d(case[ref]), rtol=1e-8, err_msg=name)
+    # the same clusters given explicitly; clusters that cut through a level are refused
+    outer = K11["district"] if case["name"].startswith("konstantopoulos2011") else A16["study"]
+    np.testing.assert_allclose(fit.robust(outer).se, robust.se, rtol=1e-14)
+    with pytest.raises(AnalysisError, match="couples effect sizes of different clusters"):
+        fit.robust(np.arange(fit.k))

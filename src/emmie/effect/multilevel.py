@@ -47,6 +47,20 @@ _FORMULA = re.compile(r"^\s*~\s*1\s*\|\s*([A-Za-z_.][\w.]*(?:\s*/\s*[A-Za-z_.][\
 
 
 @dataclass(frozen=True)
+class RobustMV:
+    """CR2 covariance, standard errors and Satterthwaite t tests of a multilevel fit's coefficients."""
+
+    vcov: np.ndarray
+    se: np.ndarray
+    tstat: np.ndarray
+    df: np.ndarray
+    pval: np.ndarray
+    ci_lb: np.ndarray
+    ci_ub: np.ndarray
+    n_clusters: int
+
+
+@dataclass(frozen=True)
 class MultilevelFit:
     """A fitted multilevel model (metafor's ``rma.mv`` object, the parts emmie reports)."""
 
@@ -111,6 +125,15 @@ class MultilevelFit:
     @property
     def pi_ub(self) -> float:
         return self.predict()["pi_ub"]
+
+    def robust(self, cluster: Any = None) -> RobustMV:
+        """Cluster-robust (CR2) covariance of the coefficients and t tests with Satterthwaite degrees of freedom, as
+        clubSandwich's ``coef_test(fit, vcov = "CR2")`` on an ``rma.mv`` fit: the working covariance is the fitted
+        marginal covariance M, the weights M^-1, and the clusters the outer level of the first component unless
+        ``cluster`` (one label per effect size) is given. Robust to a wrong guess in the model, such as the
+        correlation of a :func:`vcalc` V. Pustejovsky JE, Tipton E (2018), Journal of Business & Economic
+        Statistics 36:672-683; (2022), Prevention Science 23:425-438."""
+        return _robust(self, cluster)
 
     def confint(self, *, tol: float = 1e-10) -> pd.DataFrame:
         """Profile-likelihood intervals of each variance component (metafor's ``confint``): the values of
@@ -217,6 +240,7 @@ class _Model:
     stacks: list[_Stack]
     reml: bool
     logdet_xtx: float
+    codes: list[np.ndarray] = field(default_factory=list)  # each component's level per row
 
 
 def _stacks(blocks: list[np.ndarray], codes: list[np.ndarray], vi: np.ndarray | None, V: np.ndarray | None) -> list:
@@ -450,6 +474,7 @@ def meta_analysis_mv(
         y=y,
         X=X,
         stacks=_stacks(_blocks(codes, Vm, k), codes, None if Vm is not None else v, Vm),
+        codes=codes,
         reml=method == "REML",
         logdet_xtx=float(np.linalg.slogdet(X.T @ X)[1]),
     )
@@ -649,3 +674,69 @@ def vcalc(vi: Any, cluster: Any, *, rho: float, obs: Any = None) -> np.ndarray:
     V = np.where(same, rho * np.outer(sd, sd), 0.0)
     np.fill_diagonal(V, v)
     return V
+
+
+def _marginal(fit: MultilevelFit) -> np.ndarray:
+    """The fitted marginal covariance M as a k x k matrix (block diagonal)."""
+    model = fit._model
+    k = model.y.size
+    M = np.zeros((k, k))
+    for st in model.stacks:
+        Ms = st.V + np.tensordot(fit.sigma2, st.A, axes=1)
+        M[st.rows[:, :, None], st.rows[:, None, :]] = Ms
+    return M
+
+
+def _inv_sqrt_psd(S: np.ndarray) -> np.ndarray:
+    vals, vecs = np.linalg.eigh(0.5 * (S + S.T))
+    tol = np.max(np.abs(vals)) * S.shape[0] * np.finfo(float).eps
+    inv = np.where(vals > tol, 1.0 / np.sqrt(np.where(vals > tol, vals, 1.0)), 0.0)
+    return (vecs * inv) @ vecs.T
+
+
+def _robust(fit: MultilevelFit, cluster: Any) -> RobustMV:
+    model = fit._model
+    X, y = model.X, model.y
+    k, p = X.shape
+    if cluster is None:
+        codes = model.codes[0]
+    else:
+        labels = pd.Series(np.asarray(cluster, dtype=object).reshape(-1))
+        if labels.size != k:
+            raise AnalysisError(f"cluster has {labels.size} values but there are {k} effect sizes")
+        if labels.isna().any():
+            raise AnalysisError(f"cluster row {int(np.flatnonzero(labels.isna().to_numpy())[0])} is missing")
+        codes = labels.astype(str).factorize()[0]
+    J = int(codes.max()) + 1
+    if J < 2:
+        raise AnalysisError("cluster-robust inference needs at least 2 clusters")
+    theta = _marginal(fit)  # the working covariance
+    across = codes[:, None] != codes[None, :]
+    if np.any(theta[across] != 0.0):
+        raise AnalysisError("cluster: the model couples effect sizes of different clusters; cluster by the outer level")
+    W = np.linalg.inv(theta)
+    bread = fit.vb  # (X' W X)^-1
+    e = y - X @ fit.coef
+    IH = np.eye(k) - X @ bread @ X.T @ W  # I - H
+    meat = np.zeros((p, p))
+    G = np.zeros((p, J, k))
+    for j in range(J):
+        idx = np.flatnonzero(codes == j)
+        Tj = theta[np.ix_(idx, idx)]
+        D = linalg.cholesky(Tj, lower=False)  # upper: D'D = Theta_j
+        # clubSandwich's A_j = D' (D (I-H)_jj Theta_j D')^(-1/2) D, so that A_j Var(e_j) A_j' = Theta_j
+        Aj = D.T @ _inv_sqrt_psd(D @ IH[np.ix_(idx, idx)] @ Tj @ D.T) @ D
+        XW = X[idx].T @ W[np.ix_(idx, idx)]
+        uj = XW @ (Aj @ e[idx])
+        meat += np.outer(uj, uj)
+        G[:, j, :] = bread @ XW @ Aj @ IH[idx, :]
+    vcov = bread @ meat @ bread
+    se = np.sqrt(np.diag(vcov))
+    df = np.empty(p)
+    for c in range(p):
+        S = G[c] @ theta @ G[c].T
+        df[c] = np.trace(S) ** 2 / np.sum(S * S)
+    tstat = fit.coef / se
+    pval = 2.0 * stats.t.sf(np.abs(tstat), df)
+    crit = stats.t.isf((1.0 - fit.level) / 2.0, df)
+    return RobustMV(vcov, se, tstat, df, pval, fit.coef - crit * se, fit.coef + crit * se, J)
