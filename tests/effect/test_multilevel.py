@@ -191,3 +191,24 @@ def test_cr2_on_multilevel_fits_matches_clubsandwich(case):
     np.testing.assert_allclose(fit.robust(outer).se, robust.se, rtol=1e-14)
     with pytest.raises(AnalysisError, match="couples effect sizes of different clusters"):
         fit.robust(np.arange(fit.k))
+
+
+@pytest.mark.parametrize("case", CR2["wald"], ids=[c["name"] for c in CR2["wald"]])
+def test_htz_wald_test_matches_clubsandwich(case):
+    """clubSandwich's Wald_test(..., test = "HTZ"). The issue's example: dat.bcg, ~ ablat + year clustered by trial,
+    F = 6.709 on (2, 2.53) df, p = 0.097 (a plain Wald F on (2, 10) df gave p = 0.005); the univariate model is
+    the multilevel model with one level per trial."""
+    if case["name"].startswith("bcg"):
+        bcg = pd.DataFrame(CR2["bcg"])
+        fit = meta_analysis_mv(bcg["yi"], bcg["vi"], random="~ 1 | trial", data=bcg, mods=bcg[["ablat", "year"]])
+    else:
+        fit = meta_analysis_mv(A16["yi"], A16["vi"], random="~ 1 | study/esid", data=A16, mods=A16[["deltype"]])
+    test = fit.robust().wald_test([i - 1 for i in case["which"]])
+    assert test["F"] == pytest.approx(case["Fstat"], rel=1e-7)
+    assert test["df_num"] == case["df_num"]
+    assert test["df_denom"] == pytest.approx(case["df_denom"], rel=1e-7)
+    assert test["pval"] == pytest.approx(case["pval"], rel=1e-7)
+    by_name = fit.robust().wald_test(list(fit.coef_names[1:]))
+    assert by_name["F"] == pytest.approx(test["F"], rel=1e-14)
+    with pytest.raises(AnalysisError, match="no coefficient 'nope'"):
+        fit.robust().wald_test(["nope"])
