@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from emmie.effect import meta_analysis
+from emmie.effect import meta_analysis, meta_regression
 from emmie.effect.multilevel import anova, meta_analysis_mv, parse_random, vcalc
 from emmie.errors import AnalysisError
 
@@ -212,3 +212,19 @@ def test_htz_wald_test_matches_clubsandwich(case):
     assert by_name["F"] == pytest.approx(test["F"], rel=1e-14)
     with pytest.raises(AnalysisError, match="no coefficient 'nope'"):
         fit.robust().wald_test(["nope"])
+
+
+def test_meta_regression_with_clusters_tests_its_moderators_with_htz():
+    """The issue's example through the univariate meta_regression(cluster=): the omnibus test was a plain Wald F on
+    (2, 10) df, p = 0.005; it is now clubSandwich's HTZ test, F = 6.709 on (2, 2.53) df, p = 0.097."""
+    bcg = pd.DataFrame(CR2["bcg"])
+    ref = next(c for c in CR2["wald"] if c["name"].startswith("bcg"))
+    fit = meta_regression(
+        bcg["yi"], bcg["vi"], bcg[["ablat", "year"]], cluster=bcg["trial"], control={"threshold": 1e-12}
+    )
+    assert fit.qm == pytest.approx(ref["Fstat"], rel=1e-6)
+    assert (fit.qm_df, fit.qm_df_denom) == (2, pytest.approx(ref["df_denom"], rel=1e-6))
+    assert fit.qm_pval == pytest.approx(ref["pval"], rel=1e-6)
+    assert "Test of Moderators: F(df1 = 2, df2 = 2.528) = 6.7090, p-val = 0.09748 (CR2, HTZ)" in str(fit)
+    plain = meta_regression(bcg["yi"], bcg["vi"], bcg[["ablat", "year"]], test="knha")
+    assert plain.qm_df_denom == 10 and "F(df1 = 2, df2 = 10)" in str(plain) and "HTZ" not in str(plain)

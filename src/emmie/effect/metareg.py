@@ -31,8 +31,9 @@ class MetaRegression:
     """Result of :func:`meta_regression`. Per-coefficient fields are tuples in the order of ``names``.
 
     ``qm``/``qm_pval`` is the omnibus test of all moderators (chi^2 with ``qm_df`` df under
-    ``z``; under ``knha`` (or ``cluster=``) it is an F statistic, also available as ``f``, with
-    ``(qm_df, df)`` df). ``r2`` is the percentage of tau^2 accounted for by the moderators.
+    ``z``; under ``knha`` it is an F statistic, also available as ``f``, on ``(qm_df, qm_df_denom)`` df; with
+    ``cluster=`` it is the CR2 Wald test with the HTZ correction of clubSandwich's ``Wald_test``, an F on
+    ``(qm_df, qm_df_denom)`` df with HTZ's denominator). ``r2`` is the percentage of tau^2 accounted for by the moderators.
     """
 
     names: tuple[str, ...]
@@ -59,6 +60,7 @@ class MetaRegression:
     level: float
     warnings: tuple[str, ...] = ()
     cluster_robust: bool = False
+    qm_df_denom: float | None = None  # the omnibus F's denominator df (k - p under knha; HTZ's with cluster=)
 
     @property
     def f(self) -> float:
@@ -93,7 +95,10 @@ class MetaRegression:
             f"R^2 (amount of heterogeneity accounted for):            {self.r2:.2f}%",
             "",
             f"Test for Residual Heterogeneity: QE(df = {self.k - len(self.names)}) = {self.qe:.4f}, p-val = {self.qe_pval:.4g}",
-            f"Test of Moderators: {kind} = {self.qm:.4f}, p-val = {self.qm_pval:.4g}",
+            f"Test of Moderators: {kind}"
+            + (f"(df1 = {self.qm_df}, df2 = {self.qm_df_denom:.4g})" if self.qm_df_denom is not None else "")
+            + f" = {self.qm:.4f}, p-val = {self.qm_pval:.4g}"
+            + (" (CR2, HTZ)" if self.cluster_robust else ""),
             "",
             self.table().to_string(float_format=lambda x: f"{x:.4f}"),
         ]
@@ -208,7 +213,7 @@ def meta_regression(
     se, stat, pval, ci_lb, ci_ub, df = fit.se, fit.stat, fit.pval, fit.ci_lb, fit.ci_ub, fit.df
     robust = False
     if cluster is not None:
-        from emmie.effect.robust import robust_test
+        from emmie.effect.robust import htz_test, robust_test
 
         rt = robust_test(y, v, X, fit.weights, cluster, level=lev, beta=beta)
         se, stat, pval, ci_lb, ci_ub = rt.se, rt.stat, rt.pval, rt.ci_lb, rt.ci_ub
@@ -219,8 +224,13 @@ def meta_regression(
     sub = vb[np.ix_(idx, idx)]
     qm = float(beta[idx] @ np.linalg.solve(sub, beta[idx]))
     qm_df = p - 1
-    if t == "knha" or robust:
+    qm_df_denom: float | None = None
+    if robust:  # CR2 Wald test with the HTZ correction (clubSandwich's Wald_test default)
+        htz = htz_test(beta, vb, rt.G, rt.theta, idx.tolist())
+        qm, qm_pval, qm_df_denom = htz["F"], htz["pval"], htz["df_denom"]
+    elif t == "knha":
         qm = qm / qm_df
+        qm_df_denom = float(k - p)
         qm_pval = float(stats.f.sf(qm, qm_df, k - p))
     else:
         qm_pval = float(stats.chi2.sf(qm, qm_df))
@@ -248,6 +258,7 @@ def meta_regression(
         qm=qm,
         qm_df=qm_df,
         qm_pval=qm_pval,
+        qm_df_denom=qm_df_denom,
         qe=fit.qe,
         qe_pval=fit.qe_pval,
         df=df,

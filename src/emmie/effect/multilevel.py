@@ -40,6 +40,7 @@ from scipy import linalg, optimize, stats
 from ..errors import AnalysisError
 from .metareg import design_matrix
 from .rma import as_vector, check_level
+from .robust import _inv_sqrt_psd, htz_test
 
 TESTS_MV = ("z", "t")
 METHODS_MV = ("REML", "ML")
@@ -83,26 +84,7 @@ class RobustMV:
                 index.append(int(c))
         if not index or len(set(index)) != len(index):
             raise AnalysisError("wald_test: name at least one coefficient, each once")
-        q = len(index)
-        C = np.eye(len(self.coef))[index]
-        omega = C @ self.vcov @ C.T
-        cb = C @ self.coef
-        Q = float(cb @ np.linalg.solve(omega, cb))
-        # S[s, t][j, j'] = P_sj' Theta P_tj' with P_sj = row s of C bread X_j' W_j A_j (I - H)_j.: the CR2
-        # covariance's terms under the working model; their trace over j is its expectation, Omega_E
-        P = np.einsum("sc,cjk->sjk", C, self._G)
-        S = np.einsum("sjk,kl,tml->stjm", P, self._theta, P)
-        omega_e = np.einsum("stjj->st", S)
-        root = _inv_sqrt_psd(omega_e)
-        B = np.einsum("as,stjm,tb->abjm", root, S, root)  # standardised by Omega_E
-        diag = B[np.arange(q), np.arange(q)]  # B[s, s]
-        # total variance of the standardised estimator: sum over s, t of Var(Omega~_st)
-        total = float(np.einsum("stjm,tsjm->", B, B) + np.einsum("sjm,tjm->", diag, diag))
-        eta = q * (q + 1) / total
-        df_denom = eta - q + 1
-        F = max(df_denom / (eta * q), 0.0) * Q
-        pval = float(stats.f.sf(F, q, df_denom)) if df_denom > 0 else float("nan")
-        return {"Q": Q, "F": F, "df_num": float(q), "df_denom": df_denom, "pval": pval}
+        return htz_test(self.coef, self.vcov, self._G, self._theta, index)
 
 
 @dataclass(frozen=True)
@@ -730,13 +712,6 @@ def _marginal(fit: MultilevelFit) -> np.ndarray:
         Ms = st.V + np.tensordot(fit.sigma2, st.A, axes=1)
         M[st.rows[:, :, None], st.rows[:, None, :]] = Ms
     return M
-
-
-def _inv_sqrt_psd(S: np.ndarray) -> np.ndarray:
-    vals, vecs = np.linalg.eigh(0.5 * (S + S.T))
-    tol = np.max(np.abs(vals)) * S.shape[0] * np.finfo(float).eps
-    inv = np.where(vals > tol, 1.0 / np.sqrt(np.where(vals > tol, vals, 1.0)), 0.0)
-    return (vecs * inv) @ vecs.T
 
 
 def _robust(fit: MultilevelFit, cluster: Any) -> RobustMV:

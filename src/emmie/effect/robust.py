@@ -42,6 +42,41 @@ class RobustTest:
     ci_lb: np.ndarray
     ci_ub: np.ndarray
     n_clusters: int
+    # for HTZ tests: G[c, j] = row c of bread X_j' W_j A_j (I - H)_j. per cluster j, and the working covariance
+    G: np.ndarray | None = None
+    theta: np.ndarray | None = None
+
+
+def htz_test(
+    coef: np.ndarray, vcov: np.ndarray, G: np.ndarray, theta: np.ndarray, index: Sequence[int]
+) -> dict[str, float]:
+    """Robust Wald test that the coefficients at ``index`` are all 0, with the HTZ small-sample correction (R
+    clubSandwich's ``Wald_test(..., constrain_zero(index), vcov = "CR2", test = "HTZ")``).
+
+    The CR2 Wald statistic Q is referred to Hotelling's T^2 whose degrees of freedom eta match the total variance of
+    the CR2 covariance, standardised by its expectation, under the working model: F = Q (eta - q + 1) / (eta q) on
+    (q, eta - q + 1) df. ``G`` (p x J x k) and ``theta`` (the working covariance: k x k, or its diagonal) come from
+    the CR2 computation. Pustejovsky JE, Tipton E (2018), Journal of Business & Economic Statistics 36:672-683,
+    section 3."""
+    q = len(index)
+    C = np.eye(len(coef))[list(index)]
+    omega = C @ vcov @ C.T
+    cb = C @ coef
+    Q = float(cb @ np.linalg.solve(omega, cb))
+    # S[s, t][j, j'] = P_sj' Theta P_tj' with P_sj = row s of C G[:, j]: the CR2 covariance's terms under the
+    # working model; their trace over j is its expectation, Omega_E
+    P = np.einsum("sc,cjk->sjk", C, G)
+    TP = P * theta[None, None, :] if theta.ndim == 1 else np.einsum("kl,tml->tmk", theta, P)
+    S = np.einsum("sjk,tmk->stjm", P, TP)
+    root = _inv_sqrt_psd(np.einsum("stjj->st", S))
+    B = np.einsum("as,stjm,tb->abjm", root, S, root)
+    diag = B[np.arange(q), np.arange(q)]
+    total = float(np.einsum("stjm,tsjm->", B, B) + np.einsum("sjm,tjm->", diag, diag))
+    eta = q * (q + 1) / total
+    df_denom = eta - q + 1
+    F = max(df_denom / (eta * q), 0.0) * Q
+    pval = float(stats.f.sf(F, q, df_denom)) if df_denom > 0 else float("nan")
+    return {"Q": Q, "F": F, "df_num": float(q), "df_denom": df_denom, "pval": pval}
 
 
 def _inv_sqrt_psd(S: np.ndarray) -> np.ndarray:
@@ -133,4 +168,4 @@ def robust_test(
     stat = beta / se
     pval = 2.0 * stats.t.sf(np.abs(stat), df)
     crit = stats.t.isf((1.0 - level) / 2.0, df)
-    return RobustTest(V, se, stat, df, pval, beta - crit * se, beta + crit * se, J)
+    return RobustTest(V, se, stat, df, pval, beta - crit * se, beta + crit * se, J, G, theta)
