@@ -14,7 +14,7 @@ Raudenbush SW (2009). Analyzing effect sizes: random-effects models. In Cooper, 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -61,6 +61,63 @@ class MetaRegression:
     warnings: tuple[str, ...] = ()
     cluster_robust: bool = False
     qm_df_denom: float | None = None  # the omnibus F's denominator df (k - p under knha; HTZ's with cluster=)
+    vb: np.ndarray | None = field(default=None, repr=False)  # model-based covariance of the coefficients
+    X: np.ndarray | None = field(default=None, repr=False)  # the design matrix of the rows used
+    yi: np.ndarray | None = field(default=None, repr=False)  # the effect sizes of the rows used
+
+    def predict(self, newmods: Any) -> pd.DataFrame:
+        """Predicted effects at new moderator values, as metafor's ``predict(fit, newmods=)``: ``pred``, ``se``,
+        the confidence interval (``ci_lb``, ``ci_ub``) and the prediction interval of a true effect at those values
+        (``pi_lb``, ``pi_ub``: ``pred +/- crit * sqrt(se^2 + tau^2)``; NaN for an equal-effects fit, as metafor
+        gives none); t on k - p df under ``knha``.
+
+        ``newmods``: one row per prediction and one numeric column per moderator column of the fit (dummy columns
+        of a categorical moderator as the fit named them), without the intercept."""
+        if self.cluster_robust:
+            raise AnalysisError(
+                "predict: a fit with cluster= has a cluster-robust covariance; predict from the fit without cluster="
+            )
+        if self.vb is None or self.X is None:
+            raise AnalysisError("predict: this result does not carry its design (made by an older emmie)")
+        new = np.asarray(newmods, dtype=float)
+        p = len(self.names)
+        if new.ndim == 1:  # one moderator: a value per prediction; several: one prediction
+            new = new[:, None] if p == 2 else new[None, :]
+        if new.shape[1] != p - 1:
+            raise AnalysisError(
+                f"predict: newmods has {new.shape[1]} columns; the fit has {p - 1} ({', '.join(self.names[1:])})"
+            )
+        if not np.all(np.isfinite(new)):
+            raise AnalysisError("predict: newmods must be finite numbers")
+        Xn = np.column_stack([np.ones(new.shape[0]), new])
+        pred = Xn @ np.asarray(self.coef)
+        se = np.sqrt(np.einsum("ij,jk,ik->i", Xn, self.vb, Xn))
+        q = 0.5 + self.level / 2.0
+        crit = float(stats.t.ppf(q, self.k - p)) if self.test == "knha" else float(stats.norm.ppf(q))
+        # an equal-effects fit has no distribution of true effects to predict from (metafor gives no interval)
+        spread = np.sqrt(se * se + self.tau2) if self.method != "EE" else np.full(se.shape, np.nan)
+        return pd.DataFrame(
+            {
+                "pred": pred,
+                "se": se,
+                "ci_lb": pred - crit * se,
+                "ci_ub": pred + crit * se,
+                "pi_lb": pred - crit * spread,
+                "pi_ub": pred + crit * spread,
+            }
+        )
+
+    def fitted(self) -> np.ndarray:
+        """Fitted values ``X b`` of the rows used (metafor's ``fitted``)."""
+        if self.X is None:
+            raise AnalysisError("fitted: this result does not carry its design (made by an older emmie)")
+        return self.X @ np.asarray(self.coef)
+
+    def residuals(self) -> np.ndarray:
+        """Residuals ``yi - X b`` of the rows used (metafor's ``residuals``)."""
+        if self.yi is None:
+            raise AnalysisError("residuals: this result does not carry its data (made by an older emmie)")
+        return self.yi - self.fitted()
 
     @property
     def f(self) -> float:
@@ -259,6 +316,9 @@ def meta_regression(
         qm_df=qm_df,
         qm_pval=qm_pval,
         qm_df_denom=qm_df_denom,
+        vb=fit.vb,
+        X=X,
+        yi=y,
         qe=fit.qe,
         qe_pval=fit.qe_pval,
         df=df,
