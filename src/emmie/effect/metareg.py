@@ -22,7 +22,7 @@ import pandas as pd
 from scipy import stats
 
 from emmie.effect.estimators import METAFOR_DEFAULTS, Control, make_control, normalise_method
-from emmie.effect.rma import as_vector, check_level, check_test, check_yi_vi, fit_linear
+from emmie.effect.rma import as_vector, check_level, check_test, check_yi_vi, fit_linear, prediction
 from emmie.errors import AnalysisError
 
 
@@ -96,16 +96,7 @@ class MetaRegression:
         crit = float(stats.t.ppf(q, self.k - p)) if self.test == "knha" else float(stats.norm.ppf(q))
         # an equal-effects fit has no distribution of true effects to predict from (metafor gives no interval)
         spread = np.sqrt(se * se + self.tau2) if self.method != "EE" else np.full(se.shape, np.nan)
-        return pd.DataFrame(
-            {
-                "pred": pred,
-                "se": se,
-                "ci_lb": pred - crit * se,
-                "ci_ub": pred + crit * se,
-                "pi_lb": pred - crit * spread,
-                "pi_ub": pred + crit * spread,
-            }
-        )
+        return pd.DataFrame(prediction(pred, se, crit, spread))
 
     def fitted(self) -> np.ndarray:
         """Fitted values ``X b`` of the rows used (metafor's ``fitted``)."""

@@ -39,7 +39,7 @@ from scipy import linalg, optimize, stats
 
 from ..errors import AnalysisError
 from .metareg import design_matrix
-from .rma import as_vector, check_level
+from .rma import as_vector, check_level, prediction
 from .robust import _inv_sqrt_psd, htz_test
 
 TESTS_MV = ("z", "t")
@@ -136,14 +136,7 @@ class MultilevelFit:
         se = float(self.se[0])
         crit = _critical(self.test, self.level, self.dfs)
         spread = math.sqrt(se * se + float(self.sigma2.sum()))
-        return {
-            "pred": est,
-            "se": se,
-            "ci_lb": est - crit * se,
-            "ci_ub": est + crit * se,
-            "pi_lb": est - crit * spread,
-            "pi_ub": est + crit * spread,
-        }
+        return prediction(est, se, crit, spread)
 
     @property
     def pi_lb(self) -> float:

@@ -275,6 +275,19 @@ class MetaAnalysis:
         return format_meta_analysis(self)
 
 
+def prediction(pred: Any, se: Any, crit: float, spread: Any) -> dict[str, Any]:
+    """metafor's ``predict`` columns: the estimate, its confidence interval (``pred +/- crit * se``) and the
+    prediction interval of a true effect (``pred +/- crit * spread``, ``spread = sqrt(se^2 + heterogeneity)``)."""
+    return {
+        "pred": pred,
+        "se": se,
+        "ci_lb": pred - crit * se,
+        "ci_ub": pred + crit * se,
+        "pi_lb": pred - crit * spread,
+        "pi_ub": pred + crit * spread,
+    }
+
+
 def _readonly(a: np.ndarray) -> np.ndarray:
     a = np.array(a, dtype=float)
     a.setflags(write=False)
