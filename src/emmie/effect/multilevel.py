@@ -61,8 +61,8 @@ class RobustMV:
     n_clusters: int
     coef: np.ndarray = field(repr=False)
     coef_names: tuple[str, ...] = field(repr=False)
-    _G: np.ndarray = field(repr=False)  # p x J x k: row c of bread X_j' W_j A_j (I - H)_j. for each cluster j
-    _theta: np.ndarray = field(repr=False)  # the working covariance
+    _fit: Any = field(repr=False, compare=False)
+    _codes: np.ndarray = field(repr=False, compare=False)  # each effect size's cluster
 
     def wald_test(self, coefs: Sequence[int | str]) -> dict[str, float]:
         """Robust Wald test that several coefficients are all 0, with the HTZ small-sample correction
@@ -84,7 +84,8 @@ class RobustMV:
                 index.append(int(c))
         if not index or len(set(index)) != len(index):
             raise AnalysisError("wald_test: name at least one coefficient, each once")
-        return htz_test(self.coef, self.vcov, self._G, self._theta, index)
+        G, theta = _dense_terms(self._fit, self._codes)  # k x k: the HTZ test is not yet block-wise
+        return htz_test(self.coef, self.vcov, G, theta, index)
 
 
 @dataclass(frozen=True)
@@ -205,7 +206,13 @@ def _levels(data: pd.DataFrame, groups: list[tuple[str, ...]], k: int) -> list[n
         if missing.any():
             i = int(np.flatnonzero(missing)[0])
             raise AnalysisError(f"random: row {i} has no value in {', '.join(group)}")
-        codes.append(frame.astype(str).agg("\x1f".join, axis=1).factorize()[0])
+        # one code per distinct combination, in order of first appearance (a row-wise string join took 5 s at
+        # k = 100,000)
+        key = np.zeros(k, dtype=np.int64)
+        for name in group:
+            col, uniques = pd.factorize(frame[name].astype(str).to_numpy())
+            key = pd.factorize(key * len(uniques) + col)[0].astype(np.int64)  # renumbered: never overflows
+        codes.append(key)
     return codes
 
 
@@ -707,51 +714,107 @@ def _marginal(fit: MultilevelFit) -> np.ndarray:
     return M
 
 
+def _cluster_codes(fit: MultilevelFit, cluster: Any) -> np.ndarray:
+    model = fit._model
+    k = model.y.size
+    if cluster is None:
+        return model.codes[0]
+    labels = pd.Series(np.asarray(cluster, dtype=object).reshape(-1))
+    if labels.size != k:
+        raise AnalysisError(f"cluster has {labels.size} values but there are {k} effect sizes")
+    if labels.isna().any():
+        raise AnalysisError(f"cluster row {int(np.flatnonzero(labels.isna().to_numpy())[0])} is missing")
+    return labels.astype(str).factorize()[0]
+
+
+def _cluster_blocks(fit: MultilevelFit, codes: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each cluster's rows and its block of the fitted marginal covariance M, built from the model's blocks (a
+    cluster holds whole blocks), never as a k x k matrix."""
+    model = fit._model
+    parts: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
+    for st in model.stacks:
+        Ms = st.V + np.tensordot(fit.sigma2, st.A, axes=1)
+        cl = codes[st.rows]
+        if np.any(cl != cl[:, :1]):
+            raise AnalysisError(
+                "cluster: the model couples effect sizes of different clusters; cluster by the outer level"
+            )
+        for g in range(st.rows.shape[0]):
+            parts.setdefault(int(cl[g, 0]), []).append((st.rows[g], Ms[g]))
+    out = []
+    for j in range(int(codes.max()) + 1):
+        blocks = parts[j]
+        idx = np.concatenate([r for r, _ in blocks])
+        out.append((idx, linalg.block_diag(*[m for _, m in blocks])))
+    return out
+
+
 def _robust(fit: MultilevelFit, cluster: Any) -> RobustMV:
+    """CR2 cluster by cluster. The Satterthwaite df of coefficient c needs S = G_c Theta G_c' (J x J); with
+    a_j = row c of B X_j' W_j A_j and c_j = a_j X_j, (I - H) expands to S = diag(a_j Theta_j a_j') - C B C', so
+    its trace and squared norm cost O(J p^2) and memory stays O(largest cluster^2) (B = (X' W X)^-1)."""
     model = fit._model
     X, y = model.X, model.y
     k, p = X.shape
-    if cluster is None:
-        codes = model.codes[0]
-    else:
-        labels = pd.Series(np.asarray(cluster, dtype=object).reshape(-1))
-        if labels.size != k:
-            raise AnalysisError(f"cluster has {labels.size} values but there are {k} effect sizes")
-        if labels.isna().any():
-            raise AnalysisError(f"cluster row {int(np.flatnonzero(labels.isna().to_numpy())[0])} is missing")
-        codes = labels.astype(str).factorize()[0]
+    codes = _cluster_codes(fit, cluster)
     J = int(codes.max()) + 1
     if J < 2:
         raise AnalysisError("cluster-robust inference needs at least 2 clusters")
-    theta = _marginal(fit)  # the working covariance
-    across = codes[:, None] != codes[None, :]
-    if np.any(theta[across] != 0.0):
-        raise AnalysisError("cluster: the model couples effect sizes of different clusters; cluster by the outer level")
-    W = np.linalg.inv(theta)
+    blocks = _cluster_blocks(fit, codes)
     bread = fit.vb  # (X' W X)^-1
     e = y - X @ fit.coef
-    IH = np.eye(k) - X @ bread @ X.T @ W  # I - H
     meat = np.zeros((p, p))
-    G = np.zeros((p, J, k))
-    for j in range(J):
-        idx = np.flatnonzero(codes == j)
-        Tj = theta[np.ix_(idx, idx)]
+    d = np.empty((J, p))
+    C = np.empty((p, J, p))
+    for j, (idx, Tj) in enumerate(blocks):
+        Wj = np.linalg.inv(Tj)
+        Xj = X[idx]
+        IHjj = np.eye(idx.size) - Xj @ bread @ Xj.T @ Wj  # (I - H)_jj
         D = linalg.cholesky(Tj, lower=False)  # upper: D'D = Theta_j
         # clubSandwich's A_j = D' (D (I-H)_jj Theta_j D')^(-1/2) D, so that A_j Var(e_j) A_j' = Theta_j
-        Aj = D.T @ _inv_sqrt_psd(D @ IH[np.ix_(idx, idx)] @ Tj @ D.T) @ D
-        XW = X[idx].T @ W[np.ix_(idx, idx)]
+        Aj = D.T @ _inv_sqrt_psd(D @ IHjj @ Tj @ D.T) @ D
+        XW = Xj.T @ Wj
         uj = XW @ (Aj @ e[idx])
         meat += np.outer(uj, uj)
-        G[:, j, :] = bread @ XW @ Aj @ IH[idx, :]
+        a = bread @ XW @ Aj  # p x s_j
+        d[j] = np.einsum("cs,st,ct->c", a, Tj, a)
+        C[:, j, :] = a @ Xj
     vcov = bread @ meat @ bread
     se = np.sqrt(np.diag(vcov))
     df = np.empty(p)
     for c in range(p):
-        S = G[c] @ theta @ G[c].T
-        df[c] = np.trace(S) ** 2 / np.sum(S * S)
+        Cc = C[c]
+        CB = Cc @ bread
+        low_diag = np.einsum("jp,jp->j", CB, Cc)  # (C B C')_jj
+        CtC = Cc.T @ Cc
+        M2 = bread @ CtC
+        trace = d[:, c].sum() - np.trace(M2)
+        square = float(d[:, c] @ d[:, c] - 2.0 * d[:, c] @ low_diag + np.sum(M2 * M2.T))
+        df[c] = trace**2 / square
     tstat = fit.coef / se
     pval = 2.0 * stats.t.sf(np.abs(tstat), df)
     crit = stats.t.isf((1.0 - fit.level) / 2.0, df)
     return RobustMV(
-        vcov, se, tstat, df, pval, fit.coef - crit * se, fit.coef + crit * se, J, fit.coef, fit.coef_names, G, theta
+        vcov, se, tstat, df, pval, fit.coef - crit * se, fit.coef + crit * se, J, fit.coef, fit.coef_names, fit, codes
     )
+
+
+def _dense_terms(fit: MultilevelFit, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """G (p x J x k: bread X_j' W_j A_j (I - H)_j. per cluster j) and the working covariance as k x k matrices,
+    for the HTZ test of several coefficients (:func:`emmie.effect.robust.htz_test`)."""
+    model = fit._model
+    X = model.X
+    k, p = X.shape
+    theta = _marginal(fit)
+    W = np.linalg.inv(theta)
+    bread = fit.vb
+    IH = np.eye(k) - X @ bread @ X.T @ W
+    J = int(codes.max()) + 1
+    G = np.zeros((p, J, k))
+    for j in range(J):
+        idx = np.flatnonzero(codes == j)
+        Tj = theta[np.ix_(idx, idx)]
+        D = linalg.cholesky(Tj, lower=False)
+        Aj = D.T @ _inv_sqrt_psd(D @ IH[np.ix_(idx, idx)] @ Tj @ D.T) @ D
+        G[:, j, :] = bread @ X[idx].T @ W[np.ix_(idx, idx)] @ Aj @ IH[idx, :]
+    return G, theta
