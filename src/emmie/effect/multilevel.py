@@ -35,7 +35,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import linalg, optimize, stats
+from scipy import linalg, optimize, sparse, stats
+from scipy.sparse import csgraph
 
 from ..errors import AnalysisError
 from .metareg import design_matrix
@@ -147,6 +148,33 @@ class MultilevelFit:
     def pi_ub(self) -> float:
         return self.predict()["pi_ub"]
 
+    def weights(self) -> np.ndarray:
+        """Each effect size's weight in percent, metafor's ``weights()`` of an ``rma.mv`` fit: the diagonal of
+        M^-1 (M the fitted marginal covariance), scaled to sum to 100. Block by block."""
+        w = np.empty(self.k)
+        for st in self._model.stacks:
+            Minv = np.linalg.inv(st.V + np.tensordot(self.sigma2, st.A, axes=1))
+            w[st.rows] = np.einsum("gss->gs", Minv)
+        return 100.0 * w / w.sum()
+
+    def i2(self) -> tuple[float, tuple[float, ...]]:
+        """I² in percent, total and per variance component: ``100 sigma2_l / (sum(sigma2) + s2)`` with the typical
+        sampling variance ``s2 = (k - p) / tr(P)``, ``P = W - W X (X' W X)^-1 X' W``, ``W = V^-1`` (the metafor
+        FAQ, "I^2 for multilevel and multivariate models"; Nakagawa & Santos 2012). Block by block."""
+        model = self._model
+        p = model.X.shape[1]
+        trace_w, xtwx, xtwwx = 0.0, np.zeros((p, p)), np.zeros((p, p))
+        for st in model.stacks:
+            W = np.linalg.inv(st.V)
+            Xb = model.X[st.rows]
+            WX = W @ Xb
+            trace_w += float(np.einsum("gss->", W))
+            xtwx += np.einsum("gsp,gsq->pq", Xb, WX)
+            xtwwx += np.einsum("gsp,gsq->pq", WX, WX)
+        typical = (self.k - self.p) / (trace_w - float(np.trace(np.linalg.solve(xtwx, xtwwx))))
+        total = float(self.sigma2.sum())
+        return 100.0 * total / (total + typical), tuple(100.0 * float(s) / (total + typical) for s in self.sigma2)
+
     def robust(self, cluster: Any = None) -> RobustMV:
         """Cluster-robust (CR2) covariance of the coefficients and t tests with Satterthwaite degrees of freedom, as
         clubSandwich's ``coef_test(fit, vcov = "CR2")`` on an ``rma.mv`` fit: the working covariance is the fitted
@@ -216,36 +244,25 @@ def _levels(data: pd.DataFrame, groups: list[tuple[str, ...]], k: int) -> list[n
     return codes
 
 
-def _blocks(codes: list[np.ndarray], V: np.ndarray | None, k: int) -> list[np.ndarray]:
-    """Groups of rows that M couples: rows sharing a level of any component, or a covariance in V."""
-    parent = np.arange(k)
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    def join(rows: np.ndarray) -> None:
-        root = find(int(rows[0]))
-        for r in rows[1:]:
-            other = find(int(r))
-            if other != root:
-                parent[other] = root
-
+def _blocks(codes: list[np.ndarray], V: Any, k: int) -> list[np.ndarray]:
+    """Groups of rows that M couples: rows sharing a level of any component, or a covariance in V (the connected
+    components of that graph)."""
+    heads, tails = [], []
     for code in codes:
-        order = np.argsort(code, kind="stable")
-        cuts = np.flatnonzero(np.diff(code[order])) + 1
-        for rows in np.split(order, cuts):
-            if rows.size > 1:
-                join(rows)
+        first = np.full(int(code.max()) + 1, -1, dtype=np.int64)
+        first[code[::-1]] = np.arange(k - 1, -1, -1)  # each level's first row
+        heads.append(np.arange(k))
+        tails.append(first[code])
     if V is not None:  # the sampling covariances given (never formed from vi: k x k at large k)
-        i, j = np.nonzero(np.triu(V, 1))
-        for a, b in zip(i.tolist(), j.tolist(), strict=True):
-            join(np.array([a, b]))
-    roots = np.array([find(i) for i in range(k)])
-    order = np.argsort(roots, kind="stable")
-    cuts = np.flatnonzero(np.diff(roots[order])) + 1
+        coo = V.tocoo() if sparse.issparse(V) else sparse.coo_matrix(np.triu(V, 1))
+        off = coo.row != coo.col
+        heads.append(coo.row[off].astype(np.int64))
+        tails.append(coo.col[off].astype(np.int64))
+    head, tail = np.concatenate(heads), np.concatenate(tails)
+    graph = sparse.coo_matrix((np.ones(head.size), (head, tail)), shape=(k, k))
+    _, labels = csgraph.connected_components(graph, directed=False)
+    order = np.argsort(labels, kind="stable")
+    cuts = np.flatnonzero(np.diff(labels[order])) + 1
     return np.split(order, cuts)
 
 
@@ -277,7 +294,12 @@ def _stacks(blocks: list[np.ndarray], codes: list[np.ndarray], vi: np.ndarray | 
     out = []
     for _size, group in sorted(by_size.items()):
         rows = np.stack(group)
-        if V is not None:
+        if V is not None and sparse.issparse(V):
+            g, size = rows.shape
+            sub = V[rows.reshape(-1)][:, rows.reshape(-1)].tocoo()  # entries only within blocks
+            Vs = np.zeros((g, size, size))
+            Vs[sub.row // size, sub.row % size, sub.col % size] = sub.data
+        elif V is not None:
             Vs = V[rows[:, :, None], rows[:, None, :]]
         else:
             Vs = np.zeros((*rows.shape, rows.shape[1]))
@@ -454,10 +476,13 @@ def meta_analysis_mv(
     if (vi is None) == (V is None):
         raise AnalysisError("give the sampling variances vi or the sampling covariance matrix V (one of them)")
     if V is not None:
-        Vm = np.asarray(V, dtype=float)
-        if Vm.shape != (k, k):
-            raise AnalysisError(f"V is {Vm.shape[0]} x {Vm.shape[1] if Vm.ndim > 1 else 1}; expected {k} x {k}")
-        if not np.allclose(Vm, Vm.T, rtol=0, atol=1e-12 * max(1.0, float(np.abs(Vm).max()))):
+        Vm = sparse.csr_matrix(V, dtype=float) if sparse.issparse(V) else np.asarray(V, dtype=float)
+        if Vm.ndim != 2 or Vm.shape != (k, k):
+            shape = Vm.shape if Vm.ndim == 2 else (Vm.shape[0], 1)
+            raise AnalysisError(f"V is {shape[0]} x {shape[1]}; expected {k} x {k}")
+        scale = max(1.0, float(abs(Vm).max()))
+        asym = float(abs(Vm - Vm.T).max()) if sparse.issparse(Vm) else float(np.abs(Vm - Vm.T).max())
+        if asym > 1e-12 * scale:
             raise AnalysisError("V is not symmetric")
     else:
         v = as_vector(vi, "vi")
@@ -505,7 +530,7 @@ def meta_analysis_mv(
         reml=method == "REML",
         logdet_xtx=float(np.linalg.slogdet(X.T @ X)[1]),
     )
-    mean_v = float(np.mean(np.diag(Vm))) if Vm is not None else float(np.mean(v))
+    mean_v = float(np.mean(Vm.diagonal())) if Vm is not None else float(np.mean(v))
     start = np.array([float(f) if f is not None else max(float(np.var(y)) - mean_v, 0.01) / q for f in fix])
     s2, cur = _maximise(model, start, fixed)
     return _finish(model, s2, cur, fixed, groups, codes, names, method, test, level)
@@ -666,7 +691,7 @@ def anova(full: MultilevelFit, reduced: MultilevelFit) -> dict[str, float]:
     return {"LRT": lrt, "df": float(df), "pval": float(stats.chi2.sf(lrt, df))}
 
 
-def vcalc(vi: Any, cluster: Any, *, rho: float, obs: Any = None) -> np.ndarray:
+def vcalc(vi: Any, cluster: Any, *, rho: float, obs: Any = None, sparse_matrix: bool = False) -> Any:
     """Sampling covariance matrix from an assumed correlation between the effect sizes of a cluster (metafor's
     ``vcalc(vi, cluster, obs, rho)`` for one correlation): ``V[i, j] = rho * sqrt(vi[i] * vi[j])`` for two effect
     sizes of the same cluster, 0 across clusters. With ``random = "~ 1 | cluster/obs"`` this is the correlated and
@@ -674,7 +699,8 @@ def vcalc(vi: Any, cluster: Any, *, rho: float, obs: Any = None) -> np.ndarray:
     doi:10.1007/s11121-021-01246-3; pair it with cluster-robust inference, since rho is a guess.
 
     ``obs`` (optional) names each effect size within its cluster; two rows with the same cluster and ``obs`` are
-    refused (metafor reads them as one observation)."""
+    refused (metafor reads them as one observation). ``sparse_matrix=True`` returns a ``scipy.sparse`` CSR matrix
+    (metafor's ``sparse = TRUE``), which :func:`meta_analysis_mv` takes as ``V`` at any k."""
     v = as_vector(vi, "vi")
     if np.any(~np.isfinite(v)) or np.any(v < 0):
         i = int(np.flatnonzero(~np.isfinite(v) | (v < 0))[0])
@@ -696,8 +722,18 @@ def vcalc(vi: Any, cluster: Any, *, rho: float, obs: Any = None) -> np.ndarray:
             i = int(np.flatnonzero(twice)[0])
             raise AnalysisError(f"row {i}: cluster {cl[i]!r} has obs {ob[i]!r} twice; each effect size needs its own")
     code = cl.astype(str).factorize()[0]
-    same = code[:, None] == code[None, :]
     sd = np.sqrt(v)
+    if sparse_matrix:  # metafor's sparse = TRUE: only the within-cluster entries, never k x k
+        order = np.argsort(code, kind="stable")
+        n = np.bincount(code)
+        start = np.cumsum(n) - n
+        reps = n[code[order]]
+        rows = np.repeat(order, reps)
+        within = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
+        cols = order[np.repeat(start[code[order]], reps) + within]
+        data = np.where(rows == cols, v[rows], rho * sd[rows] * sd[cols])
+        return sparse.csr_matrix((data, (rows, cols)), shape=(v.size, v.size))
+    same = code[:, None] == code[None, :]
     V = np.where(same, rho * np.outer(sd, sd), 0.0)
     np.fill_diagonal(V, v)
     return V

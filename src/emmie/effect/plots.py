@@ -222,7 +222,10 @@ def forest_data(
             "vi": vi,
             "ci_lb": yi - half,
             "ci_ub": yi + half,
-            "weight": study_weights(vi, _get(result, "tau2", 0.0)),
+            # a model whose weights are not 1 / (vi + tau^2) (a multilevel model) gives them as study_weights
+            "weight": np.asarray(result.study_weights, dtype=float)
+            if getattr(result, "study_weights", None) is not None
+            else study_weights(vi, _get(result, "tau2", 0.0)),
         }
     )
     summary = {
@@ -584,7 +587,10 @@ def caterpillar_plot(
 def _heterogeneity_note(result: Any) -> str:
     tau2, i2, q, q_pval = (_get(result, n) for n in ("tau2", "i2", "q", "q_pval"))
     parts = []
-    if np.isfinite(tau2):
+    sigma2 = getattr(result, "sigma2", None)
+    if sigma2 is not None and len(sigma2) == 2:  # a multilevel model: between and within studies
+        parts.append(f"\u03c3\u00b2 between studies = {sigma2[0]:.3f}, within = {sigma2[1]:.3f}")
+    elif np.isfinite(tau2):
         parts.append(f"\u03c4\u00b2 = {tau2:.3f}")
     if np.isfinite(i2):
         parts.append(f"I\u00b2 = {i2:.1f}%")

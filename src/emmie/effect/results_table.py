@@ -102,7 +102,12 @@ def join(effect: dict[str, Any], table: pd.DataFrame) -> dict[str, Any]:
         g = groups.get(o["outcome"], empty)
         o["studies"] = _records(g[STUDY_KEYS])
         bayes = o.get("bayes")
-        if bayes is not None:
+        if bayes is not None and o.get("study_averages"):  # a multilevel model: the Bayesian model had averages
+            bayes["theta"] = [
+                {"yi": a["yi"], "vi": a["vi"], **{short: a.get(long) for long, short in THETA.items()}}
+                for a in o["study_averages"]
+            ]
+        elif bayes is not None:
             theta = g[["yi", "vi", *THETA]].rename(columns=THETA)
             bayes["theta"] = _records(theta)
         rct = o.get("randomised_only")

@@ -33,6 +33,8 @@ from emmie.effect.estimators import (
 from emmie.errors import AnalysisError
 
 TESTS = ("z", "knha")
+#: How the pages name each test of a pooled effect (``cr2``: the multilevel model's cluster-robust test).
+TEST_NAMES = {"z": "z (Wald)", "knha": "Knapp-Hartung", "cr2": "CR2 cluster-robust (Satterthwaite t)"}
 METHOD_NAMES = {
     "EE": "equal-effects",
     "DL": "DerSimonian-Laird",

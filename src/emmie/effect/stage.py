@@ -6,19 +6,25 @@ What happens to each coded result (``effects`` row), in order:
    ``measure`` (metafor's ``escalc``). A result is *poolable* when both are finite, ``vi > 0``, the
    measure is comparative (not ``NONE``, not the single-arm ``PROP``), the measure is the outcome's
    pooling measure (``measure`` in ``review.yaml``; ``GEN`` results are on the analysis scale and
-   join any outcome; without a declared measure the most frequent computable one is used) and it is
-   the study's first such result on the outcome (one result per study and outcome, so that no
-   study is counted twice; later rows go to the SWiM table with that reason).
-2. An outcome with k >= 2 poolable results is meta-analysed: REML with the z test and with the
+   join any outcome; without a declared measure the most frequent computable one is used). With
+   ``model: univariate`` (review.yaml, per outcome) only the study's first such result on the outcome is
+   poolable (one result per study and outcome, so that no study is counted twice; later rows go to the SWiM
+   table with that reason); by default (``model: auto``) every one is.
+2. An outcome with k >= 2 poolable results is meta-analysed. When no study gives two of them: the univariate
+   random-effects model (REML unless review.yaml's ``method`` says otherwise) with the z test and with the
    Knapp-Hartung (``knha``) test, Q-profile intervals for the heterogeneity, leave-one-out, and
-   with k >= 10 Egger's and the rank test, trim-and-fill, the fail-safe N and a funnel plot.
+   with k >= 10 Egger's and the rank test, trim-and-fill, the fail-safe N and a funnel plot. When a study gives
+   several (dependent effect sizes): the CHE multilevel model with cluster-robust CR2 inference
+   (:mod:`emmie.effect.dependent`), profile-likelihood intervals for its two variance components and
+   leave-one-study-out; the small-study analyses and the funnel plot use the study-level averages.
    Where the analysis mixes randomised trials (at least 2) with other designs, the same analysis (and, with
    k >= 10, the small-study tests) is run on the randomised trials alone (``randomised_only``), so that the two
    bodies of evidence can be rated apart (Cuello-Garcia et al. 2022).
    The *headline* test is Knapp-Hartung, for every k: its coverage is close to nominal where the
-   z test's is too low, most of all with few studies (IntHout et al. 2014); both are reported.
+   z test's is too low, most of all with few studies (IntHout et al. 2014); both are reported (review.yaml's
+   ``test`` can make z the headline). A multilevel model's headline is the CR2 test.
 3. Every outcome with k >= 1 poolable results gets the Bayesian random-effects analysis (exact
-   engine) with the priors of ``review.yaml`` ``bayes`` (applied to every outcome) or the
+   engine; of the study-level averages when a study gives several results) with the priors of ``review.yaml`` ``bayes`` (applied to every outcome) or the
    measure's defaults, a prior-sensitivity table, the plain-language interpretation against the
    outcome's MID, and the prior-vs-posterior plot, which shows how much the prior drives a
    result from one or two studies.
@@ -49,6 +55,7 @@ Higgins, J. P. T., et al. (eds) (2023). Cochrane Handbook, version 6.4, section 
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -68,6 +75,15 @@ from emmie.effect import (
 )
 from emmie.effect.bayes import bayesian_meta_analysis, default_priors, interpret, prior_sensitivity
 from emmie.effect.bayes_plots import bayes_forest_plot, prior_posterior_plot
+from emmie.effect.dependent import (
+    DEFAULT_RHO,
+    LEAVE_ONE_STUDY_OUT_MAX,
+    RHO_SOURCE,
+    che_analysis,
+    has_dependence,
+    leave_one_study_out,
+    study_level,
+)
 from emmie.effect.plots import FOREST_MAX_ROWS, MEASURE_LABELS, RATIO_MEASURES, forest_plot, funnel_plot
 from emmie.effect.swim import effect_direction_plot, synthesise
 from emmie.errors import NUMERIC_ERRORS, AnalysisError, EmmieError
@@ -231,19 +247,39 @@ def compute_effect_sizes(review: Review) -> tuple[pd.DataFrame, dict[str, str | 
         )
         rows = rows[~other]
         sid = sizes.loc[rows, "study_id"].astype(str)
-        later = sid.duplicated(keep="first").to_numpy()
-        first = pd.Series(sizes.loc[rows[~later], "effect_id"].to_numpy(), index=sid[~later].to_numpy())
-        sizes.loc[rows[later], "reason"] = (
-            "study "
-            + sid[later]
-            + " already contributes result "
-            + sid[later].map(first).astype(str)
-            + " to this outcome (one result per study; the first coded row is pooled)"
-        )
-        sizes.loc[rows[~later], "poolable"] = True
+        if settings(outcome)["model"] == "univariate":  # one result per study; else the multilevel model
+            later = sid.duplicated(keep="first").to_numpy()
+            first = pd.Series(sizes.loc[rows[~later], "effect_id"].to_numpy(), index=sid[~later].to_numpy())
+            sizes.loc[rows[later], "reason"] = (
+                "study "
+                + sid[later]
+                + " already contributes result "
+                + sid[later].map(first).astype(str)
+                + " to this outcome (model: univariate, one result per study; the first coded row is pooled)"
+            )
+            rows = rows[~later]
+        sizes.loc[rows, "poolable"] = True
     unknown = ~sizes["outcome"].isin(list(measures))
     sizes.loc[unknown, "reason"] = "outcome not declared in review.yaml"
     return sizes[SIZE_COLUMNS], measures
+
+
+def settings(outcome: dict[str, Any]) -> dict[str, Any]:
+    """The outcome's analysis choices from review.yaml, with their defaults."""
+    return {
+        "model": str(outcome.get("model") or "auto"),
+        "method": str(outcome.get("method") or "REML"),
+        "test": str(outcome.get("test") or HEADLINE_TEST),
+        "rho": float(outcome["rho"]) if outcome.get("rho") is not None else DEFAULT_RHO,
+        "rho_given": outcome.get("rho") is not None,
+    }
+
+
+def multilevel_used(outcome: dict[str, Any], used: pd.DataFrame) -> bool:
+    """The multilevel model is used when the outcome does not ask for the univariate one and a study gives several
+    poolable results (``model: multilevel`` without such a study falls back to the univariate model, with a
+    warning)."""
+    return settings(outcome)["model"] != "univariate" and has_dependence(used["study_id"].astype(str))
 
 
 def _fit_dict(res: Any) -> dict[str, Any]:
@@ -365,18 +401,27 @@ def _frequentist(
     names: dict[str, str] | None = None,
     order: str = "weight",
 ) -> dict[str, Any]:
+    if multilevel_used(outcome, used):
+        return _multilevel(outcome, measure, used, outdir, warnings, names, order)
     oid = outcome["id"]
+    chosen = settings(outcome)
+    method, headline_test = chosen["method"], chosen["test"]
+    if chosen["model"] == "multilevel":
+        warnings.append(
+            f"{oid}: model: multilevel asks for the multilevel model, but no study gives more than one poolable "
+            "result on this outcome; the univariate random-effects model was used"
+        )
     yi, vi = used["yi"].to_numpy(), used["vi"].to_numpy()
     labels = used["study_id"].tolist()
     names = names or {}
     shown = [names.get(s, s) for s in labels]
     k = len(used)
-    fits = {test: meta_analysis(yi, vi, method="REML", test=test, level=LEVEL) for test in ("z", "knha")}
+    fits = {test: meta_analysis(yi, vi, method=method, test=test, level=LEVEL) for test in ("z", "knha")}
     for test, fit in fits.items():
-        warnings.extend(f"{oid} (REML, {test}): {w}" for w in fit.warnings)
-    out: dict[str, Any] = {"frequentist": {t: _fit_dict(f) for t, f in fits.items()}, "headline_test": HEADLINE_TEST}
+        warnings.extend(f"{oid} ({method}, {test}): {w}" for w in fit.warnings)
+    out: dict[str, Any] = {"frequentist": {t: _fit_dict(f) for t, f in fits.items()}, "headline_test": headline_test}
     try:
-        het = heterogeneity_ci(yi, vi, level=LEVEL, method="REML")
+        het = heterogeneity_ci(yi, vi, level=LEVEL, method=method)
         out["heterogeneity_ci"] = {name: {"estimate": v[0], "ci_lb": v[1], "ci_ub": v[2]} for name, v in het.items()}
         out["heterogeneity_ci"]["method"] = "Q-profile (Viechtbauer 2007)"
     except EmmieError as exc:
@@ -384,7 +429,7 @@ def _frequentist(
         warnings.append(f"{oid}: no Q-profile interval: {exc}")
     if k <= LEAVE_ONE_OUT_MAX_K:
         loo = _guarded(
-            "leave-one-out", oid, warnings, leave_one_out, yi, vi, method="REML", test=HEADLINE_TEST, level=LEVEL
+            "leave-one-out", oid, warnings, leave_one_out, yi, vi, method=method, test=headline_test, level=LEVEL
         )
     else:
         loo = None
@@ -397,7 +442,7 @@ def _frequentist(
         loo.insert(1, "omitted_effect_id", list(used["effect_id"]))
         loo.insert(2, "omitted_study_id", labels)
     out["leave_one_out"] = loo.to_dict(orient="records") if loo is not None else None
-    headline = fits[HEADLINE_TEST]
+    headline = fits[headline_test]
     out["weights"] = np.asarray(headline.weights, dtype=float)
     figures = {"forest": f"forest_{oid}.svg"}
     rows = forest_order(order, yi, np.asarray(headline.weights))
@@ -434,7 +479,117 @@ def _frequentist(
     return out
 
 
-def randomised_only(used: pd.DataFrame, studies: pd.DataFrame, warnings: list[str], oid: str) -> dict[str, Any] | None:
+def _multilevel(
+    outcome: dict[str, Any],
+    measure: str,
+    used: pd.DataFrame,
+    outdir: Path,
+    warnings: list[str],
+    names: dict[str, str] | None,
+    order: str,
+) -> dict[str, Any]:
+    """The analyses of an outcome on which some study gives several results (:mod:`emmie.effect.dependent`)."""
+    oid = outcome["id"]
+    chosen = settings(outcome)
+    method = chosen["method"]
+    if method not in ("REML", "ML"):
+        warnings.append(f"{oid}: the multilevel model is fitted by REML or ML; REML was used instead of {method}")
+        method = "REML"
+    yi, vi = used["yi"].to_numpy(), used["vi"].to_numpy()
+    study = used["study_id"].astype(str).to_numpy()
+    result = used["effect_id"].astype(str).to_numpy()
+    names = names or {}
+    k = len(used)
+    a = che_analysis(yi, vi, study, result, rho=chosen["rho"], method=method, level=LEVEL)
+    fits = a.fit_dicts()
+    per_study = pd.Series(study).value_counts()
+    out: dict[str, Any] = {
+        "frequentist": fits,
+        "headline_test": "cr2",
+        "dependence": {
+            "model": "CHE",
+            "method": method,
+            "rho": chosen["rho"],
+            "rho_source": "set in review.yaml" if chosen["rho_given"] else RHO_SOURCE,
+            "k": k,
+            "n_studies": a.n_studies,
+            "n_studies_several": int((per_study > 1).sum()),
+            "max_per_study": int(per_study.max()),
+        },
+    }
+    try:
+        ci = a.fit.confint()
+        out["heterogeneity_ci"] = {
+            f"sigma2_{part}": {"estimate": float(r.estimate), "ci_lb": float(r.ci_lb), "ci_ub": float(r.ci_ub)}
+            for part, r in zip(("study", "result"), ci.itertuples(index=False), strict=True)
+        }
+        out["heterogeneity_ci"]["method"] = "profile likelihood"
+    except (EmmieError, *NUMERIC_ERRORS) as exc:
+        out["heterogeneity_ci"] = None
+        warnings.append(f"{oid}: no profile-likelihood interval for the variance components: {exc}")
+    if a.n_studies <= LEAVE_ONE_STUDY_OUT_MAX:
+        loo = _guarded(
+            "leave-one-study-out", oid, warnings, leave_one_study_out, yi, vi, study, result,
+            rho=chosen["rho"], method=method, level=LEVEL,
+        )  # fmt: skip
+        out["leave_one_out"] = loo.to_dict(orient="records") if loo is not None else None
+    else:
+        out["leave_one_out"] = None
+        out["leave_one_out_skipped"] = (
+            f"not run: {a.n_studies:,} studies, more than {LEAVE_ONE_STUDY_OUT_MAX:,} (one multilevel refit per study)"
+        )
+        warnings.append(f"{oid}: leave-one-study-out {out['leave_one_out_skipped']}")
+    out["weights"] = a.weights
+    figures = {"forest": f"forest_{oid}.svg"}
+    rows = forest_order(order, yi, a.weights)
+    shown = [f"{names.get(s, s)}: {r}" for s, r in zip(study, result, strict=True)]
+    view = SimpleNamespace(**fits["cr2"], study_weights=a.weights[rows])  # the multilevel model's weights
+    atomic_write_text(
+        outdir / figures["forest"],
+        forest_plot(
+            yi[rows],
+            vi[rows],
+            [shown[i] for i in rows.tolist()],
+            view,
+            measure=measure,
+            desirable=outcome["desirable"],
+            level=LEVEL,
+            title=f"{outcome.get('label', oid)}: forest plot (k = {k:,} results from {a.n_studies:,} studies, "
+            f"{FOREST_ORDERS[order if k <= FOREST_MAX_ROWS else 'effect']})",
+        ),
+    )
+    averages = study_level(yi, vi, study, rho=chosen["rho"], within=float(a.fit.sigma2[1]))
+    out["study_averages"] = averages.to_dict(orient="records")
+    small = None
+    if len(averages) >= SMALL_STUDY_K:
+        ay, av = averages["yi"].to_numpy(), averages["vi"].to_numpy()
+        small = _guarded("the small-study analyses", oid, warnings, small_study, ay, av)
+        if small is not None:
+            small["on"] = "study averages"
+            figures["funnel"] = f"funnel_{oid}.svg"
+            atomic_write_text(
+                outdir / figures["funnel"],
+                funnel_plot(
+                    ay,
+                    av,
+                    meta_analysis(ay, av, method="REML", test="z", level=LEVEL),
+                    measure=measure,
+                    title=f"{outcome.get('label', oid)}: contour-enhanced funnel plot of the study averages "
+                    f"(k = {len(averages)} studies)",
+                ),
+            )
+    out["small_study"] = small
+    out["figures"] = figures
+    return out
+
+
+def randomised_only(
+    used: pd.DataFrame,
+    studies: pd.DataFrame,
+    warnings: list[str],
+    oid: str,
+    outcome: dict[str, Any] | None = None,
+) -> dict[str, Any] | None:
     """The same random-effects analysis on the randomised trials alone, when the analysis mixes designs.
 
     GRADE rates randomised and non-randomised bodies of evidence separately and gives the one with the higher
@@ -446,16 +601,40 @@ def randomised_only(used: pd.DataFrame, studies: pd.DataFrame, warnings: list[st
     if len(rct) < 2 or len(rct) == len(used):
         return None
     yi, vi = rct["yi"].to_numpy(), rct["vi"].to_numpy()
-    fits = {test: meta_analysis(yi, vi, method="REML", test=test, level=LEVEL) for test in ("z", "knha")}
+    chosen = settings(outcome or {})
+    if chosen["model"] != "univariate" and has_dependence(rct["study_id"].astype(str)):
+        if rct["study_id"].nunique() < 2:
+            return None
+        method = chosen["method"] if chosen["method"] in ("REML", "ML") else "REML"
+        a = che_analysis(
+            yi, vi, rct["study_id"].astype(str), rct["effect_id"].astype(str), rho=chosen["rho"], method=method,
+            level=LEVEL,
+        )  # fmt: skip
+        averages = study_level(yi, vi, rct["study_id"].astype(str), rho=chosen["rho"])
+        out = {
+            "k": len(rct),
+            "frequentist": a.fit_dicts(),
+            "headline_test": "cr2",
+            "small_study": None,
+            "weights": pd.Series(a.weights, index=rct["effect_id"].to_numpy()),
+        }
+        if len(averages) >= SMALL_STUDY_K:
+            out["small_study"] = _guarded(
+                "the small-study analyses (randomised trials only)", oid, warnings, small_study,
+                averages["yi"].to_numpy(), averages["vi"].to_numpy(),
+            )  # fmt: skip
+        return out
+    method, headline_test = chosen["method"], chosen["test"]
+    fits = {test: meta_analysis(yi, vi, method=method, test=test, level=LEVEL) for test in ("z", "knha")}
     for test, fit in fits.items():
-        warnings.extend(f"{oid} (randomised trials only, REML, {test}): {w}" for w in fit.warnings)
+        warnings.extend(f"{oid} (randomised trials only, {method}, {test}): {w}" for w in fit.warnings)
     out: dict[str, Any] = {
         "k": len(rct),
         "frequentist": {t: _fit_dict(f) for t, f in fits.items()},
-        "headline_test": HEADLINE_TEST,
+        "headline_test": headline_test,
         "small_study": None,
         # each trial's weight goes to results.csv (column weight_randomised_only)
-        "weights": pd.Series(np.asarray(fits[HEADLINE_TEST].weights, dtype=float), index=rct["effect_id"].to_numpy()),
+        "weights": pd.Series(np.asarray(fits[headline_test].weights, dtype=float), index=rct["effect_id"].to_numpy()),
     }
     if len(rct) >= SMALL_STUDY_K:
         out["small_study"] = _guarded(
@@ -588,6 +767,8 @@ def _outcome(
         "leave_one_out": None,
         "small_study": None,
         "randomised_only": None,
+        "dependence": None,
+        "study_averages": None,
         "bayes": None,
         "interpretation": None,
         "figures": {},
@@ -620,13 +801,22 @@ def _outcome(
         entry.update(freq)
         in_meta = used["effect_id"].tolist()
         entry["randomised_only"] = _guarded(
-            "the randomised-trials analysis", oid, warnings, randomised_only, used, review.studies, warnings, oid
-        )
+            "the randomised-trials analysis", oid, warnings, randomised_only, used, review.studies, warnings, oid,
+            outcome,
+        )  # fmt: skip
         if entry["randomised_only"] is not None:
             rct_weights = entry["randomised_only"].pop("weights")
     theta = None
     if k >= 1:
-        got = _guarded(
+        dependent = k >= 2 and multilevel_used(outcome, used)
+        if dependent and entry.get("study_averages"):  # the Bayesian model treats results as independent
+            averages = pd.DataFrame(entry["study_averages"])
+            b_yi, b_vi, b_ids = averages["yi"].to_numpy(), averages["vi"].to_numpy(), averages["study"].tolist()
+        else:
+            b_yi, b_vi, b_ids = used["yi"].to_numpy(), used["vi"].to_numpy(), used["study_id"].tolist()
+        if dependent and not entry.get("study_averages"):
+            warnings.append(f"{oid}: no Bayesian analysis: it needs the study averages of the multilevel model")
+        got = None if dependent and not entry.get("study_averages") else _guarded(
             "the Bayesian analysis",
             oid,
             warnings,
@@ -634,14 +824,20 @@ def _outcome(
             review,
             outcome,
             measure,
-            used["yi"].to_numpy(),
-            used["vi"].to_numpy(),
-            [names[s] for s in used["study_id"].tolist()],
+            b_yi,
+            b_vi,
+            [names.get(s, s) for s in b_ids],
             outdir,
             warnings,
         )
         if got is not None:
             bayes, interp, figs, theta = got
+            if dependent and entry.get("study_averages"):
+                bayes["on"] = "study averages"
+                # shrunken study averages, not results: they stay with the averages; results.csv leaves them empty
+                for record, t in zip(entry["study_averages"], theta.to_dict(orient="records"), strict=True):
+                    record.update({f"theta_{key}": value for key, value in t.items()})
+                theta = None
             entry["bayes"], entry["interpretation"] = bayes, interp
             entry["figures"].update(figs)
     table = results_table.rows(oid, used, weights, theta, rct_weights)

@@ -73,6 +73,8 @@ SMALL_STUDY_K = 10
 SMALL_STUDY_P = 0.10
 ROB_HIGH = frozenset({"high", "serious", "critical"})
 ROB_CRITICAL = frozenset({"critical"})
+#: Judgements that rate a study's risk of bias (the others, not_assessed, no_information or none, do not).
+ROB_RATED = frozenset({"low", "some_concerns", "moderate", "high", "serious", "critical"})
 RANDOMISED = frozenset({"rct"})
 
 
@@ -121,11 +123,16 @@ def risk_of_bias(judgements: Sequence[str], weights: Sequence[float] | None = No
     high = sum(wi for j, wi in zip(judgements, w, strict=True) if j in ROB_HIGH) / total
     critical = sum(wi for j, wi in zip(judgements, w, strict=True) if j in ROB_CRITICAL) / total
     weighted = weights is not None
+    unrated = sum(wi for j, wi in zip(judgements, w, strict=True) if j not in ROB_RATED) / total
+    # said, not rated down: whether unassessed risk of bias lowers certainty is the reviewers' judgement
+    gap = "; " + _share(unrated, "studies whose risk of bias was not assessed", weighted) if unrated > 0 else ""
     if critical >= CRITICAL_ROB_SHARE:
-        return Judgement("risk of bias", 2, _share(critical, "studies at critical risk of bias", weighted))
+        return Judgement("risk of bias", 2, _share(critical, "studies at critical risk of bias", weighted) + gap)
     if high >= HIGH_ROB_SHARE:
-        return Judgement("risk of bias", 1, _share(high, "studies at high, serious or critical risk of bias", weighted))
-    return Judgement("risk of bias", 0, _share(high, "studies at high, serious or critical risk of bias", weighted))
+        return Judgement(
+            "risk of bias", 1, _share(high, "studies at high, serious or critical risk of bias", weighted) + gap
+        )
+    return Judgement("risk of bias", 0, _share(high, "studies at high, serious or critical risk of bias", weighted) + gap)
 
 
 def inconsistency(k: int, i2: float | None, pi_lb: float | None, pi_ub: float | None) -> Judgement:

@@ -305,6 +305,15 @@ def _frequency_finding(
     )
 
 
+def pooled_count(o: dict[str, Any]) -> str:
+    """What an outcome's pooled estimate is pooled over: "12 studies", or "56 results from 11 studies" when some
+    study gives several results (a multilevel model)."""
+    dep = o.get("dependence") or {}
+    if dep:
+        return f"{plural(int(dep['k']), 'result')} from {plural(int(dep['n_studies']), 'study', 'studies')}"
+    return plural(int(o["k"]), "study", "studies")
+
+
 def pooled_outcome(review, o: dict[str, Any], subject: str) -> tuple[dict[str, Any], list[Finding]]:
     """The verdict on a meta-analysed outcome and the findings of every analysis that bears on it.
 
@@ -328,7 +337,7 @@ def pooled_outcome(review, o: dict[str, Any], subject: str) -> tuple[dict[str, A
     )
     coded = _noun(str(o.get("label") or oid))
     scale = f" for {coded}" if coded != names["noun"] else ""  # the pooled measure is of the outcome as coded
-    all_text = f"{plural(int(o['k']), 'study', 'studies')}: {fmt_effect(measure, est, lb, ub)}{scale}"
+    all_text = f"{pooled_count(o)}: {fmt_effect(measure, est, lb, ub)}{scale}"
     if body_name == "randomised":
         statement += (
             f" Randomised trials ({body['k']}): {fmt_effect(measure, b_est, b_lb, b_ub)}{scale}, certainty {cert.level}."
@@ -496,7 +505,9 @@ def _span(measure: str, lb: Any, ub: Any) -> str:
 def _bayes_finding(oid, measure, interp, bayes, small_study: bool, studies) -> Finding:
     ci = interp.get("interval") or {}
     text = (
-        f"Bayesian random-effects analysis of all {plural(int(bayes.get('k') or 0), 'study', 'studies')}: probability of any benefit {fmt_prob(interp.get('p_benefit'))}"
+        f"Bayesian random-effects analysis of all {plural(int(bayes.get('k') or 0), 'study', 'studies')}"
+        + (" (each study's results averaged, as the model takes one result per study)" if bayes.get("on") else "")
+        + f": probability of any benefit {fmt_prob(interp.get('p_benefit'))}"
         + (
             f", of a benefit at least the minimal important difference {fmt_prob(interp.get('p_benefit_mid'))}"
             if interp.get("p_benefit_mid") is not None

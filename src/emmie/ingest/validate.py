@@ -160,6 +160,15 @@ def check_certainty_overrides(config: dict[str, Any]) -> list[Problem]:
     ]
 
 
+def check_outcome_models(config: dict[str, Any]) -> list[Problem]:
+    """A multilevel model takes the REML or ML estimator only (its variance components are fitted by likelihood)."""
+    return [
+        Problem("review.yaml", 0, f"outcomes.{i}.method", o["method"], "REML or ML for model: multilevel")
+        for i, o in enumerate(config.get("outcomes") or [])
+        if isinstance(o, dict) and o.get("model") == "multilevel" and o.get("method", "REML") not in ("REML", "ML")
+    ]
+
+
 # What each dimension's published claim must state (review.yaml published_review.findings[].claim).
 CLAIM_KEYS = {
     "effect": ("outcome", "verdict"),
@@ -457,6 +466,7 @@ def check_prisma(frame: pd.DataFrame) -> list[Problem]:
 def check_review(config: dict[str, Any], frames: dict[str, pd.DataFrame], folder: Path | None = None) -> list[Problem]:
     problems = check_references(frames, config)
     problems += check_certainty_overrides(config)
+    problems += check_outcome_models(config)
     problems += check_published_findings(config)
     problems += check_snapshots(config)
     problems += check_cost_bands(config)

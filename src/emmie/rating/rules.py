@@ -67,7 +67,13 @@ def effect_rule(studies: pd.DataFrame, effects: pd.DataFrame, effect: dict[str, 
     pooled = [o for o in outcomes if o.get("pooled")]
     i2 = [((o.get("frequentist") or {}).get("z") or {}).get("i2") for o in pooled]
     i2 = [float(x) for x in i2 if x is not None]
-    k_max = max((int(o.get("k") or 0) for o in pooled), default=0)
+    # k counts studies: a multilevel model's results come from fewer studies than it has results
+    k_of = {o.get("outcome"): int((o.get("dependence") or {}).get("n_studies") or o.get("k") or 0) for o in pooled}
+    k_max = max(k_of.values(), default=0)
+    widest = next((o for o in pooled if k_of[o.get("outcome")] == k_max), {})
+    k_words = (
+        f"{k_max} (studies; {widest['dependence']['k']} results)" if widest.get("dependence") else f"{k_max}"
+    )
     facts = {
         "comparative_studies": n_comp,
         "designs": {d: int((comp["design"] == d).sum()) for d in COMPARATIVE_DESIGNS},
@@ -95,7 +101,7 @@ def effect_rule(studies: pd.DataFrame, effects: pd.DataFrame, effect: dict[str, 
         )
     i2_max = max(i2) if i2 else 0.0
     reasons = [
-        f"meta-analysis possible for {_n(len(pooled), 'outcome')}, largest k = {k_max}",
+        f"meta-analysis possible for {_n(len(pooled), 'outcome')}, largest k = {k_words}",
         f"risk of bias of comparative studies: {n_low} low, {n_mod} moderate, {n_high} high",
         f"largest I² = {i2_max:.0f}%",
     ]

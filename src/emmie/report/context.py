@@ -14,6 +14,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from emmie.effect.rma import TEST_NAMES
 from emmie.effect.swim import GLYPHS
 from emmie.findings.mechanisms import link_parts
 from emmie.findings.text import exp, fmt, fmt_amount, fmt_p, fmt_prob, plural
@@ -182,7 +183,7 @@ def _outcome_layout(
 ) -> dict[str, Any]:
     """One outcome's tables and figures; its verdict and the findings behind it come from ``findings.json``."""
     freq = o.get("frequentist") or {}
-    warnings = [w for t in ("z", "knha") for w in (freq.get(t) or {}).get("warnings", [])]
+    warnings = [w for t in TEST_NAMES for w in (freq.get(t) or {}).get("warnings", [])]
     sens = _sensitivity_rows((o.get("bayes") or {}).get("prior_sensitivity"))
     figures, figures_note = _outcome_figures(o, folder, budget)  # page order: the figures, then the results
     studies, studies_note = budget.head(
@@ -192,7 +193,9 @@ def _outcome_layout(
     )
     return {
         **{k: o.get(k) for k in OUTCOME_KEYS},
-        "frequentist": {t: freq[t] for t in ("z", "knha") if freq.get(t)} or None,
+        "frequentist": {t: freq[t] for t in TEST_NAMES if freq.get(t)} or None,
+        "test_names": TEST_NAMES,
+        "dependence": _dependence_text(o),
         "fit_warnings": list(dict.fromkeys(warnings)),
         "transformed": transformed_text(o),
         "scale_note": f"estimates on the log scale of the {o.get('measure')}"
@@ -209,6 +212,68 @@ def _outcome_layout(
         "studies_note": studies_note,
         "n_studies_rows": len(o.get("studies") or []),
     }
+
+
+METHOD_NAMES = {
+    "REML": "restricted maximum likelihood (REML; Viechtbauer 2005)",
+    "ML": "maximum likelihood (ML)",
+    "DL": "the DerSimonian-Laird estimator (DL)",
+    "PM": "the Paule-Mandel estimator (PM)",
+    "HE": "the Hedges estimator (HE)",
+    "SJ": "the Sidik-Jonkman estimator (SJ)",
+    "HS": "the Hunter-Schmidt estimator (HS)",
+    "EB": "the empirical Bayes estimator (EB)",
+}
+
+
+def _multilevel_methods(o: dict[str, Any]) -> str:
+    """How the dependence between a study's results was handled (Campbell's methods guidance asks for it)."""
+    dep = o["dependence"]
+    fit = (o.get("frequentist") or {}).get("cr2") or {}
+    rho = fit.get("rho", dep.get("rho"))
+    source = dep.get("rho_source") or ""
+    return (
+        f"{o['label']}: {dep['k']} results from {dep['n_studies']} studies were pooled on the {o.get('measure')} scale; "
+        f"{dep['n_studies_several']} of the studies gave more than one result (at most {dep['max_per_study']}), so the "
+        "results are not independent. They were pooled in a multilevel model with the correlated and hierarchical "
+        "effects (CHE) working model (Pustejovsky & Tipton 2022): a random effect for each study and one for each "
+        "result within a study, and the sampling errors of a study's results correlated at an assumed "
+        f"rho = {float(rho):g} ({source}). The two variance components were estimated by "
+        f"{METHOD_NAMES.get(dep.get('method'), dep.get('method'))}, with profile-likelihood intervals, and I² per level "
+        "as in the metafor FAQ. The pooled effect's confidence interval and test are cluster-robust (CR2 with "
+        "Satterthwaite degrees of freedom, clustered by study; Pustejovsky & Tipton 2018), so they stay valid if the "
+        "assumed correlation is wrong; the model-based z test is shown beside it. The prediction interval uses the "
+        "robust standard error, the total of the two variance components and t on the Satterthwaite degrees of "
+        "freedom. The analyses that assume one result per study (the Bayesian model, Egger's and the rank test, "
+        "trim-and-fill, the fail-safe N and the funnel plot) were run on study averages: each study's results "
+        "combined under the same assumed correlation and the fitted within-study variance, which reproduces the "
+        "multilevel model's estimate. Leave-one-out analyses leave out one study, with all its results, at a time."
+    )
+
+
+def _dependence_text(o: dict[str, Any]) -> str:
+    """One sentence under the pooled table of a multilevel model: how many results from how many studies, and the
+    two variance components with their I²."""
+    dep = o.get("dependence") or {}
+    fit = (o.get("frequentist") or {}).get("cr2") or {}
+    if not dep or not fit:
+        return ""
+    s2 = fit.get("sigma2") or [None, None]
+    i2 = fit.get("i2_levels") or [None, None]
+    het = o.get("heterogeneity_ci") or {}
+
+    def part(name: str, j: int) -> str:
+        ci = het.get(f"sigma2_{name}") or {}
+        interval = f" (95% CI {fmt(ci.get('ci_lb'), 4)} to {fmt(ci.get('ci_ub'), 4)})" if ci else ""
+        return f"σ² = {fmt(s2[j], 4)}{interval}, I² = {fmt(i2[j], 1)}%"
+
+    return (
+        f"{dep['k']} results from {dep['n_studies']} studies ({dep['n_studies_several']} with more than one result, "
+        f"at most {dep['max_per_study']}): a multilevel model. Between studies {part('study', 0)}; between the "
+        f"results of one study {part('result', 1)}. The CR2 row is the headline: its interval holds whatever the "
+        f"correlation between a study's results (assumed {float(dep['rho']):g}); t on "
+        f"{fmt(fit.get('df'), 1)} degrees of freedom, from {fit.get('n_clusters')} studies."
+    )
 
 
 def _swim_layout(effect: dict[str, Any], said: dict[str, Any], folder: Path) -> dict[str, Any]:
@@ -749,7 +814,13 @@ def methods_paragraphs(
     measures = sorted({str(o.get("measure")) for o in outcomes if o.get("measure") and o.get("k")})
     computed = (
         f"Effect sizes were computed from the coded raw inputs with metafor's formulas ({', '.join(measures)}), adding 1/2 "
-        "to every cell of a 2x2 table with a zero cell; a study contributes at most one result to each meta-analysis."
+        "to every cell of a 2x2 table with a zero cell; "
+        + (
+            "a study contributes at most one result to each univariate meta-analysis, and where a study gives several "
+            "results on an outcome they are pooled in a multilevel model (below)."
+            if any(o.get("dependence") for o in pooled)
+            else "a study contributes at most one result to each meta-analysis."
+        )
         if measures
         else "No coded result gave an effect size with its variance, so no effect size was computed and nothing was pooled."
     )
@@ -772,6 +843,9 @@ def methods_paragraphs(
         )
     described = tables.pick(pooled, tables.bound(tables.OUTCOMES_MAX), lambda o: bool(o.get("primary")))
     for o in described:
+        if o.get("dependence"):
+            paras.append(_multilevel_methods(o))
+            continue
         f = (o.get("frequentist") or {}).get("z") or {}
         het = o.get("heterogeneity_ci") or {}
         tau = het.get("tau2") or {}

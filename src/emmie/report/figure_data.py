@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from emmie.effect.rma import TEST_NAMES
 from emmie.findings.text import exp, fmt, plural
 
 EXP_MEASURES = {"OR", "RR", "ROM"}
@@ -34,10 +35,12 @@ def forest(o: dict[str, Any]) -> dict[str, Any]:
     to = _scale(o.get("measure"))
     word = MEASURE_WORDS.get(o.get("measure"), "Estimate")
     rows, ids = [], []
+    several = bool(o.get("dependence"))  # several results per study: each row names its result too
     for s in o.get("studies") or []:
         rows.append(
             [
                 s.get("study_id"),
+                *([s.get("effect_id")] if several else []),
                 fmt(to(s["yi"])),
                 _interval(to, s.get("ci_lb"), s.get("ci_ub")),
                 fmt(s.get("weight"), 1),
@@ -49,7 +52,7 @@ def forest(o: dict[str, Any]) -> dict[str, Any]:
     z = fits.get(test) or {}  # the fit the plot's summary row shows
     text = ""
     if z:
-        how = "Knapp-Hartung" if test == "knha" else "z"
+        how = TEST_NAMES.get(test, test)
         text = (
             f"Pooled {word.lower()} ({how}) {fmt(to(z['estimate']))} {_interval(to, z.get('ci_lb'), z.get('ci_ub'))}, "
             f"95% prediction interval {_interval(to, z.get('pi_lb'), z.get('pi_ub'))}, from "
@@ -59,7 +62,7 @@ def forest(o: dict[str, Any]) -> dict[str, Any]:
         "text": text,
         "lists_rows": bool(text),
         "caption": f"The numbers in the forest plot ({word.lower()}, 95% CI, weight in %)",
-        "head": ["Study", word, "95% CI", "Weight (%)"],
+        "head": ["Study", *(["Result"] if several else []), word, "95% CI", "Weight (%)"],
         "rows": rows,
         "ids": ids,
     }
@@ -69,15 +72,18 @@ def funnel(o: dict[str, Any]) -> dict[str, Any]:
     """Each result's estimate against its standard error: the points of the funnel."""
     to = _scale(o.get("measure"))
     word = MEASURE_WORDS.get(o.get("measure"), "Estimate")
-    rows = [[s.get("study_id"), fmt(to(s["yi"])), fmt(math.sqrt(s["vi"]), 3)] for s in o.get("studies") or []]
+    # a multilevel model's funnel plot shows the study averages (dicts with "study"), else each result
+    points = [{**a, "study_id": a["study"]} for a in o.get("study_averages") or []] or o.get("studies") or []
+    rows = [[s.get("study_id"), fmt(to(s["yi"])), fmt(math.sqrt(s["vi"]), 3)] for s in points]
+    what = "the study averages" if o.get("study_averages") else "the funnel plot"
     return {
         "text": "The tests for small-study effects are given in words above.",
-        "caption": f"The points of the funnel plot ({word.lower()} and its standard error on the log scale)"
+        "caption": f"The points of {what} ({word.lower()} and its standard error on the log scale)"
         if o.get("measure") in EXP_MEASURES
-        else "The points of the funnel plot (estimate and its standard error)",
+        else f"The points of {what} (estimate and its standard error)",
         "head": ["Study", word, "Standard error"],
         "rows": rows,
-        "ids": [s.get("study_id") for s in o.get("studies") or []],
+        "ids": [s.get("study_id") for s in points],
     }
 
 
@@ -86,7 +92,8 @@ def bayes_forest(o: dict[str, Any]) -> dict[str, Any]:
     to = _scale(o.get("measure"))
     b = o.get("bayes") or {}
     theta = b.get("theta") or []
-    studies = o.get("studies") or []
+    # a multilevel model's Bayesian analysis was of the study averages
+    studies = [{"study_id": a["study"]} for a in o.get("study_averages") or []] or o.get("studies") or []
     rows, ids = [], []
     for s, t in zip(studies, theta, strict=False):
         rows.append([s.get("study_id"), fmt(to(t["yi"])), fmt(to(t["mean"])), _interval(to, t.get("lb"), t.get("ub"))])
@@ -114,7 +121,9 @@ def prior_posterior(o: dict[str, Any]) -> dict[str, Any]:
         return {"text": ""}
     return {
         "text": (
-            f"Prior for the mean effect (log scale): normal, mean {fmt(priors.get('mu_prior_mean'))}, "
+            "Prior for the mean effect"
+            + (" (log scale)" if o.get("measure") in EXP_MEASURES else "")
+            + f": normal, mean {fmt(priors.get('mu_prior_mean'))}, "
             f"SD {fmt(priors.get('mu_prior_sd'))}; posterior mean {fmt(mu.get('mean'), 3)} "
             f"[{fmt(mu.get('ci_lb'), 3)}, {fmt(mu.get('ci_ub'), 3)}]. Prior for tau: "
             f"{str(priors.get('tau_prior', '')).replace('_', '-')}, scale {fmt(priors.get('tau_scale'))}; "
