@@ -136,6 +136,7 @@ def mixed_review() -> Review:
                 "measure": "OR",
                 "mid": 0.2,
                 "domain": "offending",
+                "model": "univariate",  # one result per study: s1's second result goes to SWiM
             },
             {"id": "wellbeing", "label": "Wellbeing", "desirable": "higher", "measure": "SMD", "domain": "wellbeing"},
             {"id": "safety", "label": "Safety", "desirable": "higher", "domain": "safety"},

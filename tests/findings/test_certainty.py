@@ -108,3 +108,19 @@ def test_publication_bias_reason_writes_p_values_as_the_rest_of_the_page():
     j = gr.publication_bias(19, 0.0009945633361479014, 0.00826350050919089)
     assert j.reason == "funnel-plot asymmetry (Egger p < 0.001, rank test p = 0.008): small-study effects suspected"
     assert "Egger p = 0.066" in gr.publication_bias(19, 0.0657, None).reason
+
+
+@pytest.mark.parametrize(
+    ("robs", "clause"),
+    [
+        (["low", "serious"], None),
+        (["low", "not_assessed"], "studies whose risk of bias was not assessed carry 50% of the weight"),
+        (["no_information", "not_assessed"], "studies whose risk of bias was not assessed carry 100% of the weight"),
+        (["low", ""], "studies whose risk of bias was not assessed carry 50% of the weight"),
+    ],
+)
+def test_risk_of_bias_says_how_much_of_the_weight_was_not_assessed(robs, clause):
+    j = gr.risk_of_bias(robs, [1.0, 1.0])
+    assert ("not assessed" in j.reason) == (clause is not None)
+    if clause:
+        assert j.reason.endswith(clause)

@@ -362,3 +362,18 @@ def test_stages_end_to_end(tmp_path):
     assert dims["mechanisms"]["justification"].startswith("Theory")
     for d in DIMENSIONS:
         assert set(dims[d]) >= {"proposed", "final", "overridden", "justification", "reasons", "facts", "descriptor"}
+
+
+def _pooled_dependent(n_studies, i2, k=40):
+    out = pooled(k, i2)
+    out["outcomes"][0]["dependence"] = {"k": k, "n_studies": n_studies}
+    return out
+
+
+@pytest.mark.parametrize(("n_studies", "level"), [(4, 3), (5, 4)])
+def test_effect_k_counts_studies_of_a_multilevel_model(n_studies, level):
+    """k >= 5 for level 4 counts studies: 40 results from 4 studies are 4 studies (one side), from 5 are 5."""
+    st = studies([("rct", "low")] * n_studies)
+    p = effect_rule(st, effects_for(st), _pooled_dependent(n_studies, 10.0))
+    assert p.level == level and p.facts["k_max"] == n_studies
+    assert f"largest k = {n_studies} (studies; 40 results)" in p.reasons[0]

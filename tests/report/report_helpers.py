@@ -18,7 +18,7 @@ from pathlib import Path
 from support import ROOT, TINY
 
 PAGES = ("index", "practice-guide", "implementation-summary", "information-sheet")
-REVIEWS = ("sos", "cbt-recidivism")  # the bundled reviews
+REVIEWS = ("sos", "cbt-recidivism", "school-calendars")  # the bundled reviews
 
 # User text that would run if the report did not escape it: a citation (the brief's case),
 # an implementation excerpt and a CMO excerpt (the latter travels as JSON inside a <script>).

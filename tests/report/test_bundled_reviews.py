@@ -15,8 +15,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from report_helpers import REVIEWS, norm, parse, visible
+
+from support import ROOT
 
 PAGE_FILES = {
     "index": "index.html",
@@ -139,6 +142,8 @@ def test_sos_verdict_is_little_to_no_evidence_and_designs_are_never_pooled(bundl
 EXPECTED_LEVELS = {
     "sos": {"effect": 1, "mechanisms": 3, "moderators": 2, "implementation": 3, "economics": 0},
     "cbt-recidivism": {"effect": 3, "mechanisms": 1, "moderators": 3, "implementation": 0, "economics": 0},
+    # I² = 95% caps Effect at 2; nothing but effect sizes is coded
+    "school-calendars": {"effect": 2, "mechanisms": 0, "moderators": 0, "implementation": 0, "economics": 0},
 }
 
 
@@ -459,3 +464,56 @@ def test_cbt_results_table_matches_its_fits(bundled: Path):
     o = effect["outcomes"][0]
     assert len(o["studies"]) == len(o["bayes"]["theta"]) == o["k"] == 58
     assert "weights" not in o["frequentist"]["knha"]
+
+
+def test_school_calendars_pools_dependent_results_in_the_multilevel_model(bundled: Path):
+    """56 school results from 11 districts: the CHE model (rho = 0, set in review.yaml) with CR2 inference, as
+    metafor's rma.mv(yi, V, random = ~ 1 | district/school) and clubSandwich's coef_test / conf_int give it
+    (tests/fixtures/metafor/mv/che_pipeline.json)."""
+    ref = next(
+        c
+        for c in json.loads((ROOT / "tests/fixtures/metafor/mv/che_pipeline.json").read_text())
+        if c["name"].startswith("konstantopoulos2011, schools in districts")
+    )
+    effect = json.loads((bundled / "results/school-calendars/effect/effect.json").read_text())
+    (o,) = effect["outcomes"]
+    assert o["headline_test"] == "cr2" and o["k"] == 56
+    dep = o["dependence"]
+    assert (dep["n_studies"], dep["k"], dep["n_studies_several"], dep["max_per_study"], dep["rho"]) == (
+        11,
+        56,
+        11,
+        11,
+        0,
+    )
+    cr2, z = o["frequentist"]["cr2"], o["frequentist"]["z"]
+    got = [cr2["estimate"], cr2["se"], cr2["df"], cr2["ci_lb"], cr2["ci_ub"], z["se"], *cr2["sigma2"], cr2["i2"]]
+    want = [
+        ref["estimate"],
+        ref["cr2_se"],
+        ref["cr2_df"],
+        ref["cr2_ci_lb"],
+        ref["cr2_ci_ub"],
+        ref["se"],
+        *ref["sigma2"],
+    ]
+    np.testing.assert_allclose(got, [*want, ref["i2_total"]], rtol=1e-5, atol=1e-7)
+    # the Bayesian and small-study analyses had one average per district
+    assert o["bayes"]["on"] == "study averages" and o["bayes"]["k"] == 11
+    assert o["small_study"]["on"] == "study averages"
+    text = page_text(bundled, "school-calendars", "index")
+    for said in (
+        "Pooled over 56 results from 11 studies: SMD 0.18 (95% CI -0.00 to 0.37)",
+        "Multilevel random-effects meta-analysis (REML; k = 56 results from 11 studies",
+        "CR2 cluster-robust (Satterthwaite t)",
+        "The CR2 row is the headline: its interval holds whatever the correlation between a study's results "
+        "(assumed 0); t on 9.9 degrees of freedom, from 11 studies.",
+        "correlated at an assumed rho = 0 (set in review.yaml)",
+        "Leave-one-out analyses leave out one study, with all its results, at a time.",
+        "(each study's results averaged, as the model takes one result per study)",
+        "The points of the study averages",
+        "largest k = 11 (studies; 56 results)",
+        "studies whose risk of bias was not assessed carry 100% of the weight",
+    ):
+        assert norm(said) in text, said
+    assert "a study contributes at most one result to each meta-analysis." not in text

@@ -281,3 +281,40 @@ def test_dollar_signs_in_labels_are_text_not_mathtext():
     ax.text(0, 0.2, r"$\notamacro$")  # mathtext would raise ValueError: Unknown symbol
     svg = to_svg(fig)
     assert "Income under $20,000 and over $50,000" in svg and r"$\notamacro$" in svg
+
+
+DEPENDENT = {
+    **OUTCOME,
+    "dependence": {"k": 3, "n_studies": 2},
+    "studies": [
+        {**OUTCOME["studies"][0], "effect_id": "a1"},
+        {**OUTCOME["studies"][0], "effect_id": "a2"},
+        {**OUTCOME["studies"][1], "effect_id": "b1"},
+    ],
+    "frequentist": {"cr2": OUTCOME["frequentist"]["z"]},
+    "headline_test": "cr2",
+    "study_averages": [
+        {"study": "a1990", "yi": math.log(2.0), "vi": 0.02},
+        {"study": "b1991", "yi": 0.0, "vi": 0.09},
+    ],
+}
+
+
+def test_forest_of_a_multilevel_model_names_each_result():
+    d = figure_data.forest(DEPENDENT)
+    assert d["head"] == ["Study", "Result", "Odds ratio", "95% CI", "Weight (%)"]
+    assert [r[:2] for r in d["rows"]] == [["a1990", "a1"], ["a1990", "a2"], ["b1991", "b1"]]
+    assert d["text"].startswith("Pooled odds ratio (CR2 cluster-robust) 1.50 [1.20, 1.90]")
+
+
+def test_funnel_and_bayes_forest_of_a_multilevel_model_list_the_study_averages():
+    f = figure_data.funnel(DEPENDENT)
+    assert f["rows"] == [["a1990", "2.00", "0.141"], ["b1991", "1.00", "0.300"]]
+    assert f["caption"].startswith("The points of the study averages")
+    assert figure_data.funnel(OUTCOME)["caption"].startswith("The points of the funnel plot")
+    assert figure_data.bayes_forest(DEPENDENT)["ids"] == ["a1990", "b1991"]
+
+
+def test_prior_text_names_the_log_scale_for_ratio_measures_only():
+    assert "(log scale)" in figure_data.prior_posterior(OUTCOME)["text"]
+    assert "(log scale)" not in figure_data.prior_posterior({**OUTCOME, "measure": "SMD"})["text"]

@@ -164,7 +164,9 @@ def study_level(yi: Any, vi: Any, study: Any, *, rho: float = DEFAULT_RHO, withi
         V = rho * np.outer(sd, sd)
         np.fill_diagonal(V, sd * sd + within)
         w = np.linalg.solve(V, np.ones(len(g)))
-        rows.append({"study": sid, "yi": float(w @ g["yi"].to_numpy() / w.sum()), "vi": float(1.0 / w.sum()), "n": len(g)})
+        rows.append(
+            {"study": sid, "yi": float(w @ g["yi"].to_numpy() / w.sum()), "vi": float(1.0 / w.sum()), "n": len(g)}
+        )
     return pd.DataFrame(rows, columns=["study", "yi", "vi", "n"])
 
 

@@ -328,7 +328,8 @@ def estimate_tau2(y: np.ndarray, v: np.ndarray, X: np.ndarray, method: str, cont
         se = np.sqrt((2 * (k - p) + 4 * tau2 * tr_p + 2 * tau2**2 * _sum_p_squared(w0, X, Ainv0)) / tr_p**2)
         return Tau2Estimate(tau2, float(se), True, 0)
     if method == "SJ":
-        tau2_0 = float(np.mean((y - y.mean()) ** 2))
+        # equal effect sizes checked exactly: their mean can differ from them in the last bit (numpy 2.4's summation)
+        tau2_0 = 0.0 if np.ptp(y) == 0.0 else float(np.mean((y - y.mean()) ** 2))
         if tau2_0 <= 0.0:
             # metafor's standard error is then tau2_0 times the rest: 0
             return Tau2Estimate(0.0, 0.0, True, 0, ("all effect sizes are equal: SJ estimate set to 0",))

@@ -816,19 +816,23 @@ def _outcome(
             b_yi, b_vi, b_ids = used["yi"].to_numpy(), used["vi"].to_numpy(), used["study_id"].tolist()
         if dependent and not entry.get("study_averages"):
             warnings.append(f"{oid}: no Bayesian analysis: it needs the study averages of the multilevel model")
-        got = None if dependent and not entry.get("study_averages") else _guarded(
-            "the Bayesian analysis",
-            oid,
-            warnings,
-            _bayes,
-            review,
-            outcome,
-            measure,
-            b_yi,
-            b_vi,
-            [names.get(s, s) for s in b_ids],
-            outdir,
-            warnings,
+        got = (
+            None
+            if dependent and not entry.get("study_averages")
+            else _guarded(
+                "the Bayesian analysis",
+                oid,
+                warnings,
+                _bayes,
+                review,
+                outcome,
+                measure,
+                b_yi,
+                b_vi,
+                [names.get(s, s) for s in b_ids],
+                outdir,
+                warnings,
+            )
         )
         if got is not None:
             bayes, interp, figs, theta = got

@@ -132,7 +132,9 @@ def risk_of_bias(judgements: Sequence[str], weights: Sequence[float] | None = No
         return Judgement(
             "risk of bias", 1, _share(high, "studies at high, serious or critical risk of bias", weighted) + gap
         )
-    return Judgement("risk of bias", 0, _share(high, "studies at high, serious or critical risk of bias", weighted) + gap)
+    return Judgement(
+        "risk of bias", 0, _share(high, "studies at high, serious or critical risk of bias", weighted) + gap
+    )
 
 
 def inconsistency(k: int, i2: float | None, pi_lb: float | None, pi_ub: float | None) -> Judgement:

@@ -71,9 +71,7 @@ def effect_rule(studies: pd.DataFrame, effects: pd.DataFrame, effect: dict[str, 
     k_of = {o.get("outcome"): int((o.get("dependence") or {}).get("n_studies") or o.get("k") or 0) for o in pooled}
     k_max = max(k_of.values(), default=0)
     widest = next((o for o in pooled if k_of[o.get("outcome")] == k_max), {})
-    k_words = (
-        f"{k_max} (studies; {widest['dependence']['k']} results)" if widest.get("dependence") else f"{k_max}"
-    )
+    k_words = f"{k_max} (studies; {widest['dependence']['k']} results)" if widest.get("dependence") else f"{k_max}"
     facts = {
         "comparative_studies": n_comp,
         "designs": {d: int((comp["design"] == d).sum()) for d in COMPARATIVE_DESIGNS},

@@ -52,7 +52,7 @@ def forest(o: dict[str, Any]) -> dict[str, Any]:
     z = fits.get(test) or {}  # the fit the plot's summary row shows
     text = ""
     if z:
-        how = TEST_NAMES.get(test, test)
+        how = {"z": "z", "cr2": "CR2 cluster-robust"}.get(test, TEST_NAMES.get(test, test))
         text = (
             f"Pooled {word.lower()} ({how}) {fmt(to(z['estimate']))} {_interval(to, z.get('ci_lb'), z.get('ci_ub'))}, "
             f"95% prediction interval {_interval(to, z.get('pi_lb'), z.get('pi_ub'))}, from "
