@@ -3,7 +3,8 @@
 Input: ``dat.konstantopoulos2011`` (R package metadat 1.2.0), exported with
 ``write.csv(dat.konstantopoulos2011, row.names = FALSE)`` to
 ``tests/fixtures/multilevel/konstantopoulos2011.csv``. The rules applied here are the ones stated in ``README.md``;
-run this file to regenerate ``studies.csv``, ``effects.csv``, ``prisma.csv``, and the header-only tables.
+run this file to regenerate ``studies.csv``, ``effects.csv``, ``moderators.csv``, ``prisma.csv`` and the
+header-only tables.
 
     python data/school-calendars/derive_from_metadat.py [path/to/konstantopoulos2011.csv]
 """
@@ -148,7 +149,8 @@ def derive(rows: list[dict[str, str]]) -> dict[str, list[dict[str, object]]]:
                     "screening counts are not coded.",
                 }
             )
-    return {"studies.csv": studies, "effects.csv": effects, "prisma.csv": prisma}
+    moderators = [{"study_id": s["study_id"], "year": s["year"]} for s in studies]
+    return {"studies.csv": studies, "effects.csv": effects, "prisma.csv": prisma, "moderators.csv": moderators}
 
 
 def write(folder: Path, tables: dict[str, list[dict[str, object]]]) -> None:
@@ -156,6 +158,7 @@ def write(folder: Path, tables: dict[str, list[dict[str, object]]]) -> None:
         "studies.csv": STUDY_COLUMNS,
         "effects.csv": EFFECT_COLUMNS,
         "prisma.csv": ["box", "count", "detail", "source", "source_page", "verified", "note"],
+        "moderators.csv": ["study_id", "year"],
     }
     for name, rows in tables.items():
         with (folder / name).open("w", newline="", encoding="utf-8") as f:

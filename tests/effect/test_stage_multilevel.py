@@ -172,3 +172,29 @@ def test_forest_plot_takes_the_multilevel_weights_and_names_both_components():
         SimpleNamespace(**vars(fit), sigma2=[0.03, 0.02])
     )
     assert "τ² = 0.050" in _heterogeneity_note(fit)
+
+
+@pytest.mark.parametrize("dependent", [True, False])
+def test_moderators_of_dependent_results_are_analysed_on_study_averages(tmp_path, dependent):
+    from emmie.effect.dependent import study_averages
+    from emmie.moderators import stage as moderators_stage
+    from emmie.moderators.regression import moderator_regression
+
+    import dataclasses
+
+    rows = REF if dependent else REF.drop_duplicates("cl")
+    studies = list(rows["cl"].unique())
+    rev = dataclasses.replace(
+        review(rows=rows),
+        moderators=pd.DataFrame({"study_id": studies, "year": [1990.0 + (i % 7) for i in range(len(studies))]}),
+    )
+    rev.config["moderators"] = [{"name": "year", "type": "continuous", "label": "Year"}]
+    sizes, _ = compute_effect_sizes(rev)
+    out = moderators_stage.run(rev, tmp_path, effect_sizes=sizes)
+    (a,) = out["analyses"]
+    assert a["k"] == 17 and (a.get("on") == "study averages") == dependent
+    if dependent:
+        avg = study_averages(REF["yi"], REF["vi"], REF["cl"], REF["es"], rho=0.6)
+        x = avg["study"].map(dict(zip(rev.moderators["study_id"], rev.moderators["year"], strict=True)))
+        ref = moderator_regression(avg["yi"], avg["vi"], x, kind="continuous", name="year", test="knha", n_perm=0)
+        assert a["regression"]["knha"]["coef"] == pytest.approx(ref.to_dict()["knha"]["coef"], rel=1e-9)

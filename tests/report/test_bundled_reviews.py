@@ -142,8 +142,8 @@ def test_sos_verdict_is_little_to_no_evidence_and_designs_are_never_pooled(bundl
 EXPECTED_LEVELS = {
     "sos": {"effect": 1, "mechanisms": 3, "moderators": 2, "implementation": 3, "economics": 0},
     "cbt-recidivism": {"effect": 3, "mechanisms": 1, "moderators": 3, "implementation": 0, "economics": 0},
-    # I² = 95% caps Effect at 2; nothing but effect sizes is coded
-    "school-calendars": {"effect": 2, "mechanisms": 0, "moderators": 0, "implementation": 0, "economics": 0},
+    # I² = 95% caps Effect at 2; one moderator (year) analysed; nothing else but effect sizes is coded
+    "school-calendars": {"effect": 2, "mechanisms": 0, "moderators": 3, "implementation": 0, "economics": 0},
 }
 
 
@@ -517,3 +517,8 @@ def test_school_calendars_pools_dependent_results_in_the_multilevel_model(bundle
     ):
         assert norm(said) in text, said
     assert "a study contributes at most one result to each meta-analysis." not in text
+    # the district-level moderator (year) is analysed on one average per district
+    mods = json.loads((bundled / "results/school-calendars/moderators/moderators_effect.json").read_text())
+    (a,) = mods["analyses"]
+    assert (a["k"], a["on"]) == (11, "study averages")
+    assert norm("Analysed on one average per study (11 studies), because the studies gave several results") in text

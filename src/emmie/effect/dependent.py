@@ -170,6 +170,16 @@ def study_level(yi: Any, vi: Any, study: Any, *, rho: float = DEFAULT_RHO, withi
     return pd.DataFrame(rows, columns=["study", "yi", "vi", "n"])
 
 
+def study_averages(
+    yi: Any, vi: Any, study: Any, result: Any, *, rho: float = DEFAULT_RHO, method: str = "REML"
+) -> pd.DataFrame:
+    """The study averages the pipeline gives to analyses that take one result per study (the Bayesian model, the
+    small-study tests, the moderator analyses of study-level characteristics): :func:`study_level` with the
+    within-study component of the CHE fit."""
+    a = che_analysis(yi, vi, study, result, rho=rho, method=method if method in ("REML", "ML") else "REML")
+    return study_level(yi, vi, study, rho=rho, within=float(a.fit.sigma2[1]))
+
+
 def leave_one_study_out(
     yi: Any, vi: Any, study: Any, result: Any, *, rho: float = DEFAULT_RHO, method: str = "REML", level: float = 0.95
 ) -> pd.DataFrame:

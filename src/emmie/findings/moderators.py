@@ -114,7 +114,7 @@ def analysis_view(a: dict[str, Any], measure: str | None, outcome_label: str | N
     if perm:
         tests += f"; permutation test {fmt_p_short(perm.get('qm_pval'))} ({perm.get('n_perm')} permutations)"
     m = a.get("multiplicity") or {}
-    if m:
+    if m and m.get("n_tests") != 1:  # one moderator: Holm's adjustment leaves its p as it is
         tests += (
             f". Holm-adjusted over the {m.get('n_tests')} moderators of this outcome: "
             f"{fmt_p_short(m.get('pval_knha_holm'))} (Knapp-Hartung)"
@@ -123,6 +123,11 @@ def analysis_view(a: dict[str, Any], measure: str | None, outcome_label: str | N
                 if m.get("pval_permutation_holm") is not None
                 else ""
             )
+        )
+    if a.get("on") == "study averages":
+        tests += (
+            f". Analysed on one average per study ({a['k']} studies), because the studies gave several results "
+            "on this outcome"
         )
     view["tests"] = tests + "."
     view["survives"] = survives(a)
@@ -170,15 +175,17 @@ def headline(
         names = [f"{a['label'].lower()} (Holm-adjusted {fmt_p_short(adjusted_p(a))})" for a in kept]
         names = some(names, most=NAMED_MAX)  # a sentence names a bounded number (the page lists the analyses)
         text = "The effect varies with " + "; ".join(names) + f", out of {plural(len(analyses), 'moderator')} analysed."
+    elif len(analyses) == 1:  # one test: nothing to adjust for
+        (only,) = analyses
+        text = (
+            f"The one moderator analysed, {only['label'].lower()}, is not clearly associated with the effect "
+            f"({fmt_p_short(adjusted_p(only))}). With one characteristic tested, that is not evidence that the effect "
+            "is the same for everyone."
+        )
     elif analyses:
         smallest = min(analyses, key=lambda a: (adjusted_p(a) if adjusted_p(a) is not None else 1.0, raw_p(a) or 1.0))
-        who = (
-            "The one moderator analysed does not survive"
-            if len(analyses) == 1
-            else f"None of the {len(analyses)} moderators analysed survives"
-        )
         text = (
-            f"{who} adjustment for multiple testing (Holm): "
+            f"None of the {len(analyses)} moderators analysed survives adjustment for multiple testing (Holm): "
             f"the closest, {smallest['label'].lower()} ({fmt_p_short(raw_p(smallest))} unadjusted), has a Holm-adjusted "
             f"{fmt_p_short(adjusted_p(smallest))}. No moderator is clearly supported, which with tests of one "
             "characteristic at a time is not evidence that the effect is the same for everyone."

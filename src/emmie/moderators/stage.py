@@ -14,6 +14,10 @@ continuous
     At least 5 studies with a value and at least 3 distinct values. Analyses: meta-regression
     (Knapp-Hartung headline, z alongside), a permutation test of the moderator, and a bubble plot.
 
+Where a study gives several results on an outcome (the Effect stage's multilevel model), the moderators, which are
+study characteristics, are analysed on one average per study (the study averages of :mod:`emmie.effect.dependent`),
+so that k counts studies and no study weighs more for having reported more results (``"on": "study averages"``).
+
 Permutation tests draw up to ``n_perm = 1000`` permutations seeded with ``review.yaml`` ``seed``, stopping
 early once 20 of them reach the observed statistic (sequential Monte Carlo p-values, Besag & Clifford 1991):
 p-values below about 0.02 still rest on all 1000, clearly non-significant moderators on far fewer. Testing many
@@ -41,6 +45,8 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
+from emmie.effect.dependent import study_averages
+from emmie.effect.stage import multilevel_used, settings
 from emmie.errors import NUMERIC_ERRORS
 from emmie.ingest.review import Review
 from emmie.io import atomic_write_text, write_json
@@ -74,6 +80,31 @@ def moderator_data(sizes: pd.DataFrame, moderators: pd.DataFrame, column: str, k
     joined = sizes.merge(table, on="study_id", how="left")
     joined["value"] = _values(joined, column, kind) if len(joined) else []
     return joined
+
+
+def _averages(outcome: dict[str, Any], rows: pd.DataFrame, measure: str) -> pd.DataFrame:
+    """One row per study where a study gives several results on the outcome: the moderators are study
+    characteristics, so the analyses take each study's average (:func:`emmie.effect.dependent.study_averages`,
+    under the outcome's rho) and count studies, not results."""
+    chosen = settings(outcome)
+    avg = study_averages(
+        rows["yi"].to_numpy(dtype=float),
+        rows["vi"].to_numpy(dtype=float),
+        rows["study_id"].astype(str).to_numpy(),
+        rows["effect_id"].astype(str).to_numpy(),
+        rho=chosen["rho"],
+        method=chosen["method"],
+    )
+    return pd.DataFrame(
+        {
+            "effect_id": avg["study"],
+            "study_id": avg["study"],
+            "outcome": outcome["id"],
+            "measure": measure,
+            "yi": avg["yi"],
+            "vi": avg["vi"],
+        }
+    )
 
 
 def _analyse(
@@ -202,6 +233,7 @@ def run(review: Review, outdir: Path, *, effect_sizes: pd.DataFrame) -> dict[str
     poolable = effect_sizes[effect_sizes["poolable"].astype(str).isin(["True", "true", "1"])]
     analyses: list[dict[str, Any]] = []
     not_possible: list[dict[str, Any]] = []
+    averaged: dict[str, pd.DataFrame] = {}  # outcomes whose studies give several results: one average per study
     for outcome in review.config["outcomes"]:
         oid = outcome["id"]
         rows = poolable[poolable["outcome"] == oid]
@@ -222,7 +254,9 @@ def run(review: Review, outdir: Path, *, effect_sizes: pd.DataFrame) -> dict[str
                 )
                 continue
             measure = outcome.get("measure") or str(rows["measure"].mode().iloc[0])
-            data = moderator_data(rows, review.moderators, name, moderator["type"])
+            if oid not in averaged and multilevel_used(outcome, rows):
+                averaged[oid] = _averages(outcome, rows, measure)
+            data = moderator_data(averaged.get(oid, rows), review.moderators, name, moderator["type"])
             try:
                 with np.errstate(all="ignore"):
                     result, reason = _analyse(outcome, moderator, data, measure, seed, outdir)
@@ -231,6 +265,8 @@ def run(review: Review, outdir: Path, *, effect_sizes: pd.DataFrame) -> dict[str
             if result is None:
                 not_possible.append({"outcome": oid, "moderator": name, "reason": reason})
             else:
+                if oid in averaged:
+                    result["on"] = "study averages"
                 analyses.append(result)
     _add_multiplicity(analyses)
     out = {

@@ -212,7 +212,7 @@ def moderators_rule(review: Review, mechanisms: dict[str, Any], moderators: dict
             facts,
         )
     if analyses:
-        why = [f"{len(analyses)} effect-size moderator analyses"]
+        why = [f"{len(analyses)} effect-size moderator {'analysis' if len(analyses) == 1 else 'analyses'}"]
         if moderating:
             why.append(
                 f"not systematic and theory-based: none of the {len(moderating)} moderating contexts in the CMO graph is observed or tested"

@@ -901,10 +901,16 @@ def methods_paragraphs(
         )
     if mods.get("analyses"):
         paras.append(
-            f"{len(mods['analyses'])} moderator analyses of the effect sizes used meta-regression (REML) with Knapp-Hartung tests and "
+            f"{plural(len(mods['analyses']), 'moderator analysis', 'moderator analyses')} of the effect sizes used meta-regression (REML) with Knapp-Hartung tests and "
             f"permutation tests of the moderator (up to {mods.get('n_perm')} permutations, seed {mods.get('seed')}, as metafor's permutest, "
             f"stopping once {mods.get('stop_after')} reach the observed statistic: Besag & Clifford 1991), "
             "and for categorical moderators a test of subgroup differences; p-values are also given Holm-adjusted across the moderators of an outcome."
+            + (
+                " Where a study gave several results on an outcome, its moderators (study characteristics) were analysed "
+                "on one average per study, the study averages of the multilevel model, so that k counts studies."
+                if any(a.get("on") == "study averages" for a in mods["analyses"])
+                else ""
+            )
         )
     weights = review.config.get("cmo_weights") or {}
     weight_text = (
