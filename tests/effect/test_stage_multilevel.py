@@ -176,11 +176,11 @@ def test_forest_plot_takes_the_multilevel_weights_and_names_both_components():
 
 @pytest.mark.parametrize("dependent", [True, False])
 def test_moderators_of_dependent_results_are_analysed_on_study_averages(tmp_path, dependent):
+    import dataclasses
+
     from emmie.effect.dependent import study_averages
     from emmie.moderators import stage as moderators_stage
     from emmie.moderators.regression import moderator_regression
-
-    import dataclasses
 
     rows = REF if dependent else REF.drop_duplicates("cl")
     studies = list(rows["cl"].unique())
