@@ -504,7 +504,8 @@ def test_school_calendars_pools_dependent_results_in_the_multilevel_model(bundle
     text = page_text(bundled, "school-calendars", "index")
     for said in (
         "Pooled over 56 results from 11 studies: SMD 0.18 (95% CI -0.00 to 0.37)",
-        "Multilevel random-effects meta-analysis (REML; k = 56 results from 11 studies",
+        "Multilevel meta-analysis (REML; 56 results, 11 studies)",
+        "the table's tau² is their total.",
         "CR2 cluster-robust (Satterthwaite t)",
         "The CR2 row is the headline: its interval holds whatever the correlation between a study's results "
         "(assumed 0); t on 9.9 degrees of freedom, from 11 studies.",

@@ -53,7 +53,7 @@ MEASURE_LABELS = {
     "PROP": "Proportion",
 }
 
-TEST_LABELS = {"z": "z", "knha": "Knapp-Hartung", "t": "t"}
+TEST_LABELS = {"z": "z", "knha": "Knapp-Hartung", "t": "t", "cr2": "CR2"}
 
 PLOT_RC = {
     "font.size": 8.0,
@@ -412,6 +412,8 @@ def forest_plot(
     method = str(getattr(result, "method", ""))
     test = TEST_LABELS.get(str(getattr(result, "test", "")), str(getattr(result, "test", "")))
     model = "EE model" if method in ("EE", "FE") else "RE model"
+    if getattr(result, "sigma2", None) is not None:
+        model = "Multilevel model"
     summary_label = f"{model} ({method}, {test})" if method else model
     ax.text(col_label, y_summary, summary_label, transform=text_tr, ha="left", va="center", fontweight="bold")
     if weights:

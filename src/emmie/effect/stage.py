@@ -541,8 +541,13 @@ def _multilevel(
         warnings.append(f"{oid}: leave-one-study-out {out['leave_one_out_skipped']}")
     out["weights"] = a.weights
     figures = {"forest": f"forest_{oid}.svg"}
-    rows = forest_order(order, yi, a.weights)
-    shown = [f"{names.get(s, s)}: {r}" for s, r in zip(study, result, strict=True)]
+    # each study's results together (studies in data order), in the review's forest order within the study
+    within = forest_order(order, yi, a.weights)
+    rank = np.empty(k, dtype=int)
+    rank[within] = np.arange(k)
+    first_seen = pd.Series(study).factorize()[0]
+    rows = np.lexsort((rank, first_seen)) if k <= FOREST_MAX_ROWS else within
+    shown = [f"{names.get(s, s)}, {_result_label(s, r)}" for s, r in zip(study, result, strict=True)]
     view = SimpleNamespace(**fits["cr2"], study_weights=a.weights[rows])  # the multilevel model's weights
     atomic_write_text(
         outdir / figures["forest"],
@@ -555,7 +560,8 @@ def _multilevel(
             desirable=outcome["desirable"],
             level=LEVEL,
             title=f"{outcome.get('label', oid)}: forest plot (k = {k:,} results from {a.n_studies:,} studies, "
-            f"{FOREST_ORDERS[order if k <= FOREST_MAX_ROWS else 'effect']})",
+            + ("grouped by study" if k <= FOREST_MAX_ROWS else FOREST_ORDERS["effect"])
+            + ")",
         ),
     )
     averages = study_level(yi, vi, study, rho=chosen["rho"], within=float(a.fit.sigma2[1]))
@@ -581,6 +587,14 @@ def _multilevel(
     out["small_study"] = small
     out["figures"] = figures
     return out
+
+
+def _result_label(study: str, result: str) -> str:
+    """A result's id without its study's id in front (``district86_school3`` -> ``school3``)."""
+    for sep in ("_", "-", "."):
+        if result.startswith(study + sep) and len(result) > len(study) + 1:
+            return result[len(study) + 1 :]
+    return result
 
 
 def randomised_only(

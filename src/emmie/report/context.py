@@ -136,6 +136,13 @@ FIGURES = (
         "Prior (dashed) and posterior densities: how much the data moved the prior.",
     ),
 )
+MULTILEVEL_CAPTIONS = {
+    "forest": "Forest plot: each result's estimate with its 95% CI, grouped by study, the pooled estimate of the "
+    "multilevel model (diamond) and the 95% prediction interval.",
+    "funnel": "Contour-enhanced funnel plot of the study averages (shaded: p < 0.10, 0.05, 0.01).",
+    "bayes_forest": "Bayesian forest plot: the observed study averages and the shrunken study effects, with the "
+    "pooled effect and predictive interval.",
+}
 OUTCOME_KEYS = ("outcome", "label", "measure", "desirable", "k", "n_results", "pooled", "reason_not_pooled")
 
 
@@ -165,6 +172,8 @@ def _outcome_figures(o: dict[str, Any], folder: Path, budget: tables.Budget) -> 
             if note:  # past the budget (a file that is not there is left off, as always)
                 skipped.append(names[key])
             continue
+        if o.get("dependence"):  # a multilevel model: each result in the forest plot, study averages elsewhere
+            caption = MULTILEVEL_CAPTIONS.get(key, caption)
         data = figure_data.OUTCOME_FIGURES[key](o)
         where = files_text(folder, FIGURE_FILES.get(key, (("effect.json", ""),)))
         out.append(
@@ -270,7 +279,7 @@ def _dependence_text(o: dict[str, Any]) -> str:
     return (
         f"{dep['k']} results from {dep['n_studies']} studies ({dep['n_studies_several']} with more than one result, "
         f"at most {dep['max_per_study']}): a multilevel model. Between studies {part('study', 0)}; between the "
-        f"results of one study {part('result', 1)}. The CR2 row is the headline: its interval holds whatever the "
+        f"results of one study {part('result', 1)}; the table's tau² is their total. The CR2 row is the headline: its interval holds whatever the "
         f"correlation between a study's results (assumed {float(dep['rho']):g}); t on "
         f"{fmt(fit.get('df'), 1)} degrees of freedom, from {fit.get('n_clusters')} studies."
     )
