@@ -64,7 +64,7 @@ def test_a_coding_artefact_context_never_heads_the_moderators():
     f = mf.headline([analysis("setting", 0.16, 1.0)], contexts, {})
     assert "Community setting" not in f.statement
     assert f.statement.startswith(
-        "The one moderator analysed, setting, is not clearly associated with the effect (p = 1.0). With one "
+        "The one moderator analysed, setting, is not clearly associated with the effect (p = 1.00). With one "
         "characteristic tested"
     )
     assert "The 1 context-mechanism link in the coded theory rests on asserted evidence only." in f.statement

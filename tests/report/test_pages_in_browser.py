@@ -110,17 +110,21 @@ def test_toolkit_sorts_and_filters_without_a_server(browser: Browser, bundled: P
     order = "[...document.querySelectorAll('#tk-list > li:not([hidden]) h3')].map(h => h.textContent)"
     status = "document.getElementById('tk-status').textContent"
     names = browser.evaluate(order)
-    assert names == sorted(names, key=str.lower) and len(names) == 2
+    assert names == sorted(names, key=str.lower) and len(names) == 3
     browser.evaluate(
         "(() => { const s = document.getElementById('tk-sort'); s.value = 'strength'; s.dispatchEvent(new Event('change')); })()"
     )
-    # CBT: moderate certainty on reoffending; Signs of Safety: very low on children entering care.
-    assert browser.evaluate(order) == ["Cognitive-behavioral therapy for offenders", "Signs of Safety"]
+    # CBT: moderate certainty on reoffending; school calendars and Signs of Safety: very low (then by name).
+    assert browser.evaluate(order) == [
+        "Cognitive-behavioral therapy for offenders",
+        "Modified school calendars",
+        "Signs of Safety",
+    ]
     browser.evaluate(
         "(() => { const s = document.getElementById('tk-min'); s.value = '3'; s.dispatchEvent(new Event('change')); })()"
     )
     assert browser.evaluate(order) == ["Cognitive-behavioral therapy for offenders"]
-    assert browser.evaluate(status).startswith("Showing 1 of 2 interventions")
+    assert browser.evaluate(status).startswith("Showing 1 of 3 interventions")
     browser.evaluate(
         "(() => { const s = document.getElementById('tk-min'); s.value = '0'; s.dispatchEvent(new Event('change')); })()"
     )
