@@ -6,7 +6,9 @@ Simulates a three-level review (5 effect sizes per study; sigma2 = 0.04 between 
 fits ``random = ~ 1 | study/es`` by REML: emmie in this process (best of three, after one warm-up fit), metafor with
 ``sparse = TRUE`` and, up to ``--dense-max``, with its default dense matrices, each timed inside R with
 ``system.time`` (when ``Rscript`` and metafor are installed). Prints a table, checks that the variance components
-agree, and writes ``benchmarks/results/mv.json`` (not committed).
+agree, and writes ``benchmarks/results/mv.json`` (not committed). ``--large`` sizes (default 100,000 effect sizes in
+20,000 studies) are run by emmie alone in a fresh process: the fit, CR2, and the Effect stage's whole CHE analysis,
+with the process's peak memory.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import json
 import platform
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from datetime import date
@@ -77,10 +80,46 @@ def metafor(dat: pd.DataFrame, dense: bool) -> dict | None:
     return json.loads(proc.stdout)
 
 
+CHILD = r"""
+import json, resource, sys, time
+import numpy as np
+sys.path.insert(0, sys.argv[2])
+from bench_mv import simulate
+from emmie.effect.dependent import che_analysis
+from emmie.effect.multilevel import meta_analysis_mv
+dat = simulate(int(sys.argv[1]))
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+t0 = time.perf_counter()
+fit = meta_analysis_mv(dat["yi"], dat["vi"], random="~ 1 | study/es", data=dat)
+t1 = time.perf_counter()
+robust = fit.robust()
+t2 = time.perf_counter()
+che = che_analysis(dat["yi"], dat["vi"], dat["study"], dat["es"], rho=0.6)
+t3 = time.perf_counter()
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"fit_seconds": t1 - t0, "cr2_seconds": t2 - t1, "che_cr2_i2_weights_seconds": t3 - t2,
+                  "peak_mb": peak, "mb_before_fit": base, "sigma2": fit.sigma2.tolist(),
+                  "cr2_se": float(robust.se[0]), "che_estimate": che.fit.estimate}))
+"""
+
+
+def large(k: int) -> dict:
+    """emmie alone at a size metafor cannot reach, in a fresh process: time of the fit, of CR2, and of the Effect
+    stage's whole CHE analysis (sparse V, fit, CR2, I², weights), and the process's peak memory."""
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, str(k), str(Path(__file__).resolve().parent)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return {"k": k, **json.loads(proc.stdout)}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[500, 2000, 10000])
     parser.add_argument("--dense-max", type=int, default=500)
+    parser.add_argument("--large", type=int, nargs="*", default=[100_000], help="emmie alone, in a fresh process")
     args = parser.parse_args(argv)
     rows = []
     for k in args.sizes:
@@ -96,7 +135,13 @@ def main(argv: list[str] | None = None) -> None:
                 )
         rows.append(row)
         print(json.dumps(row))
+    big = []
+    for k in args.large:
+        row = large(k)
+        big.append(row)
+        print(json.dumps(row))
     result = {
+        "large": big,
         "date": date.today().isoformat(),
         "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
         "python": platform.python_version(),

@@ -109,3 +109,16 @@ def test_study_averages_with_the_within_component_reproduce_the_multilevel_fit(c
     # and REML on the averages finds (about) the same between-study variance: not an identity, a sanity check
     fit = meta_analysis(agg["yi"], agg["vi"], method="REML")
     assert abs(fit.estimate - a.fit.estimate) < 0.02
+
+
+def test_cr2_with_clusters_that_hold_several_model_blocks():
+    """Clusters of two or three districts: the engine joins each cluster's blocks (clubSandwich coef_test with
+    cluster = the coarser grouping, tests/fixtures/metafor/mv/cr2_coarse.json)."""
+    import pandas as pd
+
+    ref = json.loads((Path(__file__).parents[1] / "fixtures" / "metafor" / "mv" / "cr2_coarse.json").read_text())
+    d = pd.DataFrame({"cl": ref["cl"], "es": ref["es"]})
+    fit = meta_analysis_mv(ref["yi"], ref["vi"], random="~ 1 | cl/es", data=d)
+    r = fit.robust(cluster=ref["g"])
+    assert r.n_clusters == 5
+    np.testing.assert_allclose([r.se[0], r.df[0], r.pval[0]], [ref["se"], ref["df"], ref["pval"]], rtol=1e-6)

@@ -763,11 +763,13 @@ def _cluster_codes(fit: MultilevelFit, cluster: Any) -> np.ndarray:
     return labels.astype(str).factorize()[0]
 
 
-def _cluster_blocks(fit: MultilevelFit, codes: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Each cluster's rows and its block of the fitted marginal covariance M, built from the model's blocks (a
-    cluster holds whole blocks), never as a k x k matrix."""
+def _cluster_groups(fit: MultilevelFit, codes: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The clusters, stacked by size: per size, the clusters' numbers (g), their rows (g x s) and their blocks of the
+    fitted marginal covariance M (g x s x s). A cluster holds whole model blocks; when each holds one (clusters
+    at the outer level, the usual case) the model's own stacks are used, else each cluster's blocks are joined."""
     model = fit._model
     parts: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
+    stacks = []
     for st in model.stacks:
         Ms = st.V + np.tensordot(fit.sigma2, st.A, axes=1)
         cl = codes[st.rows]
@@ -775,20 +777,37 @@ def _cluster_blocks(fit: MultilevelFit, codes: np.ndarray) -> list[tuple[np.ndar
             raise AnalysisError(
                 "cluster: the model couples effect sizes of different clusters; cluster by the outer level"
             )
-        for g in range(st.rows.shape[0]):
-            parts.setdefault(int(cl[g, 0]), []).append((st.rows[g], Ms[g]))
-    out = []
+        stacks.append((cl[:, 0], st.rows, Ms))
+    owners = np.concatenate([c for c, _, _ in stacks])
+    if np.unique(owners).size == owners.size:  # one block per cluster
+        return stacks
+    for cl, rows, Ms in stacks:
+        for g in range(rows.shape[0]):
+            parts.setdefault(int(cl[g]), []).append((rows[g], Ms[g]))
+    by_size: dict[int, list[tuple[int, np.ndarray, np.ndarray]]] = {}
     for j in range(int(codes.max()) + 1):
         blocks = parts[j]
         idx = np.concatenate([r for r, _ in blocks])
-        out.append((idx, linalg.block_diag(*[m for _, m in blocks])))
-    return out
+        by_size.setdefault(idx.size, []).append((j, idx, linalg.block_diag(*[m for _, m in blocks])))
+    return [
+        (np.array([j for j, _, _ in group]), np.stack([i for _, i, _ in group]), np.stack([m for _, _, m in group]))
+        for _, group in sorted(by_size.items())
+    ]
+
+
+def _inv_sqrt_psd_stack(S: np.ndarray) -> np.ndarray:
+    """:func:`emmie.effect.robust._inv_sqrt_psd` for a stack of matrices (g x s x s)."""
+    vals, vecs = np.linalg.eigh((S + np.swapaxes(S, 1, 2)) / 2.0)
+    tol = np.max(np.abs(vals), axis=1, keepdims=True) * S.shape[1] * np.finfo(float).eps
+    inv = np.where(vals > tol, 1.0 / np.sqrt(np.where(vals > tol, vals, 1.0)), 0.0)
+    return (vecs * inv[:, None, :]) @ np.swapaxes(vecs, 1, 2)
 
 
 def _robust(fit: MultilevelFit, cluster: Any) -> RobustMV:
-    """CR2 cluster by cluster. The Satterthwaite df of coefficient c needs S = G_c Theta G_c' (J x J); with
-    a_j = row c of B X_j' W_j A_j and c_j = a_j X_j, (I - H) expands to S = diag(a_j Theta_j a_j') - C B C', so
-    its trace and squared norm cost O(J p^2) and memory stays O(largest cluster^2) (B = (X' W X)^-1)."""
+    """CR2, clusters of one size at a time as stacked arrays. The Satterthwaite df of coefficient c needs
+    S = G_c Theta G_c' (J x J); with a_j = row c of B X_j' W_j A_j and c_j = a_j X_j, (I - H) expands to
+    S = diag(a_j Theta_j a_j') - C B C', so its trace and squared norm cost O(J p^2) and memory stays
+    O(k x largest cluster) (B = (X' W X)^-1)."""
     model = fit._model
     X, y = model.X, model.y
     k, p = X.shape
@@ -796,25 +815,26 @@ def _robust(fit: MultilevelFit, cluster: Any) -> RobustMV:
     J = int(codes.max()) + 1
     if J < 2:
         raise AnalysisError("cluster-robust inference needs at least 2 clusters")
-    blocks = _cluster_blocks(fit, codes)
     bread = fit.vb  # (X' W X)^-1
     e = y - X @ fit.coef
     meat = np.zeros((p, p))
     d = np.empty((J, p))
     C = np.empty((p, J, p))
-    for j, (idx, Tj) in enumerate(blocks):
-        Wj = np.linalg.inv(Tj)
-        Xj = X[idx]
-        IHjj = np.eye(idx.size) - Xj @ bread @ Xj.T @ Wj  # (I - H)_jj
-        D = linalg.cholesky(Tj, lower=False)  # upper: D'D = Theta_j
+    for js, rows, T in _cluster_groups(fit, codes):
+        size = rows.shape[1]
+        W = np.linalg.inv(T)
+        Xg = X[rows]  # g x s x p
+        IH = np.eye(size)[None] - np.einsum("gsp,pq,gtq->gst", Xg, bread, Xg) @ W  # (I - H)_jj
+        D = np.swapaxes(np.linalg.cholesky(T), 1, 2)  # upper: D'D = Theta_j
+        Dt = np.swapaxes(D, 1, 2)
         # clubSandwich's A_j = D' (D (I-H)_jj Theta_j D')^(-1/2) D, so that A_j Var(e_j) A_j' = Theta_j
-        Aj = D.T @ _inv_sqrt_psd(D @ IHjj @ Tj @ D.T) @ D
-        XW = Xj.T @ Wj
-        uj = XW @ (Aj @ e[idx])
-        meat += np.outer(uj, uj)
-        a = bread @ XW @ Aj  # p x s_j
-        d[j] = np.einsum("cs,st,ct->c", a, Tj, a)
-        C[:, j, :] = a @ Xj
+        A = Dt @ _inv_sqrt_psd_stack(D @ IH @ T @ Dt) @ D
+        XW = np.swapaxes(Xg, 1, 2) @ W  # g x p x s
+        u = np.einsum("gps,gs->gp", XW @ A, e[rows])
+        meat += u.T @ u
+        a = bread[None] @ XW @ A  # g x p x s
+        d[js] = np.einsum("gcs,gst,gct->gc", a, T, a)
+        C[:, js, :] = np.swapaxes(a @ Xg, 0, 1)  # p x g x p
     vcov = bread @ meat @ bread
     se = np.sqrt(np.diag(vcov))
     df = np.empty(p)
