@@ -4,12 +4,13 @@ Public API (stable; external validation scripts call exactly these names)::
 
     effect_sizes, meta_analysis, meta_analysis_grouped, heterogeneity_ci, meta_regression,
     leave_one_out, cumulative, blup, ranef, egger_test, rank_test, trim_and_fill, failsafe_n,
-    bayesian_meta_analysis, meta_analysis_mv, vcalc
+    bayesian_meta_analysis, meta_analysis_mv, vcalc, shared_group_covariance, multiple_endpoint_covariance
 """
 
 from emmie.effect.bayes import bayesian_meta_analysis
 from emmie.effect.bias import egger_test, failsafe_n, rank_test, trim_and_fill
 from emmie.effect.blup import blup, ranef
+from emmie.effect.covariance import multiple_endpoint_covariance, shared_group_covariance
 from emmie.effect.escalc import effect_sizes
 from emmie.effect.grouped import meta_analysis_grouped
 from emmie.effect.heterogeneity import heterogeneity_ci
@@ -33,8 +34,10 @@ __all__ = [
     "meta_analysis_grouped",
     "meta_analysis_mv",
     "meta_regression",
+    "multiple_endpoint_covariance",
     "rank_test",
     "ranef",
+    "shared_group_covariance",
     "trim_and_fill",
     "vcalc",
 ]

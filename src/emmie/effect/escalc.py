@@ -24,7 +24,10 @@ from scipy import special, stats
 
 from emmie.errors import AnalysisError
 
-MEASURES = ("OR", "RR", "RD", "MD", "SMD", "ROM", "COR", "ZCOR", "PCOR", "GEN", "PROP")
+MEASURES = (
+    "OR", "RR", "RD", "MD", "SMD", "ROM", "COR", "ZCOR", "PCOR", "GEN", "PROP",
+    "PLO", "PAS", "PFT", "IRR", "IRD", "IRLN", "SMCR", "SMCC", "PETO", "AS",
+)  # fmt: skip
 _ALIASES = {"PR": "PROP"}
 
 
@@ -95,6 +98,78 @@ def _two_by_two(measure: str, g: dict[str, np.ndarray | None], add: float, to: s
     return ai, bi, ci, di
 
 
+def _zero_rows(to: str, zero: np.ndarray) -> np.ndarray:
+    """The rows that get the continuity correction, given the rows with a zero cell (metafor's ``to``)."""
+    if to == "all":
+        return np.ones(zero.size, dtype=bool)
+    if to == "only0":
+        return zero
+    if to == "if0all":
+        return np.full(zero.size, bool(np.any(zero)))
+    return np.zeros(zero.size, dtype=bool)
+
+
+def _peto_as(measure: str, g: dict[str, np.ndarray | None], add: float, to: str, drop00: bool) -> tuple:
+    """PETO: Peto's log odds ratio (O - E) / V, variance 1 / V (Yusuf et al. 1985), after the continuity correction
+    as metafor applies it; AS: the arcsine square-root risk difference, variance 1/(4 n1) + 1/(4 n2), with no
+    correction (Rücker et al. 2009)."""
+    a, b, c, d = _two_by_two(measure, g, add if measure == "PETO" else 0.0, to if measure == "PETO" else "none", drop00)
+    n1, n2 = a + b, c + d
+    _fail(measure, "n1i", n1, n1 <= 0, "a group size > 0")
+    _fail(measure, "n2i", n2, n2 <= 0, "a group size > 0")
+    if measure == "AS":
+        return np.arcsin(np.sqrt(a / n1)) - np.arcsin(np.sqrt(c / n2)), 1 / (4 * n1) + 1 / (4 * n2)
+    n = n1 + n2
+    expected = n1 * (a + c) / n
+    v = n1 * n2 * (a + c) * (b + d) / (n**2 * (n - 1))
+    return (a - expected) / v, 1 / v
+
+
+def _rates(measure: str, g: dict[str, np.ndarray | None], add: float, to: str) -> tuple:
+    """Incidence rates from event counts and person-times: IRR (log rate ratio, variance 1/x1 + 1/x2), IRD (rate
+    difference, variance x1/t1^2 + x2/t2^2) from ``x1i, t1i, x2i, t2i``; IRLN (log rate of one group, variance 1/x)
+    from ``xi, ti``. ``add`` goes to the counts of a row with a zero count (metafor's default ``to = "only0"``)."""
+    if measure == "IRLN":
+        x, t = (a.copy() for a in _need(measure, g, ("xi", "ti")))
+        _fail(measure, "xi", x, x < 0, "a count >= 0")
+        _fail(measure, "ti", t, t <= 0, "a person-time > 0")
+        zero = _zero_rows(to, x == 0)
+        x[zero] += add
+        return np.log(x / t), 1 / x
+    x1, t1, x2, t2 = (a.copy() for a in _need(measure, g, ("x1i", "t1i", "x2i", "t2i")))
+    for name, a in (("x1i", x1), ("x2i", x2)):
+        _fail(measure, name, a, a < 0, "a count >= 0")
+    for name, a in (("t1i", t1), ("t2i", t2)):
+        _fail(measure, name, a, a <= 0, "a person-time > 0")
+    zero = _zero_rows(to, (x1 == 0) | (x2 == 0))
+    x1[zero] += add
+    x2[zero] += add
+    if measure == "IRR":
+        return np.log(x1 / t1) - np.log(x2 / t2), 1 / x1 + 1 / x2
+    return x1 / t1 - x2 / t2, x1 / t1**2 + x2 / t2**2
+
+
+def _change(measure: str, g: dict[str, np.ndarray | None]) -> tuple:
+    """Standardised mean change of one group measured twice (``m1i`` after, ``m2i`` before, correlation ``ri``),
+    with Hedges' correction on ni - 1 df and metafor's large-sample variances: SMCR standardises by the raw-score
+    SD ``sd1i`` (variance 2(1 - r)/n + g^2/(2n); Becker 1988), SMCC by the SD of the change scores
+    sqrt(sd1^2 + sd2^2 - 2 r sd1 sd2) (variance 1/n + g^2/(2n); Gibbons et al. 1993)."""
+    names = ("m1i", "m2i", "sd1i", "ni", "ri") + (("sd2i",) if measure == "SMCC" else ())
+    m1, m2, s1, n, r, *rest = _need(measure, g, names)
+    _fail(measure, "sd1i", s1, s1 <= 0, "a standard deviation > 0")
+    _fail(measure, "ni", n, n <= 2, "a sample size > 2")
+    _fail(measure, "ri", r, np.abs(r) > 1, "a correlation between -1 and 1")
+    correction = _cmi(n - 1)
+    if measure == "SMCR":
+        yi = correction * (m1 - m2) / s1
+        return yi, 2 * (1 - r) / n + yi**2 / (2 * n)
+    (s2,) = rest
+    _fail(measure, "sd2i", s2, s2 <= 0, "a standard deviation > 0")
+    sd_change = np.sqrt(s1**2 + s2**2 - 2 * r * s1 * s2)
+    yi = correction * (m1 - m2) / sd_change
+    return yi, 1 / n + yi**2 / (2 * n)
+
+
 def _gen(g: dict[str, np.ndarray | None], level: float) -> tuple[np.ndarray, np.ndarray]:
     est = g.get("estimate")
     if est is None:
@@ -137,6 +212,10 @@ def effect_sizes(
     ti: Any = None,
     mi: Any = None,
     xi: Any = None,
+    x1i: Any = None,
+    x2i: Any = None,
+    t1i: Any = None,
+    t2i: Any = None,
     estimate: Any = None,
     se: Any = None,
     ci_lb: Any = None,
@@ -162,6 +241,12 @@ def effect_sizes(
         raw proportion) from ``xi, ni``; ``GEN`` (generic) from ``estimate`` with ``se``, or a
         ``level`` CI ``ci_lb, ci_ub`` (``vi = ((ub - lb) / (2 z))^2``), or a two-sided ``pval``
         (``se = |estimate| / z_{1 - p/2}``), taken in that order of preference per row.
+        Proportions from ``xi, ni``: ``PLO`` (log odds), ``PAS`` (arcsine square root), ``PFT`` (Freeman-Tukey double
+        arcsine). Incidence rates: ``IRR`` (log rate ratio) and ``IRD`` (rate difference) from ``x1i, t1i, x2i,
+        t2i`` (events and person-time), ``IRLN`` (log rate) from ``xi, ti`` (here ``ti`` is person-time, as in
+        metafor). Change scores of one group: ``SMCR`` (by the raw-score SD ``sd1i``) and ``SMCC`` (by the SD of the
+        change, needs ``sd2i``) from ``m1i, m2i, sd1i, ni, ri``. From 2x2 tables: ``PETO`` (Peto's log odds ratio)
+        and ``AS`` (arcsine square-root risk difference).
     add, to, drop00 : float, str, bool
         Continuity correction of 2x2 tables (and PROP) as metafor: by default (``to="only0"``) 1/2
         is added to all four cells of a table that has a zero cell, for OR, RR and also RD
@@ -207,6 +292,10 @@ def effect_sizes(
         ti=ti,
         mi=mi,
         xi=xi,
+        x1i=x1i,
+        x2i=x2i,
+        t1i=t1i,
+        t2i=t2i,
         estimate=estimate,
         se=se,
         ci_lb=ci_lb,
@@ -215,7 +304,13 @@ def effect_sizes(
     )
     g = {k: _arr(v, k) for k, v in raw.items()}
     with np.errstate(divide="ignore", invalid="ignore"):
-        if meas in ("OR", "RR", "RD"):
+        if meas in ("PETO", "AS"):
+            yi, vi = _peto_as(meas, g, add, to, drop00)
+        elif meas in ("IRR", "IRD", "IRLN"):
+            yi, vi = _rates(meas, g, add, to)
+        elif meas in ("SMCR", "SMCC"):
+            yi, vi = _change(meas, g)
+        elif meas in ("OR", "RR", "RD"):
             a, b, c, d = _two_by_two(meas, g, add, to, drop00)
             n1, n2 = a + b, c + d
             _fail(meas, "n1i", n1, n1 <= 0, "a group size > 0")
@@ -272,25 +367,26 @@ def effect_sizes(
             _fail(meas, "ni", n, n - m - 1 <= 0, "ni - mi - 1 > 0")
             yi = t / np.sqrt(t**2 + (n - m - 1))
             vi = (1 - yi**2) ** 2 / (n - m - 1)
-        elif meas == "PROP":
+        elif meas in ("PROP", "PLO", "PAS", "PFT"):
             x, n = _need(meas, g, ("xi", "ni"))
             _fail(meas, "xi", x, x < 0, "a count >= 0")
             _fail(meas, "xi", x, x > n, "at most ni (events cannot exceed the sample size)")
             _fail(meas, "ni", n, n <= 0, "a sample size > 0")
-            x, m = x.copy(), n - x
-            if to == "all":
-                zero = np.ones(x.size, dtype=bool)
-            elif to == "only0":
-                zero = (x == 0) | (m == 0)
-            elif to == "if0all":
-                zero = np.full(x.size, bool(np.any((x == 0) | (m == 0))))
+            if meas == "PAS":  # no correction: the arcsine is finite at 0 and 1
+                yi, vi = np.arcsin(np.sqrt(x / n)), 1 / (4 * n)
+            elif meas == "PFT":  # Freeman-Tukey double arcsine, no correction
+                yi = 0.5 * (np.arcsin(np.sqrt(x / (n + 1))) + np.arcsin(np.sqrt((x + 1) / (n + 1))))
+                vi = 1 / (4 * n + 2)
             else:
-                zero = np.zeros(x.size, dtype=bool)
-            x[zero] += add
-            m[zero] += add
-            n = x + m
-            yi = x / n
-            vi = yi * (1 - yi) / n
+                x, m = x.copy(), n - x
+                zero = _zero_rows(to, (x == 0) | (m == 0))
+                x[zero] += add
+                m[zero] += add
+                n = x + m
+                yi = x / n
+                vi = yi * (1 - yi) / n
+                if meas == "PLO":
+                    yi, vi = np.log(x / m), 1 / x + 1 / m
         else:
             yi, vi = _gen(g, float(level))
     return pd.DataFrame({"yi": np.asarray(yi, dtype=float), "vi": np.asarray(vi, dtype=float)})
