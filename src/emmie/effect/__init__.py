@@ -4,7 +4,8 @@ Public API (stable; external validation scripts call exactly these names)::
 
     effect_sizes, meta_analysis, meta_analysis_grouped, heterogeneity_ci, meta_regression,
     leave_one_out, cumulative, blup, ranef, egger_test, rank_test, trim_and_fill, failsafe_n,
-    bayesian_meta_analysis, meta_analysis_mv, vcalc, shared_group_covariance, multiple_endpoint_covariance
+    bayesian_meta_analysis, meta_analysis_mv, vcalc, shared_group_covariance, multiple_endpoint_covariance,
+    meta_analysis_mh, meta_analysis_peto
 """
 
 from emmie.effect.bayes import bayesian_meta_analysis
@@ -16,6 +17,7 @@ from emmie.effect.grouped import meta_analysis_grouped
 from emmie.effect.heterogeneity import heterogeneity_ci
 from emmie.effect.influence import cumulative, leave_one_out
 from emmie.effect.metareg import meta_regression
+from emmie.effect.mh import meta_analysis_mh, meta_analysis_peto
 from emmie.effect.multilevel import MultilevelFit, meta_analysis_mv, vcalc
 from emmie.effect.rma import MetaAnalysis, meta_analysis
 
@@ -32,7 +34,9 @@ __all__ = [
     "leave_one_out",
     "meta_analysis",
     "meta_analysis_grouped",
+    "meta_analysis_mh",
     "meta_analysis_mv",
+    "meta_analysis_peto",
     "meta_regression",
     "multiple_endpoint_covariance",
     "rank_test",
