@@ -5,7 +5,7 @@ Public API (stable; external validation scripts call exactly these names)::
     effect_sizes, meta_analysis, meta_analysis_grouped, heterogeneity_ci, meta_regression,
     leave_one_out, cumulative, blup, ranef, egger_test, rank_test, trim_and_fill, failsafe_n,
     bayesian_meta_analysis, meta_analysis_mv, vcalc, shared_group_covariance, multiple_endpoint_covariance,
-    meta_analysis_mh, meta_analysis_peto
+    meta_analysis_mh, meta_analysis_peto, influence, influence_mv
 """
 
 from emmie.effect.bayes import bayesian_meta_analysis
@@ -15,7 +15,7 @@ from emmie.effect.covariance import multiple_endpoint_covariance, shared_group_c
 from emmie.effect.escalc import effect_sizes
 from emmie.effect.grouped import meta_analysis_grouped
 from emmie.effect.heterogeneity import heterogeneity_ci
-from emmie.effect.influence import cumulative, leave_one_out
+from emmie.effect.influence import cumulative, influence, influence_mv, leave_one_out
 from emmie.effect.metareg import meta_regression
 from emmie.effect.mh import meta_analysis_mh, meta_analysis_peto
 from emmie.effect.multilevel import MultilevelFit, meta_analysis_mv, vcalc
@@ -31,6 +31,8 @@ __all__ = [
     "egger_test",
     "failsafe_n",
     "heterogeneity_ci",
+    "influence",
+    "influence_mv",
     "leave_one_out",
     "meta_analysis",
     "meta_analysis_grouped",

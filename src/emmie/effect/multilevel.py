@@ -157,6 +157,17 @@ class MultilevelFit:
             w[st.rows] = np.einsum("gss->gs", Minv)
         return 100.0 * w / w.sum()
 
+    def hatvalues(self) -> np.ndarray:
+        """The diagonal of the hat matrix ``X (X' M^-1 X)^-1 X' M^-1`` (metafor's ``hatvalues`` of an ``rma.mv``
+        fit). Block by block."""
+        h = np.empty(self.k)
+        for st in self._model.stacks:
+            Minv = np.linalg.inv(st.V + np.tensordot(self.sigma2, st.A, axes=1))
+            Xb = self._model.X[st.rows]  # g x s x p
+            XtMinv = np.einsum("gsp,gst->gpt", Xb, Minv)
+            h[st.rows] = np.einsum("gtp,pq,gqt->gt", Xb, self.vb, XtMinv)
+        return h
+
     def i2(self) -> tuple[float, tuple[float, ...]]:
         """I² in percent, total and per variance component: ``100 sigma2_l / (sum(sigma2) + s2)`` with the typical
         sampling variance ``s2 = (k - p) / tr(P)``, ``P = W - W X (X' W X)^-1 X' W``, ``W = V^-1`` (the metafor
