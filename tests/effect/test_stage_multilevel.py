@@ -128,7 +128,9 @@ def test_validation_refuses_a_moment_estimator_for_model_multilevel():
 
 
 def test_settings_defaults_and_the_model_switch():
-    assert settings({}) == {"model": "auto", "method": "REML", "test": "knha", "rho": 0.6, "rho_given": False}
+    assert settings({}) == {
+        "model": "auto", "method": "REML", "test": "knha", "rho": 0.6, "rho_given": False, "level": 0.95,
+    }  # fmt: skip
     two = pd.DataFrame({"study_id": ["a", "a", "b"]})
     one = pd.DataFrame({"study_id": ["a", "b", "c"]})
     assert multilevel_used({}, two) and not multilevel_used({}, one)
@@ -198,3 +200,36 @@ def test_moderators_of_dependent_results_are_analysed_on_study_averages(tmp_path
         x = avg["study"].map(dict(zip(rev.moderators["study_id"], rev.moderators["year"], strict=True)))
         ref = moderator_regression(avg["yi"], avg["vi"], x, kind="continuous", name="year", test="knha", n_perm=0)
         assert a["regression"]["knha"]["coef"] == pytest.approx(ref.to_dict()["knha"]["coef"], rel=1e-9)
+
+
+@pytest.mark.parametrize("level", [0.95, 0.9])
+def test_the_outcome_level_sets_every_interval_of_the_outcome(tmp_path, level):
+    from scipy import stats
+
+    first = REF.drop_duplicates("cl")
+    outcome = {} if level == 0.95 else {"level": level}
+    result = run(review(outcome, rows=first), tmp_path)
+    (o,) = result["outcomes"]
+    assert o["level"] == level
+    ref = meta_analysis(first["yi"], first["vi"], method="REML", test="knha", level=level)
+    assert (o["frequentist"]["knha"]["ci_lb"], o["frequentist"]["knha"]["pi_ub"]) == pytest.approx(
+        (ref.ci_lb, ref.pi_ub), rel=1e-9
+    )
+    assert o["bayes"]["level"] == level
+    sizes = pd.read_csv(tmp_path / "effect_sizes.csv")
+    half = stats.norm.isf((1 - level) / 2) * np.sqrt(sizes["vi"])
+    np.testing.assert_allclose(sizes["ci_ub"] - sizes["yi"], half, rtol=1e-12)
+    # the multilevel model too
+    dep = run(review(outcome), tmp_path / "dep")["outcomes"][0]
+    assert dep["frequentist"]["cr2"]["level"] == level
+
+
+def test_pages_name_the_outcome_level():
+    from emmie.findings.text import pct
+    from emmie.report import figure_data
+
+    assert (pct(0.95), pct(0.9), pct(None), pct(0.99)) == ("95%", "90%", "95%", "99%")
+    o = {"measure": "SMD", "level": 0.9, "studies": [], "frequentist": {}, "bayes": {"level": 0.9}}
+    assert figure_data.forest(o)["head"][2] == "90% CI"
+    assert figure_data.bayes_forest(o)["head"][3] == "90% credible interval"
+    assert figure_data.forest({**o, "level": 0.95})["head"][2] == "95% CI"

@@ -523,3 +523,35 @@ def test_school_calendars_pools_dependent_results_in_the_multilevel_model(bundle
     (a,) = mods["analyses"]
     assert (a["k"], a["on"]) == (11, "study averages")
     assert norm("Analysed on one average per study (11 studies), because the studies gave several results") in text
+
+
+def test_an_outcome_level_of_90_percent_is_named_on_the_page(tmp_path: Path):
+    """review.yaml `level: 0.9` on school-calendars: every interval of the outcome on the page is a 90% one, and says
+    so (the default, 95%, is what the bundled reviews show)."""
+    from report_helpers import run_pipeline
+
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.yaml").write_text("reviews:\n  - school-calendars\n")
+    shutil.copytree(ROOT / "data" / "school-calendars", tmp_path / "data" / "school-calendars")
+    shutil.copytree(ROOT / "data" / "_reference", tmp_path / "data" / "_reference")
+    path = tmp_path / "data" / "school-calendars" / "review.yaml"
+    path.write_text(path.read_text().replace("    rho: 0\n", "    rho: 0\n    level: 0.9\n"))
+    proc = run_pipeline(tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    effect = json.loads((tmp_path / "results/school-calendars/effect/effect.json").read_text())
+    cr2 = effect["outcomes"][0]["frequentist"]["cr2"]
+    assert cr2["level"] == 0.9
+    text = page_text(tmp_path, "school-calendars", "index")
+    assert (
+        norm(f"Pooled over 56 results from 11 studies: SMD 0.18 (90% CI {cr2['ci_lb']:.2f} to {cr2['ci_ub']:.2f})")
+        in text
+    )
+    for said in (
+        "90% CI",
+        "90% prediction interval",
+        "90% credible interval",
+        "90% CrI lower",
+        "Its intervals are 90% intervals, as review.yaml sets for this outcome",
+    ):
+        assert norm(said) in text, said
+    assert "95% CI" not in text and "95% credible" not in text

@@ -228,8 +228,9 @@ def compute_effect_sizes(review: Review) -> tuple[pd.DataFrame, dict[str, str | 
         },
         columns=[c for c in SIZE_COLUMNS if c not in ("ci_lb", "ci_ub", "poolable")],
     )
-    z = stats.norm.isf((1 - LEVEL) / 2)
-    half = z * np.sqrt(sizes["vi"].where(sizes["vi"] > 0))
+    # each result's interval at its outcome's level (review.yaml `level`; 95% by default)
+    levels = sizes["outcome"].map({o["id"]: settings(o)["level"] for o in review.config["outcomes"]}).fillna(LEVEL)
+    half = stats.norm.isf((1 - levels.to_numpy(dtype=float)) / 2) * np.sqrt(sizes["vi"].where(sizes["vi"] > 0))
     sizes["ci_lb"] = sizes["yi"] - half
     sizes["ci_ub"] = sizes["yi"] + half
     sizes["poolable"] = False
@@ -272,6 +273,7 @@ def settings(outcome: dict[str, Any]) -> dict[str, Any]:
         "test": str(outcome.get("test") or HEADLINE_TEST),
         "rho": float(outcome["rho"]) if outcome.get("rho") is not None else DEFAULT_RHO,
         "rho_given": outcome.get("rho") is not None,
+        "level": float(outcome["level"]) if outcome.get("level") is not None else LEVEL,
     }
 
 
@@ -322,13 +324,14 @@ def _bayes(
         return None, None, {}, None
     mid = outcome.get("mid")
     desirable = outcome["desirable"]
-    res = bayesian_meta_analysis(yi, vi, **priors, engine="exact", level=LEVEL, seed=int(review.config["seed"]))
+    level = settings(outcome)["level"]
+    res = bayesian_meta_analysis(yi, vi, **priors, engine="exact", level=level, seed=int(review.config["seed"]))
     bayes = res.to_dict(theta=False)  # each result's shrunken effect goes to results.csv
     bayes["prior_source"] = source
     bayes["prob_mu_below_0"] = res.prob_mu_below(0.0)
     bayes["prob_mu_above_0"] = res.prob_mu_above(0.0)
     if len(yi) <= PRIOR_SENSITIVITY_MAX_K:
-        sens = prior_sensitivity(yi, vi, measure=measure, mid=mid, desirable=desirable, priors=priors, level=LEVEL)
+        sens = prior_sensitivity(yi, vi, measure=measure, mid=mid, desirable=desirable, priors=priors, level=level)
         bayes["prior_sensitivity"] = sens.to_dict(orient="records")
     else:
         bayes["prior_sensitivity"] = None
@@ -405,7 +408,7 @@ def _frequentist(
         return _multilevel(outcome, measure, used, outdir, warnings, names, order)
     oid = outcome["id"]
     chosen = settings(outcome)
-    method, headline_test = chosen["method"], chosen["test"]
+    method, headline_test, level = chosen["method"], chosen["test"], chosen["level"]
     if chosen["model"] == "multilevel":
         warnings.append(
             f"{oid}: model: multilevel asks for the multilevel model, but no study gives more than one poolable "
@@ -416,12 +419,12 @@ def _frequentist(
     names = names or {}
     shown = [names.get(s, s) for s in labels]
     k = len(used)
-    fits = {test: meta_analysis(yi, vi, method=method, test=test, level=LEVEL) for test in ("z", "knha")}
+    fits = {test: meta_analysis(yi, vi, method=method, test=test, level=level) for test in ("z", "knha")}
     for test, fit in fits.items():
         warnings.extend(f"{oid} ({method}, {test}): {w}" for w in fit.warnings)
     out: dict[str, Any] = {"frequentist": {t: _fit_dict(f) for t, f in fits.items()}, "headline_test": headline_test}
     try:
-        het = heterogeneity_ci(yi, vi, level=LEVEL, method=method)
+        het = heterogeneity_ci(yi, vi, level=level, method=method)
         out["heterogeneity_ci"] = {name: {"estimate": v[0], "ci_lb": v[1], "ci_ub": v[2]} for name, v in het.items()}
         out["heterogeneity_ci"]["method"] = "Q-profile (Viechtbauer 2007)"
     except EmmieError as exc:
@@ -429,7 +432,7 @@ def _frequentist(
         warnings.append(f"{oid}: no Q-profile interval: {exc}")
     if k <= LEAVE_ONE_OUT_MAX_K:
         loo = _guarded(
-            "leave-one-out", oid, warnings, leave_one_out, yi, vi, method=method, test=headline_test, level=LEVEL
+            "leave-one-out", oid, warnings, leave_one_out, yi, vi, method=method, test=headline_test, level=level
         )
     else:
         loo = None
@@ -455,7 +458,7 @@ def _frequentist(
             headline,
             measure=measure,
             desirable=outcome["desirable"],
-            level=LEVEL,
+            level=level,
             # past FOREST_MAX_ROWS the plot is a caterpillar plot, always sorted by estimate
             title=f"{outcome.get('label', oid)}: forest plot (k = {k:,}, "
             f"{FOREST_ORDERS[order if k <= FOREST_MAX_ROWS else 'effect']})",
@@ -491,7 +494,7 @@ def _multilevel(
     """The analyses of an outcome on which some study gives several results (:mod:`emmie.effect.dependent`)."""
     oid = outcome["id"]
     chosen = settings(outcome)
-    method = chosen["method"]
+    method, level = chosen["method"], chosen["level"]
     if method not in ("REML", "ML"):
         warnings.append(f"{oid}: the multilevel model is fitted by REML or ML; REML was used instead of {method}")
         method = "REML"
@@ -500,7 +503,7 @@ def _multilevel(
     result = used["effect_id"].astype(str).to_numpy()
     names = names or {}
     k = len(used)
-    a = che_analysis(yi, vi, study, result, rho=chosen["rho"], method=method, level=LEVEL)
+    a = che_analysis(yi, vi, study, result, rho=chosen["rho"], method=method, level=level)
     fits = a.fit_dicts()
     per_study = pd.Series(study).value_counts()
     out: dict[str, Any] = {
@@ -530,7 +533,7 @@ def _multilevel(
     if a.n_studies <= LEAVE_ONE_STUDY_OUT_MAX:
         loo = _guarded(
             "leave-one-study-out", oid, warnings, leave_one_study_out, yi, vi, study, result,
-            rho=chosen["rho"], method=method, level=LEVEL,
+            rho=chosen["rho"], method=method, level=level,
         )  # fmt: skip
         out["leave_one_out"] = loo.to_dict(orient="records") if loo is not None else None
     else:
@@ -558,7 +561,7 @@ def _multilevel(
             view,
             measure=measure,
             desirable=outcome["desirable"],
-            level=LEVEL,
+            level=level,
             title=f"{outcome.get('label', oid)}: forest plot (k = {k:,} results from {a.n_studies:,} studies, "
             + ("grouped by study" if k <= FOREST_MAX_ROWS else FOREST_ORDERS["effect"])
             + ")",
@@ -578,7 +581,7 @@ def _multilevel(
                 funnel_plot(
                     ay,
                     av,
-                    meta_analysis(ay, av, method="REML", test="z", level=LEVEL),
+                    meta_analysis(ay, av, method="REML", test="z", level=level),
                     measure=measure,
                     title=f"{outcome.get('label', oid)}: contour-enhanced funnel plot of the study averages "
                     f"(k = {len(averages)} studies)",
@@ -616,13 +619,14 @@ def randomised_only(
         return None
     yi, vi = rct["yi"].to_numpy(), rct["vi"].to_numpy()
     chosen = settings(outcome or {})
+    level = chosen["level"]
     if chosen["model"] != "univariate" and has_dependence(rct["study_id"].astype(str)):
         if rct["study_id"].nunique() < 2:
             return None
         method = chosen["method"] if chosen["method"] in ("REML", "ML") else "REML"
         a = che_analysis(
             yi, vi, rct["study_id"].astype(str), rct["effect_id"].astype(str), rho=chosen["rho"], method=method,
-            level=LEVEL,
+            level=level,
         )  # fmt: skip
         averages = study_level(yi, vi, rct["study_id"].astype(str), rho=chosen["rho"])
         out = {
@@ -639,7 +643,7 @@ def randomised_only(
             )  # fmt: skip
         return out
     method, headline_test = chosen["method"], chosen["test"]
-    fits = {test: meta_analysis(yi, vi, method=method, test=test, level=LEVEL) for test in ("z", "knha")}
+    fits = {test: meta_analysis(yi, vi, method=method, test=test, level=level) for test in ("z", "knha")}
     for test, fit in fits.items():
         warnings.extend(f"{oid} (randomised trials only, {method}, {test}): {w}" for w in fit.warnings)
     out: dict[str, Any] = {
@@ -770,6 +774,7 @@ def _outcome(
         "mid": outcome.get("mid"),
         "domain": outcome.get("domain") or oid,
         "primary": bool(outcome.get("primary", False)),
+        "level": settings(outcome)["level"],
         "k": k,
         "n_results": len(rows),
         "n_studies": int(rows["study_id"].nunique()),

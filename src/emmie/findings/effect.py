@@ -36,6 +36,7 @@ from emmie.findings.text import (
     join_some,
     number,
     on_display_scale,
+    pct,
     plural,
     words,
 )
@@ -271,7 +272,7 @@ def _frequency_finding(
     text = (
         (f"From {basis}: of" if basis else "Of")
         + f" every 100 {names['people']} in the comparison groups, about {round(nf['control'])} {event}. "
-        f"With {subject} the figure would be about {round(nf['control']) + diff} (95% CI {round(nf['lb'])} to "
+        f"With {subject} the figure would be about {round(nf['control']) + diff} ({pct(o.get('level'))} CI {round(nf['lb'])} to "
         f"{round(nf['ub'])}): about {abs(diff)} {'more' if diff >= 0 else 'fewer'} per 100"
         + (", but the evidence is very uncertain" if cert_level == "very low" else "")
         + "."
@@ -283,7 +284,7 @@ def _frequency_finding(
         else None
     )
     if pi:
-        text += f" In a particular service it could be anywhere from about {round(pi['lb'])} to {round(pi['ub'])} (95% prediction interval)."
+        text += f" In a particular service it could be anywhere from about {round(pi['lb'])} to {round(pi['ub'])} ({pct(o.get('level'))} prediction interval)."
     tf = (o.get("small_study") or {}).get("trim_and_fill") or {}
     adjusted = None
     if small_study and number(tf.get("estimate")) is not None:
@@ -337,17 +338,18 @@ def pooled_outcome(review, o: dict[str, Any], subject: str) -> tuple[dict[str, A
     )
     coded = _noun(str(o.get("label") or oid))
     scale = f" for {coded}" if coded != names["noun"] else ""  # the pooled measure is of the outcome as coded
-    all_text = f"{pooled_count(o)}: {fmt_effect(measure, est, lb, ub)}{scale}"
+    ci = f"{pct(o.get('level'))} CI"
+    all_text = f"{pooled_count(o)}: {fmt_effect(measure, est, lb, ub, level=ci)}{scale}"
     if body_name == "randomised":
         statement += (
-            f" Randomised trials ({body['k']}): {fmt_effect(measure, b_est, b_lb, b_ub)}{scale}, certainty {cert.level}."
+            f" Randomised trials ({body['k']}): {fmt_effect(measure, b_est, b_lb, b_ub, level=ci)}{scale}, certainty {cert.level}."
             f" All {all_text}, certainty {cert_all.level}: the non-randomised studies add less certain evidence."
         )
     else:
         statement += f" Pooled over {all_text}."
         if cert_rct is not None:
             r_est, r_lb, r_ub = benefit_scale(rct, desirable)[:3]
-            statement += f" Randomised trials alone ({rct['k']}): {fmt_effect(measure, r_est, r_lb, r_ub)}, certainty {cert_rct.level}."
+            statement += f" Randomised trials alone ({rct['k']}): {fmt_effect(measure, r_est, r_lb, r_ub, level=ci)}, certainty {cert_rct.level}."
     ss = body.get("small_study") or {}
     tf = ss.get("trim_and_fill") or {}
     small_study = next(j for j in proposed.judgements if j.domain == "publication bias").down > 0
@@ -390,9 +392,9 @@ def pooled_outcome(review, o: dict[str, Any], subject: str) -> tuple[dict[str, A
             (b_est, b_lb, b_ub),
             small_study,
             basis=(
-                f"the randomised trials, {fmt_effect(measure, b_est, b_lb, b_ub)}"
+                f"the randomised trials, {fmt_effect(measure, b_est, b_lb, b_ub, level=ci)}"
                 if body_name == "randomised"
-                else f"all {plural(int(o['k']), 'study', 'studies')}, {fmt_effect(measure, b_est, b_lb, b_ub)}"
+                else f"all {pooled_count(o)}, {fmt_effect(measure, b_est, b_lb, b_ub, level=ci)}"
             ),
         ),
         _small_study_finding(oid, measure, est, o["small_study"], [s["study_id"] for s in o["studies"]])
@@ -513,7 +515,7 @@ def _bayes_finding(oid, measure, interp, bayes, small_study: bool, studies) -> F
             if interp.get("p_benefit_mid") is not None
             else ""
         )
-        + f"; 95% credible interval {_span(measure, ci.get('lb'), ci.get('ub'))}."
+        + f"; {pct(bayes.get('level'))} credible interval {_span(measure, ci.get('lb'), ci.get('ub'))}."
     )
     sens = bayes.get("prior_sensitivity") or []
     ps = [number(r.get("p_benefit")) for r in sens if number(r.get("p_benefit")) is not None]

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from emmie.findings.model import Finding
-from emmie.findings.text import NAMED_MAX, fmt, fmt_p, fmt_p_short, join_and, number, plural, some
+from emmie.findings.text import NAMED_MAX, fmt, fmt_p, fmt_p_short, join_and, number, pct, plural, some
 
 ALPHA = 0.05
 HEADLINE_RULE = (
@@ -68,7 +68,7 @@ def analysis_view(a: dict[str, Any], measure: str | None, outcome_label: str | N
         view["table"] = {
             "caption": "subgroup meta-analyses"
             + (f" (estimates on the log {measure} scale)" if measure in ("OR", "RR", "ROM") else ""),
-            "columns": ["Level", "k", "Estimate", "95% CI", "tau²", "I² (%)"],
+            "columns": ["Level", "k", "Estimate", f"{pct(a.get('level'))} CI", "tau²", "I² (%)"],
             "rows": [
                 [
                     s["level"],
@@ -95,7 +95,7 @@ def analysis_view(a: dict[str, Any], measure: str | None, outcome_label: str | N
         view["table"] = {
             "caption": "meta-regression coefficients (Knapp-Hartung)"
             + (f", on the log {measure} scale" if measure in ("OR", "RR", "ROM") else ""),
-            "columns": ["Term", "Coefficient", "SE", "95% CI", "p"],
+            "columns": ["Term", "Coefficient", "SE", f"{pct(a.get('level'))} CI", "p"],
             "rows": [
                 [
                     "intercept" if name == "intrcpt" else name,

@@ -111,6 +111,12 @@ def _two(x: float) -> str:
     return f"{x:.2f}" if math.isfinite(x) else ("more than 1e308" if x > 0 else "less than -1e308")
 
 
+def pct(level: Any) -> str:
+    """An interval's level as the pages write it: 0.95 -> '95%', 0.9 -> '90%' (95% when not given)."""
+    value = number(level)
+    return f"{100 * (value if value is not None else 0.95):g}%"
+
+
 def fmt_effect(measure: str | None, est: Any, lb: Any, ub: Any, *, level: str = "95% CI") -> str:
     """'OR 1.53 (95% CI 1.35 to 1.72)' on the reader's scale."""
     name = (measure or "").upper()

@@ -112,6 +112,7 @@ def _analyse(
 ) -> tuple[dict[str, Any] | None, str | None]:
     """One analysis, or the reason none is possible."""
     name, kind = moderator["name"], moderator["type"]
+    level = settings(outcome)["level"]  # the outcome's interval level (review.yaml `level`)
     present = data[data["value"].notna()]
     n_missing = len(data) - len(present)
     base = {
@@ -120,6 +121,7 @@ def _analyse(
         "label": moderator.get("label", name),
         "type": kind,
         "n_missing": n_missing,
+        "level": level,
         "missing_studies": sorted(data.loc[data["value"].isna(), "study_id"]),
     }
     if kind == "categorical":
@@ -134,7 +136,7 @@ def _analyse(
         order = [lv for lv in declared if lv in kept] + [lv for lv in kept if lv not in declared]
         used = present[present["value"].isin(kept)]
         yi, vi, x = used["yi"].to_numpy(), used["vi"].to_numpy(), list(used["value"])
-        sub = subgroup_analysis(yi, vi, x, method="REML", test="knha", levels=order)
+        sub = subgroup_analysis(yi, vi, x, method="REML", test="knha", levels=order, level=level)
         reg = moderator_regression(
             yi,
             vi,
@@ -143,6 +145,7 @@ def _analyse(
             levels=order,
             name=name,
             test="knha",
+            level=level,
             n_perm=N_PERM,
             seed=seed,
             stop_after=STOP_AFTER,
@@ -166,7 +169,16 @@ def _analyse(
         )
     yi, vi, x = present["yi"].to_numpy(), present["vi"].to_numpy(), values.to_numpy()
     reg = moderator_regression(
-        yi, vi, x, kind="continuous", name=name, test="knha", n_perm=N_PERM, seed=seed, stop_after=STOP_AFTER
+        yi,
+        vi,
+        x,
+        kind="continuous",
+        name=name,
+        test="knha",
+        level=level,
+        n_perm=N_PERM,
+        seed=seed,
+        stop_after=STOP_AFTER,
     )
     figure = f"bubble_{outcome['id']}_{name}.svg"
     atomic_write_text(

@@ -17,7 +17,7 @@ from markupsafe import Markup
 from emmie.effect.rma import TEST_NAMES
 from emmie.effect.swim import GLYPHS
 from emmie.findings.mechanisms import link_parts
-from emmie.findings.text import exp, fmt, fmt_amount, fmt_p, fmt_prob, plural
+from emmie.findings.text import exp, fmt, fmt_amount, fmt_p, fmt_prob, pct, plural
 from emmie.findings.text import number as _f
 from emmie.ingest.documents import TYPE_WORDS, is_study, other_documents, study_ids
 from emmie.ingest.labels import study_labels
@@ -174,6 +174,7 @@ def _outcome_figures(o: dict[str, Any], folder: Path, budget: tables.Budget) -> 
             continue
         if o.get("dependence"):  # a multilevel model: each result in the forest plot, study averages elsewhere
             caption = MULTILEVEL_CAPTIONS.get(key, caption)
+        caption = caption.replace("95%", pct(o.get("level")))  # the outcome's level (review.yaml `level`)
         data = figure_data.OUTCOME_FIGURES[key](o)
         where = files_text(folder, FIGURE_FILES.get(key, (("effect.json", ""),)))
         out.append(
@@ -193,7 +194,7 @@ def _outcome_layout(
     """One outcome's tables and figures; its verdict and the findings behind it come from ``findings.json``."""
     freq = o.get("frequentist") or {}
     warnings = [w for t in TEST_NAMES for w in (freq.get(t) or {}).get("warnings", [])]
-    sens = _sensitivity_rows((o.get("bayes") or {}).get("prior_sensitivity"))
+    sens = _sensitivity_rows((o.get("bayes") or {}).get("prior_sensitivity"), o.get("level"))
     figures, figures_note = _outcome_figures(o, folder, budget)  # page order: the figures, then the results
     studies, studies_note = budget.head(
         o.get("studies") or [],
@@ -204,6 +205,7 @@ def _outcome_layout(
         **{k: o.get(k) for k in OUTCOME_KEYS},
         "frequentist": {t: freq[t] for t in TEST_NAMES if freq.get(t)} or None,
         "test_names": TEST_NAMES,
+        "level_pct": pct(o.get("level")),
         "dependence": _dependence_text(o),
         "fit_warnings": list(dict.fromkeys(warnings)),
         "transformed": transformed_text(o),
@@ -273,7 +275,7 @@ def _dependence_text(o: dict[str, Any]) -> str:
 
     def part(name: str, j: int) -> str:
         ci = het.get(f"sigma2_{name}") or {}
-        interval = f" (95% CI {fmt(ci.get('ci_lb'), 4)} to {fmt(ci.get('ci_ub'), 4)})" if ci else ""
+        interval = f" ({pct(o.get('level'))} CI {fmt(ci.get('ci_lb'), 4)} to {fmt(ci.get('ci_ub'), 4)})" if ci else ""
         return f"σ² = {fmt(s2[j], 4)}{interval}, I² = {fmt(i2[j], 1)}%"
 
     return (
@@ -414,22 +416,22 @@ def _outcomes_note(shown: int, total: int, what: str, where: str) -> str:
 SENSITIVITY_COLUMNS = (
     ("prior", "tau prior"),
     ("mu_median", "median effect"),
-    ("mu_ci_lb", "95% CrI lower"),
-    ("mu_ci_ub", "95% CrI upper"),
+    ("mu_ci_lb", "{level} CrI lower"),
+    ("mu_ci_ub", "{level} CrI upper"),
     ("tau_median", "median tau"),
     ("p_benefit", "P(any benefit)"),
     ("p_benefit_mid", "P(benefit >= MID)"),
 )
 
 
-def _sensitivity_rows(records: list[dict[str, Any]] | None) -> dict[str, Any] | None:
+def _sensitivity_rows(records: list[dict[str, Any]] | None, level: Any = 0.95) -> dict[str, Any] | None:
     """The prior-sensitivity table with its numbers written out (probabilities never round to certainty)."""
     if not records:
         return None
     columns = [(k, label) for k, label in SENSITIVITY_COLUMNS if any(r.get(k) is not None for r in records)]
     cell = lambda k, v: fmt_prob(v) if k.startswith("p_") else (v if isinstance(v, str) else fmt(v, 3))  # noqa: E731
     return {
-        "columns": [label for _, label in columns],
+        "columns": [label.format(level=pct(level)) for _, label in columns],
         "rows": [[cell(k, r.get(k)) for k, _ in columns] for r in records],
     }
 
@@ -455,11 +457,12 @@ def swim_row(r: dict[str, Any]) -> dict[str, Any]:
 def transformed_text(o: dict[str, Any]) -> str:
     if o.get("measure") not in EXP_MEASURES or not o.get("frequentist"):
         return ""
-    f = o["frequentist"].get("knha") or o["frequentist"].get("z")
+    fits = o["frequentist"]
+    f = fits.get(o.get("headline_test") or "knha") or fits.get("knha") or fits.get("z")
     if not f or _f(f.get("estimate")) is None:
         return ""
     e = lambda x: fmt(exp(x), 2) if _f(x) is not None else "–"  # noqa: E731
-    return f"{o['measure']} {e(f['estimate'])} (95% CI {e(f['ci_lb'])} to {e(f['ci_ub'])}; prediction interval {e(f.get('pi_lb'))} to {e(f.get('pi_ub'))})"
+    return f"{o['measure']} {e(f['estimate'])} ({pct(o.get('level'))} CI {e(f['ci_lb'])} to {e(f['ci_ub'])}; prediction interval {e(f.get('pi_lb'))} to {e(f.get('pi_ub'))})"
 
 
 # --------------------------------------------------------------------------- Mechanisms and Moderators
@@ -852,8 +855,14 @@ def methods_paragraphs(
         )
     described = tables.pick(pooled, tables.bound(tables.OUTCOMES_MAX), lambda o: bool(o.get("primary")))
     for o in described:
+        level_note = (
+            f" Its intervals are {pct(o.get('level'))} intervals, as review.yaml sets for this outcome; the verdict "
+            "and certainty rules read them as they are, whereas GRADE defines its imprecision domain on 95% intervals."
+            if o.get("level") not in (None, 0.95)
+            else ""
+        )
         if o.get("dependence"):
-            paras.append(_multilevel_methods(o))
+            paras.append(_multilevel_methods(o) + level_note)
             continue
         f = (o.get("frequentist") or {}).get("z") or {}
         het = o.get("heterogeneity_ci") or {}
@@ -862,7 +871,7 @@ def methods_paragraphs(
             f"{o['label']}: {o['k']} results were pooled on the {o.get('measure')} scale in a random-effects model; tau² was estimated by "
             f"restricted maximum likelihood (REML; Viechtbauer 2005) as {fmt(f.get('tau2'), 4)}"
             + (
-                f" (95% Q-profile CI {fmt(tau.get('ci_lb'), 4)} to {fmt(tau.get('ci_ub'), 4)}; Viechtbauer 2007)"
+                f" ({pct(o.get('level'))} Q-profile CI {fmt(tau.get('ci_lb'), 4)} to {fmt(tau.get('ci_ub'), 4)}; Viechtbauer 2007)"
                 if tau
                 else ""
             )
@@ -871,6 +880,7 @@ def methods_paragraphs(
             f"(Knapp & Hartung 2003), the headline being {'Knapp-Hartung' if o.get('headline_test') == 'knha' else 'z'}; "
             "the prediction interval uses the normal quantile under z and t with k-1 df under Knapp-Hartung."
         )
+        text += level_note
         if o.get("small_study"):
             text += " Funnel-plot asymmetry was examined with Egger's regression test, the rank correlation test and trim-and-fill (L0 estimator), and Rosenthal's fail-safe N was computed."
         if o.get("leave_one_out"):

@@ -13,7 +13,7 @@ import math
 from typing import Any
 
 from emmie.effect.rma import TEST_NAMES
-from emmie.findings.text import exp, fmt, plural
+from emmie.findings.text import exp, fmt, pct, plural
 
 EXP_MEASURES = {"OR", "RR", "ROM"}
 MEASURE_WORDS = {"OR": "Odds ratio", "RR": "Risk ratio", "ROM": "Ratio of means"}
@@ -55,14 +55,14 @@ def forest(o: dict[str, Any]) -> dict[str, Any]:
         how = {"z": "z", "cr2": "CR2 cluster-robust"}.get(test, TEST_NAMES.get(test, test))
         text = (
             f"Pooled {word.lower()} ({how}) {fmt(to(z['estimate']))} {_interval(to, z.get('ci_lb'), z.get('ci_ub'))}, "
-            f"95% prediction interval {_interval(to, z.get('pi_lb'), z.get('pi_ub'))}, from "
+            f"{pct(o.get('level'))} prediction interval {_interval(to, z.get('pi_lb'), z.get('pi_ub'))}, from "
             f"{plural(len(rows), 'result')}"  # what the table under it lists is said once it is bounded
         )
     return {
         "text": text,
         "lists_rows": bool(text),
-        "caption": f"The numbers in the forest plot ({word.lower()}, 95% CI, weight in %)",
-        "head": ["Study", *(["Result"] if several else []), word, "95% CI", "Weight (%)"],
+        "caption": f"The numbers in the forest plot ({word.lower()}, {pct(o.get('level'))} CI, weight in %)",
+        "head": ["Study", *(["Result"] if several else []), word, f"{pct(o.get('level'))} CI", "Weight (%)"],
         "rows": rows,
         "ids": ids,
     }
@@ -100,15 +100,16 @@ def bayes_forest(o: dict[str, Any]) -> dict[str, Any]:
         ids.append(s.get("study_id"))
     mu, pred = b.get("mu") or {}, b.get("pred") or {}
     text = (
-        f"Posterior mean effect {fmt(to(mu['mean']))} (95% credible interval {_interval(to, mu.get('ci_lb'), mu.get('ci_ub'))}); "
+        f"Posterior mean effect {fmt(to(mu['mean']))} ({pct(b.get('level'))} credible interval {_interval(to, mu.get('ci_lb'), mu.get('ci_ub'))}); "
         f"predictive interval for a new study {_interval(to, pred.get('lb'), pred.get('ub'))}."
         if mu
         else ""
     )
     return {
         "text": text,
-        "caption": "The numbers in the Bayesian forest plot (observed and shrunken study effects, 95% credible interval)",
-        "head": ["Study", "Observed", "Shrunken (posterior mean)", "95% credible interval"],
+        "caption": "The numbers in the Bayesian forest plot (observed and shrunken study effects, "
+        f"{pct(b.get('level'))} credible interval)",
+        "head": ["Study", "Observed", "Shrunken (posterior mean)", f"{pct(b.get('level'))} credible interval"],
         "rows": rows,
         "ids": ids,
     }
