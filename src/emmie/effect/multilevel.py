@@ -7,8 +7,10 @@
 The model is ``y = X b + sum_l Z_l u_l + e`` with ``u_l ~ N(0, sigma2_l I)`` (one random intercept per level of each
 grouping, metafor's ``sigma2``) and ``e ~ N(0, V)``; ``V`` is diagonal (``vi``) or a known sampling covariance
 matrix. ``random`` is metafor's formula: ``"~ 1 | a/b/c"`` gives the components ``a``, ``a/b`` and ``a/b/c`` (outer
-to inner); a list of formulas adds crossed components. The marginal covariance ``M = V + sum_l sigma2_l Z_l Z_l'``
-is block diagonal over the groups of rows that share a level of any component or a covariance in ``V``; every
+to inner); a list of formulas adds crossed components; one ``"~ inner | outer"`` term adds a random effect per
+inner level within each outer group with the covariance structure ``struct`` (CS, UN, DIAG, ID), for multivariate
+models (its variances and covariances enter M linearly, so the same scoring fits them; covariances are free, a step
+that leaves the term's covariance matrix indefinite is halved). The marginal covariance M is block diagonal over the groups of rows that share a level of any component or a covariance in ``V``; every
 product is taken a block at a time.
 
 Estimation: the restricted (REML) or full (ML) log-likelihood, with metafor's constants, maximised by Fisher
@@ -123,6 +125,15 @@ class MultilevelFit:
     parms: int
     fixed: tuple[bool, ...]
     _model: Any = field(repr=False, compare=False)
+    tau2: np.ndarray | None = None  # the structured term's variances (struct UN, DIAG: one per inner level)
+    rho: np.ndarray | None = None  # its correlations (UN: upper triangle, row by row; CS: one)
+    struct: str | None = None
+    _params: np.ndarray | None = field(default=None, repr=False, compare=False)  # sigma2, then the term's parameters
+
+    @property
+    def _theta(self) -> np.ndarray:
+        """Every variance parameter, in the order of the model's A matrices."""
+        return self.sigma2 if self._params is None else self._params
 
     @property
     def estimate(self) -> float:
@@ -134,6 +145,10 @@ class MultilevelFit:
     def predict(self) -> dict[str, float]:
         """metafor's ``predict`` for an intercept-only model: the pooled effect, its interval, and the prediction
         interval with every variance component added (``pi_lb``, ``pi_ub``)."""
+        if self.struct is not None:
+            raise AnalysisError(
+                "predict: the prediction interval of a model with a structured term needs its inner level"
+            )
         est = self.estimate
         se = float(self.se[0])
         crit = _critical(self.test, self.level, self.dfs)
@@ -153,7 +168,7 @@ class MultilevelFit:
         M^-1 (M the fitted marginal covariance), scaled to sum to 100. Block by block."""
         w = np.empty(self.k)
         for st in self._model.stacks:
-            Minv = np.linalg.inv(st.V + np.tensordot(self.sigma2, st.A, axes=1))
+            Minv = np.linalg.inv(st.V + np.tensordot(self._theta, st.A, axes=1))
             w[st.rows] = np.einsum("gss->gs", Minv)
         return 100.0 * w / w.sum()
 
@@ -162,7 +177,7 @@ class MultilevelFit:
         fit). Block by block."""
         h = np.empty(self.k)
         for st in self._model.stacks:
-            Minv = np.linalg.inv(st.V + np.tensordot(self.sigma2, st.A, axes=1))
+            Minv = np.linalg.inv(st.V + np.tensordot(self._theta, st.A, axes=1))
             Xb = self._model.X[st.rows]  # g x s x p
             XtMinv = np.einsum("gsp,gst->gpt", Xb, Minv)
             h[st.rows] = np.einsum("gtp,pq,gqt->gt", Xb, self.vb, XtMinv)
@@ -172,6 +187,10 @@ class MultilevelFit:
         """I² in percent, total and per variance component: ``100 sigma2_l / (sum(sigma2) + s2)`` with the typical
         sampling variance ``s2 = (k - p) / tr(P)``, ``P = W - W X (X' W X)^-1 X' W``, ``W = V^-1`` (the metafor
         FAQ, "I^2 for multilevel and multivariate models"; Nakagawa & Santos 2012). Block by block."""
+        if self.struct is not None:
+            raise AnalysisError(
+                "i2: not defined here for a model with a structured term (its variances differ by level)"
+            )
         model = self._model
         p = model.X.shape[1]
         trace_w, xtwx, xtwwx = 0.0, np.zeros((p, p)), np.zeros((p, p))
@@ -211,6 +230,26 @@ def _critical(test: str, level: float, dfs: float | None) -> float:
 # ---------------------------------------------------------------------------------------------------------------------
 # The random-effects structure
 # ---------------------------------------------------------------------------------------------------------------------
+
+
+_STRUCT_FORMULA = re.compile(r"^\s*~\s*([A-Za-z_.][\w.]*)\s*\|\s*([A-Za-z_.][\w.]*)\s*$")
+#: metafor's ``struct`` values emmie fits (covariance of the inner levels' random effects within an outer group).
+STRUCTS = ("CS", "UN", "DIAG", "ID")
+
+
+def _split_random(random: str | Sequence[str]) -> tuple[list[str], tuple[str, str] | None]:
+    """The ``~ 1 | ...`` formulas, and the one ``~ inner | outer`` term (metafor's structured random effect)."""
+    formulas = [random] if isinstance(random, str) else list(random)
+    plain, structured = [], []
+    for formula in formulas:
+        m = _STRUCT_FORMULA.match(str(formula))
+        if m and m.group(1) != "1":
+            structured.append((m.group(1), m.group(2)))
+        else:
+            plain.append(formula)
+    if len(structured) > 1:
+        raise AnalysisError("random: at most one '~ inner | outer' term (one structured random effect) is supported")
+    return plain, (structured[0] if structured else None)
 
 
 def parse_random(random: str | Sequence[str]) -> list[tuple[str, ...]]:
@@ -296,9 +335,47 @@ class _Model:
     reml: bool
     logdet_xtx: float
     codes: list[np.ndarray] = field(default_factory=list)  # each component's level per row
+    lower: np.ndarray | None = None  # per parameter: 0 for a variance, -inf for a covariance
+    struct: tuple[str, int, int] | None = None  # (struct, number of inner levels, first parameter of the term)
 
 
-def _stacks(blocks: list[np.ndarray], codes: list[np.ndarray], vi: np.ndarray | None, V: np.ndarray | None) -> list:
+def _struct_parameters(struct: str, q: int) -> list[tuple[int, int]]:
+    """The structured term's parameters as (j, l) pairs of inner levels: (j, j) a variance, j != l a covariance.
+    CS and ID use (-1, -1) for the common variance and CS (-1, -2) for the common covariance."""
+    if struct == "UN":
+        return [(j, j) for j in range(q)] + [(j, m) for j in range(q) for m in range(j + 1, q)]
+    if struct == "DIAG":
+        return [(j, j) for j in range(q)]
+    if struct == "CS":
+        return [(-1, -1), (-1, -2)]
+    return [(-1, -1)]  # ID
+
+
+def _struct_A(outer: np.ndarray, inner: np.ndarray, pairs: list[tuple[int, int]]) -> np.ndarray:
+    """For rows of one stack (g x s), the matrices A of the structured term's parameters (len(pairs) x g x s x s)."""
+    same = outer[:, :, None] == outer[:, None, :]
+    a, b = inner[:, :, None], inner[:, None, :]
+    out = []
+    for j, m in pairs:
+        if (j, m) == (-1, -1):
+            hit = a == b
+        elif (j, m) == (-1, -2):
+            hit = a != b
+        elif j == m:
+            hit = (a == j) & (b == j)
+        else:
+            hit = ((a == j) & (b == m)) | ((a == m) & (b == j))
+        out.append((same & hit).astype(float))
+    return np.stack(out) if out else np.zeros((0, *same.shape))
+
+
+def _stacks(
+    blocks: list[np.ndarray],
+    codes: list[np.ndarray],
+    vi: np.ndarray | None,
+    V: np.ndarray | None,
+    structured: tuple[np.ndarray, np.ndarray, list[tuple[int, int]]] | None = None,
+) -> list:
     by_size: dict[int, list[np.ndarray]] = {}
     for rows in blocks:
         by_size.setdefault(rows.size, []).append(np.sort(rows))
@@ -316,7 +393,11 @@ def _stacks(blocks: list[np.ndarray], codes: list[np.ndarray], vi: np.ndarray | 
             Vs = np.zeros((*rows.shape, rows.shape[1]))
             idx = np.arange(rows.shape[1])
             Vs[:, idx, idx] = vi[rows]
-        A = np.stack([(c[rows][:, :, None] == c[rows][:, None, :]).astype(float) for c in codes])
+        parts = [(c[rows][:, :, None] == c[rows][:, None, :]).astype(float) for c in codes]
+        A = np.stack(parts) if parts else np.zeros((0, *rows.shape, rows.shape[1]))
+        if structured is not None:
+            outer, inner, pairs = structured
+            A = np.concatenate([A, _struct_A(outer[rows], inner[rows], pairs)])
         out.append(_Stack(rows, Vs, A))
     return out
 
@@ -325,6 +406,8 @@ def _pieces(model: _Model, sigma2: np.ndarray, *, scores: bool) -> dict[str, Any
     """Log-likelihood at sigma2 (with the GLS coefficients), and its score and expected information."""
     X, y = model.X, model.y
     p, q = X.shape[1], len(sigma2)
+    if model.struct is not None and not _struct_pd(model, sigma2):
+        return {"ll": -np.inf}
     xtwx = np.zeros((p, p))
     xtwy = np.zeros(p)
     logdet = 0.0
@@ -390,15 +473,40 @@ def _pieces(model: _Model, sigma2: np.ndarray, *, scores: bool) -> dict[str, Any
     return out
 
 
+def _struct_matrix(model: _Model, params: np.ndarray) -> np.ndarray:
+    """The structured term's covariance matrix T of the inner levels (q x q) at ``params``."""
+    struct, q, first = model.struct  # type: ignore[misc]
+    theta = params[first:]
+    if struct == "UN":
+        T = np.diag(theta[:q])
+        iu = np.triu_indices(q, 1)
+        T[iu] = theta[q:]
+        T[(iu[1], iu[0])] = theta[q:]
+        return T
+    if struct == "DIAG":
+        return np.diag(theta[:q])
+    if struct == "CS":
+        return theta[0] * np.eye(q) + theta[1] * (np.ones((q, q)) - np.eye(q))
+    return theta[0] * np.eye(q)
+
+
+def _struct_pd(model: _Model, params: np.ndarray) -> bool:
+    """T must be a covariance matrix (positive semi-definite) with correlations within [-1, 1]."""
+    T = _struct_matrix(model, params)
+    return bool(np.all(np.linalg.eigvalsh(T) >= -1e-12 * max(1.0, float(np.abs(T).max()))))
+
+
 def _maximise(model: _Model, start: np.ndarray, fixed: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
-    """Fisher scoring on the free components (those not ``fixed``), kept >= 0 with an active set, step halving."""
-    s = np.where(fixed, start, np.maximum(start, 0.0))
+    """Fisher scoring on the free components (those not ``fixed``), variances kept >= 0 with an active set,
+    covariances free (a step that leaves the structured term's covariance not positive semi-definite is halved)."""
+    lower = model.lower if model.lower is not None else np.zeros(start.size)
+    s = np.where(fixed, start, np.maximum(start, lower))
     cur = _pieces(model, s, scores=True)
     if not np.isfinite(cur["ll"]):
         raise AnalysisError("the multilevel model cannot be fitted: its marginal covariance is not positive definite")
     free = ~fixed
     for _ in range(500):
-        active = free & ~((s <= 0.0) & (cur["score"] <= 0.0))
+        active = free & ~((s <= lower) & (cur["score"] <= 0.0))
         if not active.any():
             break
         idx = np.flatnonzero(active)
@@ -410,7 +518,7 @@ def _maximise(model: _Model, start: np.ndarray, fixed: np.ndarray) -> tuple[np.n
         t = 1.0
         for _ in range(60):
             trial = s.copy()
-            trial[idx] = np.maximum(s[idx] + t * step, 0.0)
+            trial[idx] = np.maximum(s[idx] + t * step, lower[idx])
             new = _pieces(model, trial, scores=True)
             if new["ll"] >= cur["ll"] - 1e-12 * abs(cur["ll"]):
                 break
@@ -443,6 +551,7 @@ def meta_analysis_mv(
     test: str = "z",
     level: float = 0.95,
     sigma2: Sequence[float | None] | None = None,
+    struct: str = "CS",
 ) -> MultilevelFit:
     """Multilevel / multivariate random-effects model with nested random intercepts (metafor's ``rma.mv``).
 
@@ -468,6 +577,12 @@ def meta_analysis_mv(
     level : float
     sigma2 : sequence, optional
         Fix components: a number fixes that component (``None`` leaves it estimated), as metafor's ``sigma2``.
+    struct : {"CS", "UN", "DIAG", "ID"}
+        The covariance structure of a ``"~ inner | outer"`` term in ``random`` (metafor's ``struct``, default CS): a
+        random effect per level of ``inner`` within each ``outer`` group (e.g. ``"~ outcome | trial"`` for a
+        multivariate model), with a common variance and correlation (CS), a free covariance matrix (UN),
+        a variance per level and no correlation (DIAG), or one variance (ID). Its estimates are ``tau2`` and
+        ``rho`` (inner levels in sorted order, as R's factor levels).
 
     Returns
     -------
@@ -509,8 +624,24 @@ def meta_analysis_mv(
     if data is None:
         raise AnalysisError("data: a DataFrame with the columns named in random is needed")
     data = data.reset_index(drop=True)
-    groups = parse_random(random)
-    codes = _levels(data, groups, k)
+    plain, term = _split_random(random)
+    groups = parse_random(plain) if plain else []
+    if not groups and term is None:
+        raise AnalysisError("random: expected a formula such as '~ 1 | study/es' or '~ outcome | trial'")
+    codes = _levels(data, groups, k) if groups else []
+    structured = None
+    if term is not None:
+        struct = str(struct).upper()
+        if struct not in STRUCTS:
+            raise AnalysisError(f"struct = {struct!r}; expected one of {', '.join(STRUCTS)}")
+        for name in term:
+            if name not in data.columns:
+                raise AnalysisError(f"random: column {name!r} is not in data (columns: {', '.join(map(str, data))})")
+        inner_values = data[term[0]].astype(str)
+        inner_levels = sorted(inner_values.unique())
+        inner = inner_values.map({lv: j for j, lv in enumerate(inner_levels)}).to_numpy()
+        outer = pd.factorize(data[term[1]].astype(str).to_numpy())[0]
+        structured = (outer, inner, _struct_parameters(struct, len(inner_levels)))
     if mods is None:
         if not intercept:
             raise AnalysisError("a model without an intercept needs moderators")
@@ -532,24 +663,35 @@ def meta_analysis_mv(
     fix = [None] * q if sigma2 is None else list(sigma2)
     if len(fix) != q:
         raise AnalysisError(f"sigma2 has {len(fix)} values but the model has {q} variance components")
-    fixed = np.array([f is not None for f in fix])
+    pairs = structured[2] if structured is not None else []
+    fixed = np.array([f is not None for f in fix] + [False] * len(pairs), dtype=bool)
+    variance = np.array([True] * q + [j == m for j, m in pairs], dtype=bool)
     model = _Model(
         y=y,
         X=X,
-        stacks=_stacks(_blocks(codes, Vm, k), codes, None if Vm is not None else v, Vm),
-        codes=codes,
+        stacks=_stacks(
+            _blocks(codes + ([structured[0]] if structured else []), Vm, k),
+            codes,
+            None if Vm is not None else v,
+            Vm,
+            structured,
+        ),
+        codes=codes + ([structured[0]] if structured else []),
         reml=method == "REML",
         logdet_xtx=float(np.linalg.slogdet(X.T @ X)[1]),
+        lower=np.where(variance, 0.0, -np.inf),
+        struct=(struct, int(structured[1].max()) + 1, q) if structured is not None else None,
     )
     mean_v = float(np.mean(Vm.diagonal())) if Vm is not None else float(np.mean(v))
-    start = np.array([float(f) if f is not None else max(float(np.var(y)) - mean_v, 0.01) / q for f in fix])
-    s2, cur = _maximise(model, start, fixed)
-    return _finish(model, s2, cur, fixed, groups, codes, names, method, test, level)
+    guess = max(float(np.var(y)) - mean_v, 0.01) / max(int(variance.sum()), 1)
+    start = np.array([float(f) if f is not None else guess for f in fix] + [guess if j == m else 0.0 for j, m in pairs])
+    params, cur = _maximise(model, start, fixed)
+    return _finish(model, params, cur, fixed, groups, codes, names, method, test, level)
 
 
 def _finish(
     model: _Model,
-    s2: np.ndarray,
+    params: np.ndarray,
     cur: dict[str, Any],
     fixed: np.ndarray,
     groups: list[tuple[str, ...]],
@@ -561,6 +703,21 @@ def _finish(
 ) -> MultilevelFit:
     X, y = model.X, model.y
     k, p = X.shape
+    q = len(groups)
+    s2 = params[:q]
+    tau2 = rho = None
+    if model.struct is not None:
+        T = _struct_matrix(model, params)
+        kind = model.struct[0]
+        d = np.sqrt(np.clip(np.diag(T), 0.0, None))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            R = T / np.outer(d, d)
+        if kind in ("CS", "ID"):
+            tau2 = np.array([T[0, 0]])
+            rho = np.array([R[0, 1]]) if kind == "CS" and T.shape[0] > 1 else None
+        else:
+            tau2 = np.diag(T).copy()
+            rho = R[np.triu_indices(T.shape[0], 1)] if kind == "UN" else None
     beta, vb = cur["beta"], cur["vb"]
     se = np.sqrt(np.diag(vb))
     dfs = float(k - p) if test == "t" else None
@@ -629,7 +786,7 @@ def _finish(
         vb=vb,
         sigma2=s2,
         components=tuple("/".join(g) for g in groups),
-        s_nlevels=tuple(int(c.max()) + 1 for c in codes),
+        s_nlevels=tuple(int(c.max()) + 1 for c in codes[:q]),
         method=method,
         test=test,
         level=level,
@@ -647,8 +804,12 @@ def _finish(
         QMdf=QMdf,
         QMp=QMp,
         parms=parms,
-        fixed=tuple(bool(f) for f in fixed),
+        fixed=tuple(bool(f) for f in fixed[:q]),
         _model=model,
+        tau2=tau2,
+        rho=rho,
+        struct=model.struct[0] if model.struct is not None else None,
+        _params=params,
     )
 
 
@@ -663,9 +824,10 @@ def _profile_intervals(fit: MultilevelFit, tol: float) -> pd.DataFrame:
             continue
 
         def gap(x: float, j: int = j) -> float:
-            fixed = np.array(fit.fixed)
+            fixed = np.zeros(fit._theta.size, dtype=bool)
+            fixed[: len(fit.fixed)] = fit.fixed
             fixed[j] = True
-            start = fit.sigma2.copy()
+            start = fit._theta.copy()
             start[j] = x
             _, cur = _maximise(model, start, fixed)
             return cur["ll"] - cut
@@ -756,7 +918,7 @@ def _marginal(fit: MultilevelFit) -> np.ndarray:
     k = model.y.size
     M = np.zeros((k, k))
     for st in model.stacks:
-        Ms = st.V + np.tensordot(fit.sigma2, st.A, axes=1)
+        Ms = st.V + np.tensordot(fit._theta, st.A, axes=1)
         M[st.rows[:, :, None], st.rows[:, None, :]] = Ms
     return M
 
@@ -782,7 +944,7 @@ def _cluster_groups(fit: MultilevelFit, codes: np.ndarray) -> list[tuple[np.ndar
     parts: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
     stacks = []
     for st in model.stacks:
-        Ms = st.V + np.tensordot(fit.sigma2, st.A, axes=1)
+        Ms = st.V + np.tensordot(fit._theta, st.A, axes=1)
         cl = codes[st.rows]
         if np.any(cl != cl[:, :1]):
             raise AnalysisError(
