@@ -45,7 +45,8 @@ def test_the_influence_flag_on_both_sides_of_its_rules():
 def test_cluster_level_influence_of_a_multilevel_model():
     mv = REF["mv"]
     data = pd.DataFrame({"district": mv["district"], "school": mv["school"]})
-    got = influence_mv(mv["yi"], mv["vi"], random="~ 1 | district/school", data=data).set_index("cluster")
+    result = influence_mv(mv["yi"], mv["vi"], random="~ 1 | district/school", data=data)
+    got = result.clusters.set_index("cluster")
     for label, cook, dfb in zip(mv["clusters"], mv["cook_d"], mv["dfbetas"], strict=True):
         if cook == "NA":  # metafor's refit without district 12 did not converge; emmie's did
             assert np.isfinite(got.at[label, "cook_d"])
@@ -54,3 +55,14 @@ def test_cluster_level_influence_of_a_multilevel_model():
         np.testing.assert_allclose(got.at[label, "dfbetas_intrcpt"], dfb, rtol=1e-5, atol=1e-9)
     fit = meta_analysis_mv(mv["yi"], mv["vi"], random="~ 1 | district/school", data=data)
     np.testing.assert_allclose(fit.hatvalues(), mv["hat"], rtol=1e-6)
+
+    # metafor's rstudent(fit, cluster = district): each effect size's deleted residual and the cluster's X2; metafor's
+    # refits of districts 12, 86 and 91 did not converge (NA), emmie's did
+    for label, x2 in zip(mv["X2_clusters"], mv["X2"], strict=True):
+        if x2 == "NA":
+            assert np.isfinite(got.at[label, "X2"])
+        else:
+            np.testing.assert_allclose(got.at[label, "X2"], x2, rtol=1e-5)
+    ok = [i for i, z in enumerate(mv["rstudent_z"]) if z != "NA"]
+    np.testing.assert_allclose(result.rows["z"].to_numpy()[ok], [mv["rstudent_z"][i] for i in ok], rtol=1e-5)
+    np.testing.assert_allclose(result.rows["se"].to_numpy()[ok], [mv["rstudent_se"][i] for i in ok], rtol=1e-5)

@@ -11,6 +11,7 @@ Lau J, Schmid CH, Chalmers TC (1995). Cumulative meta-analysis of clinical trial
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -195,6 +196,27 @@ def influence(
     return frame
 
 
+@dataclass(frozen=True)
+class MultilevelInfluence:
+    """:func:`influence_mv`'s results: one row per cluster (``clusters``) and one per effect size (``rows``)."""
+
+    clusters: pd.DataFrame
+    rows: pd.DataFrame
+
+
+def _block(fit: Any, rows: np.ndarray) -> np.ndarray:
+    """The block of a fit's marginal covariance M on ``rows`` (whole model blocks), without forming M."""
+    where = {int(r): i for i, r in enumerate(rows)}
+    M = np.zeros((rows.size, rows.size))
+    for st in fit._model.stacks:
+        Ms = st.V + np.tensordot(fit._theta, st.A, axes=1)
+        for g in range(st.rows.shape[0]):
+            if int(st.rows[g, 0]) in where:
+                idx = [where[int(r)] for r in st.rows[g]]
+                M[np.ix_(idx, idx)] = Ms[g]
+    return M
+
+
 def influence_mv(
     yi: Any,
     vi: Any = None,
@@ -210,7 +232,10 @@ def influence_mv(
     fit with ``cluster =`` and ``reestimate = TRUE``): each cluster (by default the outer level of ``random``) is left
     out with all its effect sizes and the model refitted. Columns ``cluster, k_removed, cook_d`` (``(b - b_(-j))'
     V^-1 (b - b_(-j))``) and ``dfbetas_<coefficient>`` (``(b - b_(-j))`` over the standard errors of the full data at
-    the refit's variance components), plus ``sigma2_<component>`` of the refit."""
+    the refit's variance components), ``X2`` (the cluster's deleted residuals ``e = y_j - X_j b_(-j)`` as one
+    statistic, ``e' (M_jj + X_j V_(-j) X_j')^-1 e`` with M at the refit's components: metafor's cluster-level
+    ``rstudent``) and ``sigma2_<component>`` of the refit; and one row per effect size with its deleted residual,
+    its standard error and their ratio (``resid, se, z``: metafor's ``rstudent(fit, cluster =)``)."""
     from scipy import sparse as _sparse
 
     from emmie.effect.multilevel import meta_analysis_mv, parse_random
@@ -239,6 +264,7 @@ def influence_mv(
         )  # fmt: skip
 
     rows_out = []
+    resid, se_resid = np.full(y.size, np.nan), np.full(y.size, np.nan)
     everything = np.arange(y.size)
     for label in pd.unique(labels):
         drop = (labels == label).to_numpy()
@@ -251,9 +277,15 @@ def influence_mv(
             continue
         dfb = fit.coef - part.coef
         row["cook_d"] = float(dfb @ svb @ dfb)
+        idx = everything[drop]
+        e = y[idx] - X[idx] @ part.coef
+        S = _block(at_refit, idx) + X[idx] @ part.vb @ X[idx].T
+        resid[idx], se_resid[idx] = e, np.sqrt(np.diag(S))
+        row["X2"] = float(e @ np.linalg.solve(S, e))
         for name, value in zip(fit.coef_names, dfb / np.sqrt(np.diag(at_refit.vb)), strict=True):
             row[f"dfbetas_{name}"] = float(value)
         for name, s2 in zip(fit.components, part.sigma2, strict=True):
             row[f"sigma2_{name}"] = float(s2)
         rows_out.append(row)
-    return pd.DataFrame(rows_out)
+    per_row = pd.DataFrame({"cluster": labels.to_numpy(), "resid": resid, "se": se_resid, "z": resid / se_resid})
+    return MultilevelInfluence(pd.DataFrame(rows_out), per_row)
