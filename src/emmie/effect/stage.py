@@ -449,21 +449,9 @@ def _frequentist(
     out["weights"] = np.asarray(headline.weights, dtype=float)
     figures = {"forest": f"forest_{oid}.svg"}
     rows = forest_order(order, yi, np.asarray(headline.weights))
-    atomic_write_text(
-        outdir / figures["forest"],
-        forest_plot(
-            yi[rows],
-            vi[rows],
-            [shown[i] for i in rows.tolist()],
-            headline,
-            measure=measure,
-            desirable=outcome["desirable"],
-            level=level,
-            # past FOREST_MAX_ROWS the plot is a caterpillar plot, always sorted by estimate
-            title=f"{outcome.get('label', oid)}: forest plot (k = {k:,}, "
-            f"{FOREST_ORDERS[order if k <= FOREST_MAX_ROWS else 'effect']})",
-        ),
-    )
+    # past FOREST_MAX_ROWS the plot is a caterpillar plot, always sorted by estimate
+    how = f"k = {k:,}, {FOREST_ORDERS[order if k <= FOREST_MAX_ROWS else 'effect']}"
+    _write_forest(outdir / figures["forest"], outcome, measure, level, yi, vi, shown, rows, headline, how)
     small = _guarded("the small-study analyses", oid, warnings, small_study, yi, vi) if k >= SMALL_STUDY_K else None
     out["small_study"] = small
     if small is not None:
@@ -480,6 +468,34 @@ def _frequentist(
         )
     out["figures"] = figures
     return out
+
+
+def _write_forest(
+    path: Path,
+    outcome: dict[str, Any],
+    measure: str,
+    level: float,
+    yi: np.ndarray,
+    vi: np.ndarray,
+    labels: list[str],
+    rows: np.ndarray,
+    result: Any,
+    how: str,
+) -> None:
+    """The outcome's forest plot, its rows in the order ``rows``; ``how`` says what k is and how rows are ordered."""
+    atomic_write_text(
+        path,
+        forest_plot(
+            yi[rows],
+            vi[rows],
+            [labels[i] for i in rows.tolist()],
+            result,
+            measure=measure,
+            desirable=outcome["desirable"],
+            level=level,
+            title=f"{outcome.get('label', outcome['id'])}: forest plot ({how})",
+        ),
+    )
 
 
 def _multilevel(
@@ -552,21 +568,10 @@ def _multilevel(
     rows = np.lexsort((rank, first_seen)) if k <= FOREST_MAX_ROWS else within
     shown = [f"{names.get(s, s)}, {_result_label(s, r)}" for s, r in zip(study, result, strict=True)]
     view = SimpleNamespace(**fits["cr2"], study_weights=a.weights[rows])  # the multilevel model's weights
-    atomic_write_text(
-        outdir / figures["forest"],
-        forest_plot(
-            yi[rows],
-            vi[rows],
-            [shown[i] for i in rows.tolist()],
-            view,
-            measure=measure,
-            desirable=outcome["desirable"],
-            level=level,
-            title=f"{outcome.get('label', oid)}: forest plot (k = {k:,} results from {a.n_studies:,} studies, "
-            + ("grouped by study" if k <= FOREST_MAX_ROWS else FOREST_ORDERS["effect"])
-            + ")",
-        ),
+    how = f"k = {k:,} results from {a.n_studies:,} studies, " + (
+        "grouped by study" if k <= FOREST_MAX_ROWS else FOREST_ORDERS["effect"]
     )
+    _write_forest(outdir / figures["forest"], outcome, measure, level, yi, vi, shown, rows, view, how)
     averages = study_level(yi, vi, study, rho=chosen["rho"], within=float(a.fit.sigma2[1]))
     out["study_averages"] = averages.to_dict(orient="records")
     small = None
