@@ -23,19 +23,11 @@ import pandas as pd
 from scipy import sparse
 
 from ..errors import AnalysisError
+from .multilevel import cluster_codes
 from .rma import as_vector
 
 #: The measures whose covariance through a shared group has a closed form.
 SHARED_GROUP_MEASURES = ("RD", "OR", "RR", "AS", "SMD")
-
-
-def _clusters(cluster: Any, k: int) -> np.ndarray:
-    labels = pd.Series(np.asarray(cluster, dtype=object).reshape(-1))
-    if labels.size != k:
-        raise AnalysisError(f"cluster has {labels.size} values but there are {k} effect sizes")
-    if labels.isna().any():
-        raise AnalysisError(f"cluster: row {int(np.flatnonzero(labels.isna().to_numpy())[0])} has no value")
-    return labels.astype(str).factorize()[0]
 
 
 def _assemble(vi: np.ndarray, code: np.ndarray, off: np.ndarray, sparse_matrix: bool) -> Any:
@@ -94,7 +86,7 @@ def shared_group_covariance(
     if m not in SHARED_GROUP_MEASURES:
         raise AnalysisError(f"measure {measure!r}: expected one of {', '.join(SHARED_GROUP_MEASURES)}")
     v = as_vector(vi, "vi")
-    code = _clusters(cluster, v.size)
+    code = cluster_codes(cluster, v.size)
     if ni is None:
         raise AnalysisError(f"{m}: needs ni, the size of the shared group")
     n = as_vector(ni, "ni")
@@ -132,7 +124,7 @@ def multiple_endpoint_covariance(
     study correlated ``r`` within persons. ``ri`` is that correlation, one value per study (equal within a study;
     with more than two outcomes it is taken as common to every pair)."""
     y, v = as_vector(yi, "yi"), as_vector(vi, "vi")
-    code = _clusters(cluster, v.size)
+    code = cluster_codes(cluster, v.size)
     n1, n2, r = as_vector(n1i, "n1i"), as_vector(n2i, "n2i"), as_vector(ri, "ri")
     for name, a in (("n1i", n1), ("n2i", n2), ("ri", r)):
         _constant_within(name, a, code)

@@ -923,17 +923,20 @@ def _marginal(fit: MultilevelFit) -> np.ndarray:
     return M
 
 
-def _cluster_codes(fit: MultilevelFit, cluster: Any) -> np.ndarray:
-    model = fit._model
-    k = model.y.size
-    if cluster is None:
-        return model.codes[0]
+def cluster_codes(cluster: Any, k: int) -> np.ndarray:
+    """One integer per effect size for its cluster label (in order of first appearance); a label missing or a
+    length other than k is refused."""
     labels = pd.Series(np.asarray(cluster, dtype=object).reshape(-1))
     if labels.size != k:
         raise AnalysisError(f"cluster has {labels.size} values but there are {k} effect sizes")
     if labels.isna().any():
-        raise AnalysisError(f"cluster row {int(np.flatnonzero(labels.isna().to_numpy())[0])} is missing")
+        raise AnalysisError(f"cluster: row {int(np.flatnonzero(labels.isna().to_numpy())[0])} has no value")
     return labels.astype(str).factorize()[0]
+
+
+def _cluster_codes(fit: MultilevelFit, cluster: Any) -> np.ndarray:
+    model = fit._model
+    return model.codes[0] if cluster is None else cluster_codes(cluster, model.y.size)
 
 
 def _cluster_groups(fit: MultilevelFit, codes: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
