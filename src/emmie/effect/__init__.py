@@ -5,7 +5,7 @@ Public API (stable; external validation scripts call exactly these names)::
     effect_sizes, meta_analysis, meta_analysis_grouped, heterogeneity_ci, meta_regression,
     leave_one_out, cumulative, blup, ranef, egger_test, rank_test, trim_and_fill, failsafe_n,
     bayesian_meta_analysis, meta_analysis_mv, vcalc, shared_group_covariance, multiple_endpoint_covariance,
-    meta_analysis_mh, meta_analysis_peto, influence, influence_mv
+    meta_analysis_mh, meta_analysis_peto, influence, influence_mv, selection_model
 """
 
 from emmie.effect.bayes import bayesian_meta_analysis
@@ -20,6 +20,7 @@ from emmie.effect.metareg import meta_regression
 from emmie.effect.mh import meta_analysis_mh, meta_analysis_peto
 from emmie.effect.multilevel import MultilevelFit, meta_analysis_mv, vcalc
 from emmie.effect.rma import MetaAnalysis, meta_analysis
+from emmie.effect.selection import selection_model
 
 __all__ = [
     "MetaAnalysis",
@@ -43,6 +44,7 @@ __all__ = [
     "multiple_endpoint_covariance",
     "rank_test",
     "ranef",
+    "selection_model",
     "shared_group_covariance",
     "trim_and_fill",
     "vcalc",
