@@ -5,7 +5,7 @@ Public API (stable; external validation scripts call exactly these names)::
     effect_sizes, meta_analysis, meta_analysis_grouped, heterogeneity_ci, meta_regression,
     leave_one_out, cumulative, blup, ranef, egger_test, rank_test, trim_and_fill, failsafe_n,
     bayesian_meta_analysis, meta_analysis_mv, vcalc, shared_group_covariance, multiple_endpoint_covariance,
-    meta_analysis_mh, meta_analysis_peto, influence, influence_mv, selection_model
+    meta_analysis_mh, meta_analysis_peto, influence, influence_mv, selection_model, pet_peese
 """
 
 from emmie.effect.bayes import bayesian_meta_analysis
@@ -19,6 +19,7 @@ from emmie.effect.influence import cumulative, influence, influence_mv, leave_on
 from emmie.effect.metareg import meta_regression
 from emmie.effect.mh import meta_analysis_mh, meta_analysis_peto
 from emmie.effect.multilevel import MultilevelFit, meta_analysis_mv, vcalc
+from emmie.effect.petpeese import pet_peese
 from emmie.effect.rma import MetaAnalysis, meta_analysis
 from emmie.effect.selection import selection_model
 
@@ -42,6 +43,7 @@ __all__ = [
     "meta_analysis_peto",
     "meta_regression",
     "multiple_endpoint_covariance",
+    "pet_peese",
     "rank_test",
     "ranef",
     "selection_model",

@@ -95,6 +95,7 @@ def robust_test(
     *,
     level: float = 0.95,
     beta: np.ndarray | None = None,
+    target: np.ndarray | None = None,
 ) -> RobustTest:
     """CR2 cluster-robust covariance and Satterthwaite t tests for a weighted meta-regression.
 
@@ -112,6 +113,9 @@ def robust_test(
         Confidence level.
     beta : ndarray, optional
         Fitted coefficients (recomputed when omitted).
+    target : ndarray, optional
+        The working variances (default ``1 / weights``, the model's own; clubSandwich's target for an ``lm`` fit
+        with weights is 1 for every row).
 
     Returns
     -------
@@ -137,7 +141,7 @@ def robust_test(
     if beta is None:
         beta = M @ (X.T @ (w * y))
     e = y - X @ beta
-    theta = 1.0 / w  # working variances v_i + tau^2
+    theta = 1.0 / w if target is None else np.asarray(target, dtype=float)  # working variances
     # I - H with H = X M X' W (k x k); fine for meta-analytic k
     IH = np.eye(k) - X @ M @ (X.T * w)
     meat = np.zeros((p, p))
@@ -146,8 +150,11 @@ def robust_test(
     for j in range(J):
         idx = np.flatnonzero(codes == j)
         Xj, wj, ej = X[idx], w[idx], e[idx]
-        # Var(e_j) under the working model = (I-H)_jj Theta_j
-        var_e = IH[np.ix_(idx, idx)] * theta[idx][None, :]
+        # Var(e_j) under the working model: (I-H)_jj Theta_j when Theta = W^-1, else the jj block of (I-H) Theta (I-H)'
+        if target is None:
+            var_e = IH[np.ix_(idx, idx)] * theta[idx][None, :]
+        else:
+            var_e = (IH[idx, :] * theta[None, :]) @ IH[idx, :].T
         root = np.sqrt(theta[idx])
         # clubSandwich's choice among the solutions of A_j Var(e_j) A_j' = Theta_j:
         # A_j = C' (C Var(e_j) C')^(-1/2) C with C = chol(Theta_j) = Theta_j^(1/2) (diagonal)
