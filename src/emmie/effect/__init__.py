@@ -5,10 +5,12 @@ Public API (stable; external validation scripts call exactly these names)::
     effect_sizes, meta_analysis, meta_analysis_grouped, heterogeneity_ci, meta_regression,
     leave_one_out, cumulative, blup, ranef, egger_test, rank_test, trim_and_fill, failsafe_n,
     bayesian_meta_analysis, meta_analysis_mv, vcalc, shared_group_covariance, multiple_endpoint_covariance,
-    meta_analysis_mh, meta_analysis_peto, influence, influence_mv, selection_model, pet_peese
+    meta_analysis_mh, meta_analysis_peto, influence, influence_mv, selection_model, pet_peese,
+    bayesian_model_averaging
 """
 
 from emmie.effect.bayes import bayesian_meta_analysis
+from emmie.effect.bma import bayesian_model_averaging
 from emmie.effect.bias import egger_test, failsafe_n, rank_test, trim_and_fill
 from emmie.effect.blup import blup, ranef
 from emmie.effect.covariance import multiple_endpoint_covariance, shared_group_covariance
@@ -27,6 +29,7 @@ __all__ = [
     "MetaAnalysis",
     "MultilevelFit",
     "bayesian_meta_analysis",
+    "bayesian_model_averaging",
     "blup",
     "cumulative",
     "effect_sizes",
