@@ -10,9 +10,9 @@ Public API (stable; external validation scripts call exactly these names)::
 """
 
 from emmie.effect.bayes import bayesian_meta_analysis
-from emmie.effect.bma import bayesian_model_averaging
 from emmie.effect.bias import egger_test, failsafe_n, rank_test, trim_and_fill
 from emmie.effect.blup import blup, ranef
+from emmie.effect.bma import bayesian_model_averaging
 from emmie.effect.covariance import multiple_endpoint_covariance, shared_group_covariance
 from emmie.effect.escalc import effect_sizes
 from emmie.effect.grouped import meta_analysis_grouped
