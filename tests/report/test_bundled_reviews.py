@@ -9,6 +9,7 @@ run are pinned, so that changing a rule or a threshold that moves them fails a t
 from __future__ import annotations
 
 import json
+import math
 import re
 import shutil
 import subprocess
@@ -555,3 +556,22 @@ def test_an_outcome_level_of_90_percent_is_named_on_the_page(tmp_path: Path):
     ):
         assert norm(said) in text, said
     assert "95% CI" not in text and "95% credible" not in text
+
+
+def test_adjusted_estimates_and_bayes_factors_are_on_the_page(bundled: Path):
+    """CBT: the 3PSM and PET-PEESE estimates and the Bayes factor, as effect.json has them; school-calendars: the
+    Bayes factor between 1/3 and 3 reads as data that cannot tell an effect from no effect."""
+    effect = json.loads((bundled / "results/cbt-recidivism/effect/effect.json").read_text())
+    (o,) = effect["outcomes"]
+    sel, pp, bma = o["small_study"]["selection"], o["small_study"]["pet_peese"], o["bma"]
+    text = page_text(bundled, "cbt-recidivism", "index")
+    e = lambda x: f"{math.exp(x):.2f}"  # noqa: E731
+    assert norm(f"gives OR {e(sel['estimate'])} (95% CI {e(sel['ci_lb'])} to {e(sel['ci_ub'])})") in text
+    assert norm(f"PET-PEESE ({pp['chosen']}) gives OR {e(pp['estimate'])}") in text
+    assert bma["bf10"] > 1000 and "the data favour an effect; they are more than 1,000 times as likely" in text
+    assert "Bayes factors of the model averaging under other priors" in text
+    sc = json.loads((bundled / "results/school-calendars/effect/effect.json").read_text())["outcomes"][0]["bma"]
+    assert 1 / 3 < sc["bf10"] < 3
+    assert norm("the data cannot distinguish an effect from no effect") in page_text(
+        bundled, "school-calendars", "index"
+    )

@@ -82,8 +82,8 @@ class HeterogeneityPrior:
 
     def label(self) -> str:
         if self.family == "invgamma":
-            return f"inverse-gamma({self.shape:g}, {self.scale:g})"
-        return f"{self.family.replace('_', '-')}({self.scale:g})"
+            return f"inverse-gamma({self.shape:.3g}, {self.scale:.3g})"
+        return f"{self.family.replace('_', '-')}({self.scale:.3g})"
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,7 @@ from emmie.effect import (
 )
 from emmie.effect.bayes import bayesian_meta_analysis, default_priors, interpret, prior_sensitivity
 from emmie.effect.bayes_plots import bayes_forest_plot, prior_posterior_plot
+from emmie.effect.bma import EffectPrior, HeterogeneityPrior, bayesian_model_averaging
 from emmie.effect.dependent import (
     DEFAULT_RHO,
     LEAVE_ONE_STUDY_OUT_MAX,
@@ -84,7 +85,9 @@ from emmie.effect.dependent import (
     leave_one_study_out,
     study_level,
 )
+from emmie.effect.petpeese import pet_peese
 from emmie.effect.plots import FOREST_MAX_ROWS, MEASURE_LABELS, RATIO_MEASURES, forest_plot, funnel_plot
+from emmie.effect.selection import selection_model
 from emmie.effect.swim import effect_direction_plot, synthesise
 from emmie.errors import NUMERIC_ERRORS, AnalysisError, EmmieError
 from emmie.ingest import documents
@@ -352,6 +355,78 @@ def _bayes(
     return bayes, interpretation, figures, res.theta
 
 
+#: Bayesian model averaging: quadrature over tau for each of the four models, O(k x 1,536) each; past this k the
+#: effect's evidence is settled by the data and the run time would grow with no gain.
+BMA_MAX_K = 20_000
+#: metaBMA's default priors for standardised mean differences (meta_bma: d ~ N(0, 0.3^2), tau ~ inverse-gamma(1,
+#: 0.15)), and the factor that carries them to the log odds ratio scale (Chinn 2000: ln OR = d pi / sqrt(3)).
+BMA_SCALE = {"SMD": 1.0, "OR": float(np.pi / np.sqrt(3.0))}
+
+
+def bma_priors(review: Review, measure: str) -> tuple[EffectPrior, HeterogeneityPrior, str] | None:
+    """The priors of the Bayesian model averaging: review.yaml's ``bma`` block, else metaBMA's defaults on the
+    SMD scale (converted for log odds ratios); None for another measure without a block."""
+    block = review.config.get("bma")
+    if block:
+        ep = EffectPrior(float(block.get("mu_mean", 0.0)), float(block["mu_sd"]), str(block.get("mu_side", "both")))
+        tp = HeterogeneityPrior(
+            str(block.get("tau_prior", "invgamma")), float(block["tau_scale"]), float(block.get("tau_shape", 1.0))
+        )
+        return ep, tp, str(block.get("source", "review.yaml bma block"))
+    c = BMA_SCALE.get(measure)
+    if c is None:
+        return None
+    source = (
+        "metaBMA's default priors for standardised mean differences, d ~ N(0, 0.3^2) and tau ~ inverse-gamma(1, 0.15)"
+    )
+    if measure == "OR":
+        source += ", on the log odds ratio scale by Chinn's (2000) factor pi/sqrt(3) = 1.81"
+    return EffectPrior(0.0, 0.3 * c), HeterogeneityPrior("invgamma", 0.15 * c, 1.0), source
+
+
+def _bma(review: Review, measure: str, yi: np.ndarray, vi: np.ndarray, level: float) -> dict[str, Any] | None:
+    """The model-averaged evidence for an effect and for heterogeneity, with a prior-sensitivity table."""
+    priors = bma_priors(review, measure)
+    if priors is None:
+        return {"skipped": f"no default priors for {measure}: set them in review.yaml (bma)"}
+    ep, tp, source = priors
+    fit = bayesian_model_averaging(yi, vi, effect_prior=ep, tau_prior=tp, level=level)
+    sens = []
+    for label, e, t in (
+        ("as above", ep, tp),
+        ("effect prior SD halved", EffectPrior(ep.mean, ep.sd / 2, ep.side), tp),
+        ("effect prior SD doubled", EffectPrior(ep.mean, ep.sd * 2, ep.side), tp),
+        ("tau ~ half-normal(2 x scale)", ep, HeterogeneityPrior("half_normal", 2 * tp.scale)),
+        ("tau ~ half-Cauchy(scale)", ep, HeterogeneityPrior("half_cauchy", tp.scale)),
+    ):
+        alt = fit if label == "as above" else bayesian_model_averaging(yi, vi, effect_prior=e, tau_prior=t, level=level)
+        sens.append(
+            {
+                "priors": label,
+                "effect_prior": f"N({e.mean:g}, {e.sd:.3g}^2)" + ("" if e.side == "both" else f", {e.side}"),
+                "tau_prior": t.label(),
+                "bf10": alt.bf_effect,
+                "bf_heterogeneity": alt.bf_heterogeneity,
+                "evidence": alt.evidence(),
+            }
+        )
+    return {
+        "k": int(len(yi)),
+        "bf10": fit.bf_effect,
+        "bf01": fit.bf01,
+        "bf_heterogeneity": fit.bf_heterogeneity,
+        "evidence": fit.evidence(),
+        "posterior_models": fit.posterior_models,
+        "mu": {"mean": fit.mu_mean, "ci_lb": fit.mu_ci_lb, "ci_ub": fit.mu_ci_ub},
+        "tau": {"mean": fit.tau_mean, "ci_lb": fit.tau_ci_lb, "ci_ub": fit.tau_ci_ub},
+        "level": level,
+        "effect_prior": sens[0]["effect_prior"],
+        "tau_prior": tp.label(),
+        "prior_source": source,
+        "sensitivity": sens,
+    }
+
+
 FOREST_ORDERS = {"weight": "sorted by weight", "effect": "sorted by effect size", "data": "in data order"}
 
 
@@ -452,7 +527,11 @@ def _frequentist(
     # past FOREST_MAX_ROWS the plot is a caterpillar plot, always sorted by estimate
     how = f"k = {k:,}, {FOREST_ORDERS[order if k <= FOREST_MAX_ROWS else 'effect']}"
     _write_forest(outdir / figures["forest"], outcome, measure, level, yi, vi, shown, rows, headline, how)
-    small = _guarded("the small-study analyses", oid, warnings, small_study, yi, vi) if k >= SMALL_STUDY_K else None
+    small = (
+        _guarded("the small-study analyses", oid, warnings, small_study, yi, vi, outcome["desirable"])
+        if k >= SMALL_STUDY_K
+        else None
+    )
     out["small_study"] = small
     if small is not None:
         figures["funnel"] = f"funnel_{oid}.svg"
@@ -577,7 +656,7 @@ def _multilevel(
     small = None
     if len(averages) >= SMALL_STUDY_K:
         ay, av = averages["yi"].to_numpy(), averages["vi"].to_numpy()
-        small = _guarded("the small-study analyses", oid, warnings, small_study, ay, av)
+        small = _guarded("the small-study analyses", oid, warnings, small_study, ay, av, outcome["desirable"])
         if small is not None:
             small["on"] = "study averages"
             figures["funnel"] = f"funnel_{oid}.svg"
@@ -644,7 +723,7 @@ def randomised_only(
         if len(averages) >= SMALL_STUDY_K:
             out["small_study"] = _guarded(
                 "the small-study analyses (randomised trials only)", oid, warnings, small_study,
-                averages["yi"].to_numpy(), averages["vi"].to_numpy(),
+                averages["yi"].to_numpy(), averages["vi"].to_numpy(), (outcome or {}).get("desirable", "higher"),
             )  # fmt: skip
         return out
     method, headline_test = chosen["method"], chosen["test"]
@@ -661,13 +740,54 @@ def randomised_only(
     }
     if len(rct) >= SMALL_STUDY_K:
         out["small_study"] = _guarded(
-            "the small-study analyses (randomised trials only)", oid, warnings, small_study, yi, vi
-        )
+            "the small-study analyses (randomised trials only)", oid, warnings, small_study, yi, vi,
+            (outcome or {}).get("desirable", "higher"),
+        )  # fmt: skip
     return out
 
 
-def small_study(yi: np.ndarray, vi: np.ndarray) -> dict[str, Any]:
-    """Egger's and the rank test, trim-and-fill and the fail-safe N; a non-finite result is a failure."""
+#: The selection model's optimisation refits the whole likelihood many times (0.6 s at k = 37); past this k the
+#: funnel-plot tests and PET-PEESE (closed forms) stand alone.
+SELECTION_MAX_K = 5_000
+
+
+def adjusted_estimates(yi: np.ndarray, vi: np.ndarray, desirable: str = "higher") -> dict[str, Any]:
+    """What the pooled effect becomes when small-study effects are allowed for: the three-parameter selection model
+    (one cut-point at one-sided p = 0.025 in the desirable direction, where selection for "significant" benefit would
+    act; Vevea & Hedges 1995) and the conditional PET-PEESE estimate (Stanley & Doucouliagos 2014)."""
+    out: dict[str, Any] = {}
+    pp = pet_peese(yi, vi)
+    out["pet_peese"] = {
+        "chosen": pp.chosen,
+        "estimate": pp.estimate,
+        "ci_lb": pp.ci_lb,
+        "ci_ub": pp.ci_ub,
+        "pet_intercept_pval": float(pp.pet.pval[0]),
+        "pet_slope_pval": float(pp.pet.pval[1]),  # PET's test of a small-study effect (the FAT, Egger's test as WLS)
+    }
+    if len(yi) <= SELECTION_MAX_K:
+        sel = selection_model(yi, vi, type="stepfun", steps=(0.025, 1.0), alternative=(
+            "greater" if desirable == "higher" else "less"))  # fmt: skip
+        out["selection"] = {
+            "model": "3PSM",
+            "estimate": sel.estimate,
+            "ci_lb": sel.ci[0],
+            "ci_ub": sel.ci[1],
+            "tau2": sel.tau2,
+            "delta": float(sel.delta[1]),
+            "lrt": sel.lrt,
+            "lrt_pval": sel.lrt_pval,
+            "warnings": list(sel.warnings),
+        }
+    else:
+        out["selection"] = None
+        out["selection_skipped"] = f"not run: k = {len(yi):,} results, more than {SELECTION_MAX_K:,}"
+    return out
+
+
+def small_study(yi: np.ndarray, vi: np.ndarray, desirable: str = "higher") -> dict[str, Any]:
+    """Egger's and the rank test, trim-and-fill, the fail-safe N and the adjusted estimates
+    (:func:`adjusted_estimates`); a non-finite result is a failure."""
     egger, rank = egger_test(yi, vi), rank_test(yi, vi)
     # trim-and-fill's side is the sign of the slope of sqrt(vi) in a REML meta-regression (metafor's trimfill): that
     # is Egger's model, so it is fitted once (at k = 100,000 each fit takes about 0.4 s)
@@ -677,6 +797,7 @@ def small_study(yi: np.ndarray, vi: np.ndarray) -> dict[str, Any]:
         "rank": {"tau": rank.tau, "pval": rank.pval},
         "trim_and_fill": {"k0": tf.k0, "side": tf.side, "estimate": tf.estimate, "tau2": tf.tau2},
         "failsafe_n": failsafe_n(yi, vi),
+        **adjusted_estimates(yi, vi, desirable),
     }
     if not all(np.isfinite(x) for x in (egger.pval, rank.pval, tf.estimate)):
         raise ArithmeticError("a test statistic is not finite")
@@ -793,6 +914,7 @@ def _outcome(
         "randomised_only": None,
         "dependence": None,
         "study_averages": None,
+        "bma": None,
         "bayes": None,
         "interpretation": None,
         "figures": {},
@@ -858,6 +980,13 @@ def _outcome(
                 warnings,
             )
         )
+        if k >= 2 and len(b_yi) <= BMA_MAX_K:
+            entry["bma"] = _guarded(
+                "the Bayesian model averaging", oid, warnings, _bma, review, measure, b_yi, b_vi,
+                settings(outcome)["level"],
+            )  # fmt: skip
+        elif k >= 2:
+            entry["bma"] = {"skipped": f"not run: k = {len(b_yi):,}, more than {BMA_MAX_K:,}"}
         if got is not None:
             bayes, interp, figs, theta = got
             if dependent and entry.get("study_averages"):

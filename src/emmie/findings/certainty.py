@@ -59,6 +59,7 @@ Zeng, L., et al. (2021). GRADE guidelines 32: GRADE offers guidance on imprecisi
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
@@ -160,7 +161,29 @@ def imprecision(ci_lb: float, ci_ub: float, desirable: str, mid: float | None) -
     return Judgement("imprecision", 0, "the whole confidence interval lies on one side of no effect")
 
 
-def publication_bias(k: int, egger_p: float | None, rank_p: float | None) -> Judgement:
+#: An adjusted estimate "differs materially" when it keeps less than this share of the pooled benefit (or reverses it).
+MATERIAL_SHARE = 0.5
+
+
+def material_shift(pooled_benefit: float, adjusted_benefit: float | None) -> bool:
+    """True when an estimate adjusted for small-study effects keeps less than half of the pooled benefit, or turns
+    it into a harm (both on the benefit scale: a benefit is positive)."""
+    if adjusted_benefit is None or not math.isfinite(adjusted_benefit) or pooled_benefit <= 0:
+        return False
+    return adjusted_benefit < MATERIAL_SHARE * pooled_benefit
+
+
+def publication_bias(
+    k: int,
+    egger_p: float | None,
+    rank_p: float | None,
+    adjusted: Sequence[tuple[str, float | None, float | None]] = (),
+    pooled_benefit: float | None = None,
+) -> Judgement:
+    """Down one for funnel-plot asymmetry (Egger's or the rank test p < 0.10, with 10 or more studies), or when an
+    estimate adjusted for small-study effects whose own test signals them (p < 0.10) differs materially from the
+    pooled one (:func:`material_shift`). ``adjusted``: (name, benefit-scale estimate, p of its test of selection or
+    small-study effects)."""
     if k < SMALL_STUDY_K or (egger_p is None and rank_p is None):
         return Judgement("publication bias", 0, f"not assessable with fewer than {SMALL_STUDY_K} studies")
     ps = [p for p in (egger_p, rank_p) if p is not None]
@@ -169,6 +192,19 @@ def publication_bias(k: int, egger_p: float | None, rank_p: float | None) -> Jud
             f"{name} {fmt_p_short(p)}" for name, p in (("Egger", egger_p), ("rank test", rank_p)) if p is not None
         )
         return Judgement("publication bias", 1, f"funnel-plot asymmetry ({tests}): small-study effects suspected")
+    for name, benefit, p in adjusted:
+        if (
+            p is not None
+            and p < SMALL_STUDY_P
+            and pooled_benefit is not None
+            and material_shift(pooled_benefit, benefit)
+        ):
+            return Judgement(
+                "publication bias",
+                1,
+                f"the {name} estimate keeps less than half of the pooled benefit, and its test signals small-study "
+                f"effects ({fmt_p_short(p)})",
+            )
     return Judgement("publication bias", 0, "no funnel-plot asymmetry detected (p >= 0.10 on both tests)")
 
 

@@ -231,9 +231,35 @@ def pooled_certainty(review, o: dict[str, Any], benefit_ci: tuple[float, float])
         gr.risk_of_bias([info.get(s["study_id"], {}).get("rob", "") for s in rows], weights),
         gr.inconsistency(k, number(head.get("i2")), number(head.get("pi_lb")), number(head.get("pi_ub"))),
         gr.imprecision(*benefit_ci, "higher", number(o.get("mid"))),
-        gr.publication_bias(k, number((ss.get("egger") or {}).get("pval")), number((ss.get("rank") or {}).get("pval"))),
+        gr.publication_bias(
+            k,
+            number((ss.get("egger") or {}).get("pval")),
+            number((ss.get("rank") or {}).get("pval")),
+            adjusted_benefits(ss, o.get("desirable")),
+            _benefit(number(head.get("estimate")), o.get("desirable")),
+        ),
     ]
     return gr.grade(start, start_why, judgements)
+
+
+def _benefit(x: float | None, desirable: str | None) -> float | None:
+    return None if x is None else (-x if desirable == "lower" else x)
+
+
+def adjusted_benefits(ss: dict[str, Any], desirable: str | None) -> list[tuple[str, float | None, float | None]]:
+    """The estimates adjusted for small-study effects, on the benefit scale, each with the p of its own test of
+    small-study effects: the selection model's likelihood-ratio test, PET's slope (Stanley & Doucouliagos 2014)."""
+    out = []
+    sel = ss.get("selection") or {}
+    if sel:
+        out.append(
+            ("selection model (3PSM)", _benefit(number(sel.get("estimate")), desirable), number(sel.get("lrt_pval")))
+        )
+    pp = ss.get("pet_peese") or {}
+    if pp:
+        out.append((f"PET-PEESE ({pp.get('chosen')})", _benefit(number(pp.get("estimate")), desirable),
+                    number(pp.get("pet_slope_pval"))))  # fmt: skip
+    return out
 
 
 def benefit_scale(body: dict[str, Any], desirable: str | None) -> tuple[float, float, float, float, float, float]:
@@ -410,6 +436,10 @@ def pooled_outcome(review, o: dict[str, Any], subject: str) -> tuple[dict[str, A
         _bayes_finding(oid, measure, o["interpretation"], o.get("bayes") or {}, small_study, studies)
         if o.get("interpretation")
         else None,
+        _adjusted_finding(oid, measure, o, [s["study_id"] for s in o["studies"]])
+        if (o.get("small_study") or {}).get("pet_peese")
+        else None,
+        _bma_finding(oid, o["bma"], studies) if (o.get("bma") or {}).get("bf10") is not None else None,
     ]
     findings = [f for f in findings if f is not None]
     view = {
@@ -426,6 +456,95 @@ def pooled_outcome(review, o: dict[str, Any], subject: str) -> tuple[dict[str, A
 
 def _config_outcome(review, oid: str) -> dict[str, Any]:
     return next((x for x in review.config.get("outcomes", []) if x.get("id") == oid), {})
+
+
+def bf_text(x: float) -> str:
+    """A Bayes factor as the pages write it: two significant figures, 'more than 1,000' past it."""
+    if not math.isfinite(x):
+        return "not defined"
+    if x >= 1000:
+        return "more than 1,000"
+    if x < 0.001:
+        return "less than 1/1,000"
+    return f"{x:.2g}" if x < 10 else f"{x:.0f}"
+
+
+#: What a Bayes factor for an effect says, in words (BF10 >= 3, BF01 >= 3, else in between; Jeffreys' bands).
+BF_WORDS = {
+    "effect": "the data favour an effect",
+    "no effect": "the data favour no effect",
+    "uninformative": "the data cannot distinguish an effect from no effect (the Bayes factor lies between 1/3 and 3)",
+}
+
+
+def _bma_finding(oid: str, bma: dict[str, Any], studies) -> Finding:
+    bf10, bf01 = number(bma.get("bf10")), number(bma.get("bf01"))
+    evidence = str(bma.get("evidence"))
+    text = (
+        "Bayesian model averaging over fixed- and random-effects models with and without an effect (priors: effect "
+        f"{bma.get('effect_prior')}, tau {bma.get('tau_prior')}): {BF_WORDS[evidence]}; "
+        + (
+            f"they are {bf_text(bf10)} times as likely with an effect as without (BF10)"
+            if evidence == "effect"
+            else f"they are {bf_text(bf01)} times as likely without an effect as with one (BF01)"
+            if evidence == "no effect"
+            else f"BF10 = {bf_text(bf10)}"
+        )
+        + f". The Bayes factor for heterogeneity is {bf_text(number(bma.get('bf_heterogeneity')))}."
+    )
+    sens = bma.get("sensitivity") or []
+    words = {r.get("evidence") for r in sens}
+    if len(sens) > 1:
+        text += (
+            f" Under {len(sens)} prior choices the reading "
+            + (
+                "stays the same."
+                if len(words) == 1
+                else "changes with the prior: " + join_and(sorted({BF_WORDS[w].split(" (")[0] for w in words})) + "."
+            )  # fmt: skip
+        )
+    return Finding(
+        id=f"effect.bma.{oid}",
+        dimension="effect",
+        statement=text,
+        numbers={k: bma.get(k) for k in ("bf10", "bf01", "bf_heterogeneity", "evidence", "posterior_models")},
+        rule="Inclusion Bayes factors by model averaging (as metaBMA); BF10 >= 3 an effect, BF01 >= 3 no effect, "
+        "else uninformative",
+        studies=tuple(studies),
+        pages=("index",),
+    )
+
+
+def _adjusted_finding(oid: str, measure: str, o: dict[str, Any], studies: list[str]) -> Finding:
+    ss = o["small_study"]
+    ci = f"{pct(o.get('level'))} CI"
+    pp = ss["pet_peese"]
+    sel = ss.get("selection") or {}
+    text = "Allowing for small-study effects"
+    if ss.get("on") == "study averages":
+        text += " (on the study averages)"
+    if sel:
+        text += (
+            ", the three-parameter selection model (studies with one-sided p < 0.025 published more readily) gives "
+            f"{fmt_effect(measure, sel['estimate'], sel['ci_lb'], sel['ci_ub'], level=ci)} (likelihood-ratio test of "
+            f"selection {fmt_p_short(sel.get('lrt_pval'))}), and"
+        )
+    text += (
+        f" PET-PEESE ({pp['chosen']}) gives {fmt_effect(measure, pp['estimate'], pp['ci_lb'], pp['ci_ub'], level=ci)} "
+        f"(PET's test of small-study effects {fmt_p_short(pp.get('pet_slope_pval'))})."
+    )
+    if ss.get("selection_skipped"):
+        text += f" The selection model was {ss['selection_skipped']}."
+    return Finding(
+        id=f"effect.adjusted.{oid}",
+        dimension="effect",
+        statement=text,
+        numbers={"selection": sel or None, "pet_peese": pp},
+        rule="Vevea & Hedges (1995) selection model with a cut-point at one-sided p = 0.025; conditional PET-PEESE "
+        "(Stanley & Doucouliagos 2014)",
+        studies=tuple(studies),
+        pages=("index",),
+    )
 
 
 def _small_study_finding(

@@ -61,6 +61,7 @@ The review's protocol in brief (schema: `src/emmie/ingest/review_schema.yaml`):
 | `initial_theory` | no | programme-theory propositions: `id`, `statement`, `context`, `component`, `mechanism`, `enables`, `outcome` (concept ids), `source`, and `moderators` (declared moderators whose effect-size analyses test the proposition) |
 | `cmo_weights` | no | weights of `rigour` and `relevance` levels for the strength of a CMO link |
 | `bayes` | no | priors: `mu_prior_mean`, `mu_prior_sd`, `tau_prior` (`half_normal`, `half_cauchy`), `tau_scale`, `source` |
+| `bma` | no | priors of the Bayesian model averaging (fixed/random x null/effect): `mu_mean`, `mu_sd`, `mu_side` (`both`, `positive`, `negative`), `tau_prior` (`invgamma`, `half_normal`, `half_cauchy`), `tau_scale`, `tau_shape`, `source`; without it, metaBMA's defaults for SMD outcomes (mu ~ N(0, 0.3^2), tau ~ inverse-gamma(1, 0.15)), converted by pi/sqrt(3) for OR outcomes, and no model averaging for other measures |
 | `economics` | no | `base_currency`, `base_year` to which costs are converted |
 | `certainty_overrides` | no | per outcome id: GRADE-style certainty `level` (`very low`, `low`, `moderate`, `high`), a `justification` of at least 20 characters and the `reviewer`; the report shows the proposed and the final certainty |
 | `emmie_overrides` | no | per dimension (`effect`, `mechanisms`, `moderators`, `implementation`, `economics`): `level` 0-4 and a `justification` of at least 20 characters; the report shows proposed and final level |

@@ -217,6 +217,7 @@ def _outcome_layout(
         "certainty": (view.get("certainty") or {}).get("level"),
         "notes": [said[i]["statement"] for i in view.get("findings", []) if not i.startswith("effect.verdict.")],
         "sensitivity": sens,
+        "bma_sensitivity": _bma_rows(o.get("bma")),
         "figures": figures,
         "figures_note": figures_note,
         "studies": studies,
@@ -235,6 +236,29 @@ METHOD_NAMES = {
     "HS": "the Hunter-Schmidt estimator (HS)",
     "EB": "the empirical Bayes estimator (EB)",
 }
+
+
+def _adjusted_methods(o: dict[str, Any]) -> str:
+    """The estimates adjusted for small-study effects and the Bayesian model averaging, in the methods' words."""
+    ss = o.get("small_study") or {}
+    text = ""
+    if ss.get("pet_peese"):
+        text += (
+            " Estimates adjusted for small-study effects: the three-parameter selection model (Vevea & Hedges 1995; one "
+            "cut-point at one-sided p = 0.025 in the desirable direction, maximum likelihood as metafor's selmodel) "
+            "and conditional PET-PEESE (Stanley & Doucouliagos 2014; PEESE when PET's intercept is significant "
+            "one-sided at 5%). Certainty is rated down for publication bias also when an adjusted estimate whose own "
+            "test signals small-study effects (p < 0.10) keeps less than half of the pooled benefit."
+        )
+    bma = o.get("bma") or {}
+    if bma.get("bf10") is not None:
+        text += (
+            " Bayesian model averaging over the fixed- and random-effects models with and without an effect (as "
+            f"metaBMA, by quadrature; each model a priori 1/4; priors: {bma.get('prior_source')}) gives inclusion "
+            "Bayes factors for an effect and for heterogeneity; BF10 of 3 or more is read as evidence of an effect, "
+            "BF01 of 3 or more as evidence of no effect, and in between the data do not tell the two apart."
+        )
+    return text
 
 
 def _multilevel_methods(o: dict[str, Any]) -> str:
@@ -259,6 +283,7 @@ def _multilevel_methods(o: dict[str, Any]) -> str:
         "trim-and-fill, the fail-safe N and the funnel plot) were run on study averages: each study's results "
         "combined under the same assumed correlation and the fitted within-study variance, which reproduces the "
         "multilevel model's estimate. Leave-one-out analyses leave out one study, with all its results, at a time."
+        + _adjusted_methods(o)
     )
 
 
@@ -422,6 +447,29 @@ SENSITIVITY_COLUMNS = (
     ("p_benefit", "P(any benefit)"),
     ("p_benefit_mid", "P(benefit >= MID)"),
 )
+
+
+def _bma_rows(bma: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The Bayes factors of the model averaging under other priors (columns and rows for the page)."""
+    rows = (bma or {}).get("sensitivity") or []
+    if not rows:
+        return None
+    from emmie.findings.effect import BF_WORDS, bf_text
+
+    return {
+        "columns": ["Priors", "Effect prior", "tau prior", "BF10 (effect)", "BF (heterogeneity)", "Reading"],
+        "rows": [
+            [
+                r["priors"],
+                r["effect_prior"],
+                r["tau_prior"],
+                bf_text(r["bf10"]),
+                bf_text(r["bf_heterogeneity"]),
+                BF_WORDS[r["evidence"]].split(" (")[0],
+            ]
+            for r in rows
+        ],
+    }
 
 
 def _sensitivity_rows(records: list[dict[str, Any]] | None, level: Any = 0.95) -> dict[str, Any] | None:
@@ -883,6 +931,7 @@ def methods_paragraphs(
         text += level_note
         if o.get("small_study"):
             text += " Funnel-plot asymmetry was examined with Egger's regression test, the rank correlation test and trim-and-fill (L0 estimator), and Rosenthal's fail-safe N was computed."
+            text += _adjusted_methods(o)
         if o.get("leave_one_out"):
             text += " Leave-one-out analyses show the influence of each study."
         elif o.get("leave_one_out_skipped"):
