@@ -575,3 +575,23 @@ def test_adjusted_estimates_and_bayes_factors_are_on_the_page(bundled: Path):
     assert norm("the data cannot distinguish an effect from no effect") in page_text(
         bundled, "school-calendars", "index"
     )
+
+
+def test_the_verdict_says_whether_the_data_tell_an_effect_from_none(bundled: Path):
+    """Absence of evidence or evidence of an effect: the verdict carries the Bayes factor's reading, and so do the
+    pages that quote the verdict."""
+    verdicts = {
+        r: findings(bundled, r)["effect"]["outcomes"][0]["verdict"] for r in ("cbt-recidivism", "school-calendars")
+    }
+    assert (
+        "Bayes factor for an effect (all studies): more than 1,000 (the data favour an effect)."
+        in verdicts["cbt-recidivism"]
+    )
+    assert (
+        "Bayes factor for an effect: 2.3 (the data cannot distinguish an effect from no effect)."
+        in verdicts["school-calendars"]
+    )
+    for page in ("information-sheet", "toolkit"):
+        assert norm("the data cannot distinguish an effect from no effect") in page_text(
+            bundled, "school-calendars", page
+        )

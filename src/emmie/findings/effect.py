@@ -376,6 +376,12 @@ def pooled_outcome(review, o: dict[str, Any], subject: str) -> tuple[dict[str, A
         if cert_rct is not None:
             r_est, r_lb, r_ub = benefit_scale(rct, desirable)[:3]
             statement += f" Randomised trials alone ({rct['k']}): {fmt_effect(measure, r_est, r_lb, r_ub, level=ci)}, certainty {cert_rct.level}."
+    bma = o.get("bma") or {}
+    if bma.get("bf10") is not None:  # absence of evidence or evidence of absence: the Bayes factor tells them apart
+        over = " (all studies)" if body_name == "randomised" else ""
+        statement += (
+            f" Bayes factor for an effect{over}: {bf_text(bma['bf10'])} ({BF_WORDS[bma['evidence']].split(' (')[0]})."
+        )
     ss = body.get("small_study") or {}
     tf = ss.get("trim_and_fill") or {}
     small_study = next(j for j in proposed.judgements if j.domain == "publication bias").down > 0
