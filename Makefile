@@ -6,12 +6,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CORES ?= 2
 
-.PHONY: report test lint bench clean
+.PHONY: report test lint bench clean lab
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,lab]'
 	touch $(STAMP)
 
 # A killed run leaves a lock and incomplete outputs behind: `emmie unlock` clears a lock no live run
@@ -23,6 +23,10 @@ report: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# JupyterLab on the notebooks (they run on the bundled reviews; see notebooks/README.md)
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=notebooks
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

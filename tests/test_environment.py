@@ -17,11 +17,21 @@ def _split(spec: str) -> tuple[str, str]:
 
 def test_conda_and_pip_dependencies_agree():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    pip = dict(_split(s) for s in project["dependencies"])
+    # the runtime dependencies and JupyterLab (extra "lab"), which the conda environment installs too
+    pip = dict(_split(s) for s in [*project["dependencies"], *project["optional-dependencies"]["lab"]])
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
-    conda = dict(_split(s) for s in env["dependencies"] if isinstance(s, str) and not s.startswith(("python", "pip")))
+    conda = dict(
+        _split(s.split("#")[0])
+        for s in env["dependencies"]
+        if isinstance(s, str) and not s.startswith(("python", "pip"))
+    )
     assert conda == pip
 
 
 def test_ci_runs_make_test():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_make_installs_jupyterlab_and_opens_the_notebooks():
+    makefile = (ROOT / "Makefile").read_text()
+    assert ".[dev,lab]" in makefile and "jupyter lab --notebook-dir=notebooks" in makefile

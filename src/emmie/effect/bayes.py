@@ -427,6 +427,7 @@ def bayesian_meta_analysis(
     chains: int = 4,
     tune: int = 1000,
     study_effects: bool = True,
+    progressbar: bool = False,
 ) -> BayesResult:
     """Bayesian random-effects meta-analysis of the normal-normal hierarchical model.
 
@@ -467,6 +468,8 @@ def bayesian_meta_analysis(
         Seed for NUTS and for the predictive draws (ignored by the exact engine).
     draws, chains, tune : int
         NUTS draws per chain, chains and tuning steps per chain.
+    progressbar : bool
+        NUTS: show PyMC's progress bar (for a notebook; the pipeline never does).
     study_effects : bool
         Exact engine: compute the shrunken study effects (``theta``). False leaves them NaN and saves the k
         mixture quantiles that dominate the cost at large k (e.g. for :func:`prior_sensitivity`, which reports mu
@@ -507,7 +510,10 @@ def bayesian_meta_analysis(
     for name, value, least in (("draws", draws, 1), ("chains", chains, 1), ("tune", tune, 0)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
             raise AnalysisError(f"{name} must be a whole number >= {least}; got {value!r}")
-    return _nuts(yi_arr, vi_arr, seed=seed, draws=int(draws), chains=int(chains), tune=int(tune), **settings)
+    return _nuts(
+        yi_arr, vi_arr, seed=seed, draws=int(draws), chains=int(chains), tune=int(tune), progressbar=progressbar,
+        **settings,
+    )  # fmt: skip
 
 
 def _check_data(yi: Any, vi: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -981,8 +987,10 @@ def sample_model(
     chains: int = 4,
     seed: int | None = None,
     target_accept: float = 0.95,
+    progressbar: bool = False,
 ) -> Any:
-    """Sample a PyMC model with NUTS: one core, no progress bar, seeded.
+    """Sample a PyMC model with NUTS: one core, seeded; PyMC's progress bar with ``progressbar=True`` (in a
+    notebook), none in the pipeline.
 
     The same ``seed`` gives identical draws. ``target_accept`` is raised from PyMC's 0.8 to 0.95 because the
     posterior of tau near 0 with few studies is funnel-shaped even after non-centring.
@@ -1002,7 +1010,7 @@ def sample_model(
                 chains=chains,
                 cores=1,
                 random_seed=seed,
-                progressbar=False,
+                progressbar=progressbar,
                 target_accept=target_accept,
                 compute_convergence_checks=False,
             )
@@ -1064,13 +1072,20 @@ def _nuts(
     draws: int,
     chains: int,
     tune: int,
+    progressbar: bool = False,
 ) -> BayesResult:
     model = build_model(
         yi, vi, mu_prior_mean=mu_prior_mean, mu_prior_sd=mu_prior_sd, tau_prior=tau_prior, tau_scale=tau_scale
     )
     # With one or two studies the funnel at small tau is sharpest: smaller steps avoid divergent transitions.
     idata = sample_model(
-        model, draws=draws, tune=tune, chains=chains, seed=seed, target_accept=0.99 if yi.size <= 2 else 0.95
+        model,
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        seed=seed,
+        target_accept=0.99 if yi.size <= 2 else 0.95,
+        progressbar=progressbar,
     )
     diag = diagnose(idata)
     if not diag.ok:
