@@ -26,7 +26,7 @@ test: $(STAMP)
 
 # JupyterLab on the notebooks (they run on the bundled reviews; see notebooks/README.md)
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

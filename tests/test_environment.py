@@ -34,4 +34,4 @@ def test_ci_runs_make_test():
 
 def test_make_installs_jupyterlab_and_opens_the_notebooks():
     makefile = (ROOT / "Makefile").read_text()
-    assert ".[dev,lab]" in makefile and "jupyter lab --notebook-dir=notebooks" in makefile
+    assert ".[dev,lab]" in makefile and "jupyter lab --notebook-dir=notebooks $(LAB_ARGS)" in makefile
