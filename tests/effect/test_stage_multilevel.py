@@ -233,3 +233,19 @@ def test_pages_name_the_outcome_level():
     assert figure_data.forest(o)["head"][2] == "90% CI"
     assert figure_data.bayes_forest(o)["head"][3] == "90% credible interval"
     assert figure_data.forest({**o, "level": 0.95})["head"][2] == "95% CI"
+
+
+def test_a_failed_multilevel_fit_leaves_no_analysis_that_assumes_independence(tmp_path, monkeypatch):
+    """When the multilevel fit fails, the outcome is not pooled, and neither the Bayesian analysis nor the model
+    averaging is run on the dependent results as if they were independent."""
+    import emmie.effect.stage as stage
+
+    def broken(*args, **kwargs):
+        raise np.linalg.LinAlgError("singular matrix")
+
+    monkeypatch.setattr(stage, "che_analysis", broken)
+    result = run(review(), tmp_path)
+    (o,) = result["outcomes"]
+    assert o["pooled"] is False and "the random-effects fit failed" in o["reason_not_pooled"]
+    assert o["bayes"] is None and o["bma"]["skipped"].startswith("not run: it needs the study averages")
+    assert any("no Bayesian analysis: it needs the study averages" in w for w in result["warnings"])

@@ -980,7 +980,9 @@ def _outcome(
                 warnings,
             )
         )
-        if k >= 2 and len(b_yi) <= BMA_MAX_K:
+        if dependent and not entry.get("study_averages"):
+            entry["bma"] = {"skipped": "not run: it needs the study averages of the multilevel model, which failed"}
+        elif k >= 2 and len(b_yi) <= BMA_MAX_K:
             entry["bma"] = _guarded(
                 "the Bayesian model averaging", oid, warnings, _bma, review, measure, b_yi, b_vi,
                 settings(outcome)["level"],
