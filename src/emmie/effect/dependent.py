@@ -79,38 +79,20 @@ class DependentAnalysis:
             "model": "multilevel",
             "warnings": [],
         }
-        pred = f.predict()
-        z = {
-            **base,
-            "test": "z",
-            "estimate": f.estimate,
-            "se": float(f.se[0]),
-            "stat": float(f.zval[0]),
-            "pval": float(f.pval[0]),
-            "ci_lb": float(f.ci_lb[0]),
-            "ci_ub": float(f.ci_ub[0]),
-            "pi_lb": pred["pi_lb"],
-            "pi_ub": pred["pi_ub"],
-            "df": None,
-        }
+
+        def row(test: str, se: float, stat: float, pval: float, pred: dict[str, Any], df: float | None) -> dict:
+            intervals = {key: float(pred[key]) for key in ("ci_lb", "ci_ub", "pi_lb", "pi_ub")}
+            return {**base, "test": test, "estimate": f.estimate, "se": se, "stat": stat, "pval": pval, **intervals,
+                    "df": df}  # fmt: skip
+
         se, df = float(r.se[0]), float(r.df[0])
         crit = float(stats.t.isf((1.0 - f.level) / 2.0, df))
-        robust_pi = prediction(f.estimate, se, crit, math.sqrt(se * se + float(f.sigma2.sum())))
-        cr2 = {
-            **base,
-            "test": "cr2",
-            "estimate": f.estimate,
-            "se": se,
-            "stat": float(r.tstat[0]),
-            "pval": float(r.pval[0]),
-            "ci_lb": float(r.ci_lb[0]),
-            "ci_ub": float(r.ci_ub[0]),
-            "pi_lb": robust_pi["pi_lb"],
-            "pi_ub": robust_pi["pi_ub"],
-            "df": df,
-            "n_clusters": r.n_clusters,
+        # the robust prediction interval: t on the Satterthwaite df, the robust SE and the total heterogeneity
+        robust = prediction(f.estimate, se, crit, math.sqrt(se * se + float(f.sigma2.sum())))
+        return {
+            "z": row("z", float(f.se[0]), float(f.zval[0]), float(f.pval[0]), f.predict(), None),
+            "cr2": {**row("cr2", se, float(r.tstat[0]), float(r.pval[0]), robust, df), "n_clusters": r.n_clusters},
         }
-        return {"z": z, "cr2": cr2}
 
 
 def _frame(yi: Any, vi: Any, study: Any, result: Any) -> pd.DataFrame:

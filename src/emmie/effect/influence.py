@@ -16,9 +16,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import sparse, stats
 
 from emmie.effect.estimators import Control
+from emmie.effect.metareg import design_matrix, meta_regression
+from emmie.effect.multilevel import meta_analysis_mv, parse_random
 from emmie.effect.rma import check_yi_vi, meta_analysis
+from emmie.errors import AnalysisError, EmmieError
 
 _COLUMNS = ("estimate", "se", "stat", "pval", "ci_lb", "ci_ub", "q", "q_pval", "tau2", "i2", "h2")
 
@@ -99,8 +103,6 @@ def cumulative(
 def _tau2_fit(y: np.ndarray, v: np.ndarray, X: np.ndarray, method: str, test: str, control: Any) -> dict[str, Any]:
     """tau^2 of the model (emmie's estimators, as metafor), then the weighted least-squares pieces metafor's
     influence() uses: coefficients, their covariance (times the Knapp-Hartung factor s2w under ``knha``), QE."""
-    from emmie.effect.metareg import meta_regression
-
     if X.shape[1] == 1:
         fit = meta_analysis(y, v, method=method, test="z", control=control)
         tau2, qe = float(fit.tau2), float(fit.q)
@@ -145,9 +147,6 @@ def influence(
     ``mods`` as :func:`emmie.effect.meta_regression` (an intercept is added); ``test`` ``"z"`` or ``"knha"``. A refit
     that fails (a moderator that no longer varies) leaves the study's row NaN.
     """
-    from emmie.effect.metareg import design_matrix
-    from emmie.errors import AnalysisError
-
     y, v = check_yi_vi(yi, vi)
     k = y.size
     X, names = (np.ones((k, 1)), ("intrcpt",)) if mods is None else design_matrix(mods, k)
@@ -185,11 +184,9 @@ def influence(
     frame["weight"] = 100.0 * w / w.sum()
     for j, name in enumerate(names):
         frame[f"dfbetas_{name}"] = dfbetas[:, j]
-    from scipy import stats as _stats
-
     frame["influential"] = (
         (np.abs(frame["dffits"]) > 3 * np.sqrt(p / (k - p)))
-        | (_stats.chi2.cdf(frame["cook_d"], p) > 0.5)
+        | (stats.chi2.cdf(frame["cook_d"], p) > 0.5)
         | (frame["hat"] > 3 * p / k)
         | (np.abs(dfbetas) > 1).any(axis=1)
     )
@@ -236,14 +233,7 @@ def influence_mv(
     statistic, ``e' (M_jj + X_j V_(-j) X_j')^-1 e`` with M at the refit's components: metafor's cluster-level
     ``rstudent``) and ``sigma2_<component>`` of the refit; and one row per effect size with its deleted residual,
     its standard error and their ratio (``resid, se, z``: metafor's ``rstudent(fit, cluster =)``)."""
-    from scipy import sparse as _sparse
-
-    from emmie.effect.multilevel import meta_analysis_mv, parse_random
-    from emmie.errors import EmmieError
-
     if data is None:
-        from emmie.errors import AnalysisError
-
         raise AnalysisError("data: a DataFrame with the columns named in random is needed")
     data = data.reset_index(drop=True)
     fit = meta_analysis_mv(yi, vi, V=V, random=random, data=data, mods=mods, method=method)
@@ -252,7 +242,7 @@ def influence_mv(
     outer = parse_random(random)[0][0]
     labels = pd.Series(np.asarray(cluster if cluster is not None else data[outer], dtype=object)).astype(str)
     svb = np.linalg.inv(fit.vb)
-    Vm = None if V is None else (_sparse.csr_matrix(V) if _sparse.issparse(V) else np.asarray(V, dtype=float))
+    Vm = None if V is None else (sparse.csr_matrix(V) if sparse.issparse(V) else np.asarray(V, dtype=float))
     v = None if vi is None else np.asarray(vi, dtype=float)
 
     def refit(rows: np.ndarray, sigma2: Any = None):

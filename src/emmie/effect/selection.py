@@ -34,8 +34,8 @@ import numpy as np
 from scipy import optimize, stats
 
 from ..errors import AnalysisError
-from .metareg import design_matrix
-from .rma import as_vector, check_level
+from .metareg import design_matrix, meta_regression
+from .rma import as_vector, check_level, meta_analysis
 
 TYPES = ("stepfun", "beta", "halfnorm", "negexp", "logistic", "power")
 ALTERNATIVES = ("greater", "less", "two.sided")
@@ -261,9 +261,6 @@ def selection_model(
                 "the adjusted estimate is unreliable (consider merging the cut-points)"
             )
     # the model without selection, by ML: the start and the LRT's reference
-    from .metareg import meta_regression
-    from .rma import meta_analysis
-
     base = meta_analysis(y, v, method="ML") if q == 1 else meta_regression(y, v, X[:, 1:], method="ML")
     b0 = np.array([base.estimate]) if q == 1 else np.asarray(base.coef, dtype=float)
     t0 = float(base.tau2)

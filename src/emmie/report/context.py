@@ -16,6 +16,7 @@ from markupsafe import Markup
 
 from emmie.effect.rma import TEST_NAMES
 from emmie.effect.swim import GLYPHS
+from emmie.findings.effect import BF_WORDS, bf_text
 from emmie.findings.mechanisms import link_parts
 from emmie.findings.text import exp, fmt, fmt_amount, fmt_p, fmt_prob, pct, plural
 from emmie.findings.text import number as _f
@@ -454,8 +455,6 @@ def _bma_rows(bma: dict[str, Any] | None) -> dict[str, Any] | None:
     rows = (bma or {}).get("sensitivity") or []
     if not rows:
         return None
-    from emmie.findings.effect import BF_WORDS, bf_text
-
     return {
         "columns": ["Priors", "Effect prior", "tau prior", "BF10 (effect)", "BF (heterogeneity)", "Reading"],
         "rows": [
