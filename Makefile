@@ -11,8 +11,18 @@ CORES ?= 2
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,lab]'
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# JupyterLab gets an environment of its own, made by the first `make lab`: its dependencies make every
+# Python start that imports jsonschema about 1 s slower (rfc3987-syntax builds a parser at import),
+# which the pipeline's environment, started for every Snakemake run and every job, should not pay.
+LAB := .venv-lab
+$(LAB)/.installed: pyproject.toml
+	test -x $(LAB)/bin/python || $(PYTHON) -m venv $(LAB)
+	$(LAB)/bin/python -m pip install --quiet --upgrade pip
+	$(LAB)/bin/python -m pip install --quiet -e '.[lab]'
+	touch $@
 
 # A killed run leaves a lock and incomplete outputs behind: `emmie unlock` clears a lock no live run
 # holds, and --rerun-incomplete redoes what was cut off, so `make report` recovers on its own.
@@ -25,8 +35,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 # JupyterLab on the notebooks (they run on the bundled reviews; see notebooks/README.md)
-lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
+lab: $(LAB)/.installed
+	$(LAB)/bin/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

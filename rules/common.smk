@@ -37,6 +37,43 @@ wildcard_constraints:
     review="[A-Za-z0-9][A-Za-z0-9_-]*",
 
 
+from functools import lru_cache
+
+from emmie.reads import keys_fingerprint, reads
+
+
+@lru_cache(maxsize=None)
+def _review_yaml(review):
+    """review.yaml as a mapping, or None when it cannot be read (the validate step says why)."""
+    from emmie.ingest.yamlfile import read_yaml
+
+    try:
+        return read_yaml(Path(DATA, review, "review.yaml").read_text(encoding="utf-8"))
+    except Exception:  # noqa: BLE001 - any unreadable file: validate reports it, planning goes on
+        return None
+
+
+def step_files(step):
+    """The input function of a step that reads part of a review (emmie.reads): the tables it reads, and
+    data/_reference when it reads those. Its review.yaml keys are a param (step_keys)."""
+    wanted = reads(step)
+
+    def files(wildcards):
+        folder = Path(DATA) / wildcards.review
+        out = [str(folder / f"{t}.csv") for t in wanted.tables if (folder / f"{t}.csv").is_file()]
+        if wanted.reference:
+            out += sorted(str(p) for p in Path(DATA, "_reference").glob("*.csv"))
+        return out
+
+    return files
+
+
+def step_keys(step):
+    """A param: the fingerprint of the review.yaml keys ``step`` reads, so it reruns when they change."""
+    keys = reads(step).keys
+    return lambda wildcards: keys_fingerprint(_review_yaml(wildcards.review), keys)
+
+
 def review_files(wildcards):
     """Every file of the review folder, plus the shared reference tables."""
     folder = Path(DATA) / wildcards.review

@@ -1,11 +1,11 @@
 rule effect:
     input:
-        review_files,
-        validation=f"{RESULTS}/{{review}}/validation.json",
+        step_files("effect"),
     output:
         directory(f"{RESULTS}/{{review}}/effect"),
     params:
         code=EMMIE_CODE,
+        yaml_keys=step_keys("effect"),
     log:
         f"{RESULTS}/logs/{{review}}/effect.log",
     shell:
@@ -14,12 +14,13 @@ rule effect:
 
 rule moderators:
     input:
-        review_files,
+        step_files("moderators"),
         effect=f"{RESULTS}/{{review}}/effect",
     output:
         directory(f"{RESULTS}/{{review}}/moderators"),
     params:
         code=EMMIE_CODE,
+        yaml_keys=step_keys("moderators"),
     log:
         f"{RESULTS}/logs/{{review}}/moderators.log",
     shell:

@@ -1,11 +1,11 @@
 rule mechanisms:
     input:
-        review_files,
-        validation=f"{RESULTS}/{{review}}/validation.json",
+        step_files("mechanisms"),
     output:
         directory(f"{RESULTS}/{{review}}/mechanisms"),
     params:
         code=EMMIE_CODE,
+        yaml_keys=step_keys("mechanisms"),
     log:
         f"{RESULTS}/logs/{{review}}/mechanisms.log",
     shell:

@@ -1,11 +1,11 @@
 rule implementation:
     input:
-        review_files,
-        validation=f"{RESULTS}/{{review}}/validation.json",
+        step_files("implementation"),
     output:
         directory(f"{RESULTS}/{{review}}/implementation"),
     params:
         code=EMMIE_CODE,
+        yaml_keys=step_keys("implementation"),
     log:
         f"{RESULTS}/logs/{{review}}/implementation.log",
     shell:
@@ -14,12 +14,13 @@ rule implementation:
 
 rule economics:
     input:
-        review_files,
+        step_files("economics"),
         effect=f"{RESULTS}/{{review}}/effect",
     output:
         directory(f"{RESULTS}/{{review}}/economics"),
     params:
         code=EMMIE_CODE,
+        yaml_keys=step_keys("economics"),
     log:
         f"{RESULTS}/logs/{{review}}/economics.log",
     shell:
@@ -28,12 +29,12 @@ rule economics:
 
 rule appraisal:
     input:
-        review_files,
-        validation=f"{RESULTS}/{{review}}/validation.json",
+        step_files("appraisal"),
     output:
         directory(f"{RESULTS}/{{review}}/appraisal"),
     params:
         code=EMMIE_CODE,
+        yaml_keys=step_keys("appraisal"),
     log:
         f"{RESULTS}/logs/{{review}}/appraisal.log",
     shell:
@@ -42,7 +43,7 @@ rule appraisal:
 
 rule rate:
     input:
-        review_files,
+        step_files("rate"),
         effect=f"{RESULTS}/{{review}}/effect",
         mechanisms=f"{RESULTS}/{{review}}/mechanisms",
         moderators=f"{RESULTS}/{{review}}/moderators",
@@ -53,6 +54,7 @@ rule rate:
         report(f"{RESULTS}/{{review}}/emmie.json", category="EMMIE-Q", labels={"review": "{review}", "file": "emmie.json"}),
     params:
         code=EMMIE_CODE,
+        yaml_keys=step_keys("rate"),
     log:
         f"{RESULTS}/logs/{{review}}/rate.log",
     shell:

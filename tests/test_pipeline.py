@@ -115,6 +115,92 @@ def test_adding_a_study_reruns_only_that_review(built: Path, tmp_path: Path):
     assert 'id="changes"' not in (project / "reports" / "other" / "index.html").read_text(encoding="utf-8")
 
 
+#: The steps every edit of a review reruns: validation, and the steps that read the whole review.
+WHOLE = {"validate", "snapshots", "findings", "report", "toolkit"}
+
+#: What an edit of each file of the tiny review reruns (dry run), beyond WHOLE: the steps that read it
+#: (src/emmie/reads.py), the steps that read their results, and the rating, which reads every stage's results.
+RERUNS = {
+    "studies.csv": {"effect", "mechanisms", "moderators", "implementation", "economics", "appraisal", "rate"},
+    "effects.csv": {"effect", "moderators", "economics", "rate"},  # moderators and economics read Effect's results
+    "vocabulary.csv": {"mechanisms", "rate"},
+    "cmo.csv": {"mechanisms", "rate"},
+    "implementation.csv": {"implementation", "rate"},
+    "economics.csv": {"economics", "rate"},
+    "moderators.csv": {"moderators", "rate"},
+    "prisma.csv": {"appraisal", "rate"},
+    "../_reference/deflators.csv": {"economics", "rate"},
+    "review.yaml title": set(),
+    "review.yaml outcomes": {"effect", "moderators", "economics", "rate"},
+    "review.yaml implementation_themes": {"implementation", "rate"},
+    "review.yaml initial_theory": {"mechanisms", "rate"},
+    "review.yaml moderators": {"moderators", "rate"},
+}
+
+YAML_EDITS = {
+    "title": ('title: "Tiny test review: BCG vaccine trials"', 'title: "Tiny test review: the BCG vaccine trials"'),
+    "outcomes": ("    label: Tuberculosis cases", "    label: Tuberculosis cases (all forms)"),
+    "implementation_themes": ("    label: Vaccine supply", "    label: Supply of vaccine"),
+    "initial_theory": ("    statement: Vaccination builds", "    statement: Vaccination strengthens"),
+    "moderators": ("    label: Absolute latitude", "    label: Absolute latitude (degrees)"),
+}
+
+
+def test_an_edit_reruns_only_the_steps_that_read_it(built: Path, tmp_path: Path):
+    project = copy_of_built(built, tmp_path, {})
+    assert planned_jobs(project) == {}
+    for edit, expected in RERUNS.items():
+        name = edit.split()[0]
+        path = project / "data" / "tiny" / name
+        before = path.read_bytes()
+        if name == "review.yaml":
+            old, new = YAML_EDITS[edit.split()[1]]
+            assert before.count(old.encode()) == 1, edit
+            path.write_bytes(before.replace(old.encode(), new.encode()))
+        else:  # one cell changed: a space after the last value of the first row
+            lines = before.split(b"\n")
+            lines[1] += b" "
+            path.write_bytes(b"\n".join(lines))
+        jobs = planned_jobs(project)
+        jobs.pop("all", None)
+        assert set(jobs) == WHOLE | expected, edit
+        assert all(n == 1 for n in jobs.values()), edit
+        path.write_bytes(before)  # back as it was: newer, but the same content, so nothing to do
+    assert planned_jobs(project) == {}
+
+
+def test_a_step_runs_on_its_valid_tables_while_another_table_is_corrected(built: Path, tmp_path: Path):
+    """A step stops only on problems in what it reads, so its output never rests on a file it does not read:
+    correcting one table and then another ends where a run on the corrected data ends."""
+    project = copy_of_built(built, tmp_path, {})
+    tiny = project / "data" / "tiny"
+    good = {name: (tiny / name).read_bytes() for name in ("effects.csv", "cmo.csv")}
+    shutil.copyfile(BAD / "negative_count" / "effects.csv", tiny / "effects.csv")
+    shutil.copyfile(BAD / "cmo_mechanism_only" / "cmo.csv", tiny / "cmo.csv")
+    assert snakemake(project).returncode == 0
+    results = project / "results" / "tiny"
+    assert not json.loads((results / "validation.json").read_text())["ok"]
+    assert (results / "effect" / "skipped.json").is_file() and (results / "mechanisms" / "skipped.json").is_file()
+    assert (results / "economics" / "skipped.json").is_file()  # it reads Effect's results
+    assert not (results / "implementation" / "skipped.json").is_file()  # its tables are valid: not even rerun
+    assert "did not validate" in (project / "reports" / "tiny" / "index.html").read_text(encoding="utf-8")
+
+    (tiny / "effects.csv").write_bytes(good["effects.csv"])  # one table corrected: the review is still invalid
+    jobs = planned_jobs(project)
+    assert {"effect", "moderators", "economics"} <= set(jobs) and "mechanisms" not in jobs
+    assert snakemake(project).returncode == 0
+    assert not json.loads((results / "validation.json").read_text())["ok"]
+    assert (results / "effect" / "effect.json").is_file() and (results / "mechanisms" / "skipped.json").is_file()
+
+    (tiny / "cmo.csv").write_bytes(good["cmo.csv"])  # the other: Effect is not run again
+    jobs = planned_jobs(project)
+    assert "mechanisms" in jobs and "effect" not in jobs
+    assert snakemake(project).returncode == 0
+    for rel in ("effect/effect.json", "mechanisms/mechanisms.json", "economics/economics.json", "emmie.json"):
+        assert (results / rel).read_bytes() == (built / "results" / "tiny" / rel).read_bytes(), rel
+    assert "did not validate" not in (project / "reports" / "tiny" / "index.html").read_text(encoding="utf-8")
+
+
 def test_snakemake_report_works(built: Path, tmp_path: Path):
     proc = snakemake(built, "--report", str(tmp_path / "workflow.html"))
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -15,17 +15,20 @@ from pathlib import Path
 from emmie.errors import DataError, EmmieError, describe
 
 
-def _load(data: str):
+def _load(data: str, step: str | None = None):
     from emmie.ingest import load_review
+    from emmie.reads import reads
 
-    return load_review(data)
+    return load_review(data, only=None if step is None else reads(step))
 
 
-def _load_valid(data: str, validated: str | None = None):
+def _load_valid(data: str, validated: str | None = None, step: str | None = None):
     """The review, or None when its data are invalid (the validate step has reported why).
 
     With ``validated`` (the file ``emmie validate --validated`` wrote), the review kept there is used when it still
-    describes the data (:mod:`emmie.ingest.validated`); otherwise the data are read and checked again."""
+    describes the data (:mod:`emmie.ingest.validated`); otherwise the data are read and checked again. With
+    ``step``, only what that step reads (:mod:`emmie.reads`) must be valid: the Snakefile reruns a step when those
+    files change, so its output never rests on the validity of a file it does not read."""
     if validated:
         from emmie.ingest import validated as kept
 
@@ -33,7 +36,7 @@ def _load_valid(data: str, validated: str | None = None):
         if review is not None:
             return review
     try:
-        return _load(data)
+        return _load(data, step)
     except DataError:
         return None
 
@@ -85,7 +88,10 @@ def cmd_stage(args: argparse.Namespace) -> int:
 
     keep_freed_memory()
 
-    review = _load_valid(args.data, args.validated)
+    results = Path(args.results) if args.results else None
+    review = (
+        None if pipeline.skipped_before(args.stage, results) else _load_valid(args.data, args.validated, args.stage)
+    )
     if review is None:
         pipeline.skip_stage(Path(args.out))
         return 0
@@ -96,9 +102,10 @@ def cmd_stage(args: argparse.Namespace) -> int:
 def cmd_rate(args: argparse.Namespace) -> int:
     from emmie import pipeline
 
-    review = _load_valid(args.data, args.validated)
+    skipped = pipeline.skipped_before("rate", Path(args.results))
+    review = None if skipped else _load_valid(args.data, args.validated, "rate")
     if review is None:
-        pipeline.skip_rating(Path(args.results), Path(args.out))
+        pipeline.skip_rating(Path(args.data).resolve().name, Path(args.out))
         return 0
     pipeline.rate(review, Path(args.results), Path(args.out))
     return 0

@@ -95,6 +95,17 @@ def _need(results: Path | None, rel: str) -> Path:
     return path
 
 
+#: The stages the rating reads (their folders under ``results/<review>/``).
+RATED = ("effect", "mechanisms", "moderators", "implementation", "economics", "appraisal")
+
+
+def skipped_before(stage: str, results: Path | None) -> bool:
+    """Whether a stage whose results ``stage`` reads was skipped (its own tables did not validate): then
+    ``stage`` is skipped too. Those folders are the rule's inputs, so this changes only with them."""
+    folders = RATED if stage == "rate" else [NEEDS[stage].split("/")[0]] if stage in NEEDS else []
+    return results is not None and any((Path(results) / f / "skipped.json").is_file() for f in folders)
+
+
 def skip_stage(out: Path) -> None:
     """A stage of a review that failed validation: an empty folder that says so."""
     from emmie.io import write_json
@@ -103,11 +114,12 @@ def skip_stage(out: Path) -> None:
     write_json(out / "skipped.json", {"skipped": True, "reason": "the review's coded data did not validate"})
 
 
-def skip_rating(results: Path, out: Path) -> None:
+def skip_rating(review_id: str, out: Path) -> None:
+    """The rating of a review whose tables the rating reads did not validate. The problems are in the review's
+    ``validation.json`` (which the pages read), not copied here: this file depends only on what the rating reads."""
     from emmie.io import write_json
 
-    validation = read_json(results / "validation.json")
-    write_json(out, {"review": validation["review"], "skipped": True, "problems": validation["problems"]})
+    write_json(out, {"review": review_id, "skipped": True, "reason": "the review's coded data did not validate"})
 
 
 def rate(review: Review, results: Path, out: Path) -> dict[str, Any]:

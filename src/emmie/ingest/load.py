@@ -15,7 +15,7 @@ import io
 import itertools
 import math
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -31,6 +31,7 @@ from emmie.ingest import cells
 from emmie.ingest.review import Review
 from emmie.ingest.schema import TABLES, Column, Table
 from emmie.ingest.yamlfile import read_yaml
+from emmie.reads import Reads
 
 NUMERIC_TYPES = ("int", "float", "year")
 
@@ -406,7 +407,11 @@ def check_unique(frame: pd.DataFrame, table: Table) -> list[Problem]:
 MAX_YAML_BYTES = 1_000_000
 
 
-def load_config(folder: Path) -> tuple[dict[str, Any] | None, list[Problem]]:
+def load_config(
+    folder: Path, keep: Callable[[Problem], bool] | None = None
+) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """``review.yaml`` read and checked against its schema: (the mapping, or None when it has problems; the
+    problems). ``keep``: only the problems it keeps count (the mapping is returned when there are none)."""
     path = folder / "review.yaml"
     if not path.is_file():
         return None, [Problem("review.yaml", 0, "-", None, f"a file review.yaml in {folder} (see data/README.md)")]
@@ -456,8 +461,10 @@ def load_config(folder: Path) -> tuple[dict[str, Any] | None, list[Problem]]:
             continue
         value = ", ".join(_unknown_keys(error)) if error.validator == "additionalProperties" else _short(error.instance)
         problems.append(Problem("review.yaml", 0, where or "-", value, _expected(error)))
-    if not problems and config["id"] != folder.name:
-        problems.append(Problem("review.yaml", 0, "id", config["id"], f"the folder name '{folder.name}'"))
+    if keep is not None:
+        problems = [p for p in problems if keep(p)]
+    if not problems and config.get("id") != folder.name:
+        problems.append(Problem("review.yaml", 0, "id", config.get("id"), f"the folder name '{folder.name}'"))
     return (config if not problems else None), problems
 
 
@@ -551,19 +558,40 @@ def _expected(error: jsonschema.ValidationError) -> str:
     return cap(error.message)
 
 
-def load_review(folder: str | Path) -> Review:
+def _concerns(problem: Problem, only: Reads) -> bool:
+    """Whether ``problem`` is in what ``only`` reads: one of its tables, or one of its review.yaml keys (or the
+    file as a whole), or, for a step that reads them, the shared reference tables."""
+    if problem.file == "review.yaml":
+        top = problem.column.split(".")[0]
+        return top == "-" or top in (only.keys or ())
+    if problem.file.endswith(".csv") and problem.file[:-4] in only.tables:
+        return True
+    return only.reference and problem.file not in {f"{t.name}.csv" for t in TABLES}
+
+
+def load_review(folder: str | Path, only: Reads | None = None) -> Review:
+    """The review in ``folder``, read and checked; :class:`DataError` with every problem found.
+
+    ``only`` (what one step reads, :func:`emmie.reads.reads`): read and check just those tables and
+    ``review.yaml`` keys, and raise only for problems in them; the other tables are empty. A step of the
+    pipeline whose own inputs are valid thus runs while another table of the review is being corrected."""
     from emmie.ingest.validate import check_review
 
     folder = Path(folder).resolve()  # "." must still have the folder's name
     if not folder.is_dir():
         raise DataError(Problem(str(folder), 0, "-", str(folder), "a review folder (data/<review>/)"))
-    config, problems = load_config(folder)
+    if only is not None and only.keys is None and set(only.tables) == {t.name for t in TABLES}:
+        only = None  # all of it
+    config, problems = load_config(folder, keep=None if only is None else lambda p: _concerns(p, only))
     declared = {m["name"]: m["type"] for m in (config or {}).get("moderators", [])}
     frames: dict[str, pd.DataFrame] = {}
     digests: dict[str, str] = {}
     for table in TABLES:
         path = folder / f"{table.name}.csv"
         extra = declared if table.extra_columns else {}
+        if only is not None and table.name not in only.tables:
+            frames[table.name] = empty_frame(table, extra)
+            continue
         if not path.is_file():
             if table.required:
                 problems.append(
@@ -598,6 +626,8 @@ def load_review(folder: str | Path) -> Review:
         frames[table.name] = frame
     if config is not None:
         problems += check_review(config, frames, folder)
+    if only is not None:
+        problems = [p for p in problems if _concerns(p, only)]
     if problems:
         raise DataError(problems)
     for table in TABLES:  # declared moderators missing from the file still get a column

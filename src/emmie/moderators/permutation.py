@@ -11,7 +11,7 @@ Viechtbauer, W. (2010). Conducting meta-analyses in R with the metafor package. 
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass
 from math import factorial, prod
 from typing import Any
@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from emmie.effect import meta_regression
+from emmie.effect.metareg_batch import BATCHED, regression_tests
 from emmie.errors import AnalysisError
 
 # metafor's comparison tolerance (``comptol = .Machine$double.eps^0.5``).
@@ -162,12 +163,25 @@ def permutation_test(
             return None
         return r.qm, np.abs(np.asarray(r.stat))
 
+    def refits(orders: list[np.ndarray]) -> list[tuple[float, np.ndarray] | None]:
+        """The refits of ``orders``, vectorised (emmie.effect.metareg_batch) where the method allows; a fit the
+        vectorised scoring cannot finish is redone one by one, as is every fit of another method."""
+        X = observed.X
+        if observed.method not in BATCHED or X.shape[0] != k or not orders:
+            return [refit(o) for o in orders]
+        idx = np.asarray(orders)
+        designs = np.concatenate([np.broadcast_to(X[:, :1], (len(orders), k, 1)), X[idx][:, :, 1:]], axis=2)
+        try:
+            batch = regression_tests(y, v, designs, method=observed.method, test=observed.test)
+        except np.linalg.LinAlgError:
+            return [refit(o) for o in orders]
+        return [(float(batch.qm[i]), np.abs(batch.stat[i])) if batch.ok[i] else refit(o) for i, o in enumerate(orders)]
+
     qms: list[float] = []
     stats_: list[np.ndarray] = []
     failed = 0
     if use_exact:
-        for order in _distinct_permutations(M):
-            got = refit(order)
+        for got in refits(_distinct_permutations(M)):
             if got is None:
                 failed += 1
                 continue
@@ -179,11 +193,17 @@ def permutation_test(
         stats_.append(stat_obs)
         attempts = 0
         reached = 0
+        pending: deque[tuple[float, np.ndarray] | None] = deque()
+        chunk = 64  # permutations are drawn in the order one-by-one refits would draw them, fitted in chunks
         while len(qms) < n_perm and (stop_after is None or reached < stop_after):
             attempts += 1
             if attempts > 10 * n_perm:
                 raise AnalysisError("too many failed refits in the permutation test")
-            got = refit(rng.permutation(k))
+            if not pending:
+                size = min(chunk, max(1, n_perm - len(qms)))
+                pending.extend(refits([rng.permutation(k) for _ in range(size)]))
+                chunk *= 2  # a sequential test that stops early fits few more than it uses
+            got = pending.popleft()
             if got is None:
                 failed += 1
                 continue
