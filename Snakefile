@@ -1,6 +1,14 @@
 # emmie: the EMMIE review pipeline. This file only says what depends on what;
 # every rule body is one call into the `emmie` package (src/emmie).
+from snakemake.utils import min_version
+
+min_version("9.27")  # the lowest version the tests have run with (pyproject.toml)
+
+
 configfile: "config/config.yaml"
+
+
+report: "rules/captions/workflow.rst"
 
 
 include: "rules/common.smk"
@@ -9,6 +17,12 @@ include: "rules/effect.smk"
 include: "rules/mechanisms.smk"
 include: "rules/synthesis.smk"
 include: "rules/report.smk"
+
+
+# Too small to be cluster jobs: they run where Snakemake runs (the login node on a cluster).
+localrules:
+    all,
+    toolkit,
 
 
 rule all:

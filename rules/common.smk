@@ -1,14 +1,19 @@
 import sys
 from pathlib import Path
 
-DATA = config.get("data_dir", "data")
-RESULTS = config.get("results_dir", "results")
-REPORTS = config.get("reports_dir", "reports")
+from snakemake.utils import validate
+
 from emmie.pipeline import check_config, check_outputs
 
 _problems = check_config(config)
-if _problems:  # one message, before any planning: never a Snakemake traceback
+if _problems:  # one message per problem, in the user's words, before any planning: never a traceback
     sys.exit("config/config.yaml: " + "\nconfig/config.yaml: ".join(_problems))
+# The config's contract, as Snakemake workflows state it (and it fills in the default folders); emmie's own
+# check above has already worded anything this would refuse (tests/test_config_schema.py).
+validate(config, "schemas/config.schema.yaml")
+DATA = config["data_dir"]
+RESULTS = config["results_dir"]
+REPORTS = config["reports_dir"]
 _problems = check_outputs(config)
 if _problems:  # Snakemake stops with a traceback on an output folder it cannot write
     sys.exit("emmie cannot write its outputs:\n" + "\n".join(_problems))
@@ -32,6 +37,11 @@ def _code_digest():
 
 
 EMMIE_CODE = _code_digest()
+
+def per_attempt(amount):
+    """A resource that grows with the attempt: a job killed for memory or time is retried with more."""
+    return lambda wildcards, attempt: amount * attempt
+
 
 wildcard_constraints:
     review="[A-Za-z0-9][A-Za-z0-9_-]*",

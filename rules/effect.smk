@@ -6,6 +6,10 @@ rule effect:
     params:
         code=EMMIE_CODE,
         yaml_keys=step_keys("effect"),
+    threads: 2
+    resources:
+        mem_mb=per_attempt(4000),
+        runtime=per_attempt(60),
     log:
         f"{RESULTS}/logs/{{review}}/effect.log",
     shell:
@@ -21,6 +25,10 @@ rule moderators:
     params:
         code=EMMIE_CODE,
         yaml_keys=step_keys("moderators"),
+    threads: 1
+    resources:
+        mem_mb=per_attempt(4000),
+        runtime=per_attempt(60),
     log:
         f"{RESULTS}/logs/{{review}}/moderators.log",
     shell:

@@ -9,6 +9,10 @@ rule validate:
         validated=f"{RESULTS}/{{review}}/validated.pickle",
     params:
         code=EMMIE_CODE,
+    threads: 1
+    resources:
+        mem_mb=per_attempt(2000),
+        runtime=per_attempt(15),
     log:
         f"{RESULTS}/logs/{{review}}/validate.log",
     shell:

@@ -6,6 +6,10 @@ rule mechanisms:
     params:
         code=EMMIE_CODE,
         yaml_keys=step_keys("mechanisms"),
+    threads: 1
+    resources:
+        mem_mb=per_attempt(2000),
+        runtime=per_attempt(30),
     log:
         f"{RESULTS}/logs/{{review}}/mechanisms.log",
     shell:

@@ -6,6 +6,10 @@ rule snapshots:
         directory(f"{RESULTS}/{{review}}/snapshots"),
     params:
         code=EMMIE_CODE,
+    threads: 1
+    resources:
+        mem_mb=per_attempt(4000),
+        runtime=per_attempt(60),
     log:
         f"{RESULTS}/logs/{{review}}/snapshots.log",
     shell:
@@ -18,9 +22,13 @@ rule findings:
         emmie=f"{RESULTS}/{{review}}/emmie.json",
         snapshots=f"{RESULTS}/{{review}}/snapshots",
     output:
-        report(f"{RESULTS}/{{review}}/findings.json", category="Findings", labels={"review": "{review}", "file": "findings.json"}),
+        report(f"{RESULTS}/{{review}}/findings.json", caption="captions/findings.rst", category="Findings", labels={"review": "{review}", "file": "findings.json"}),
     params:
         code=EMMIE_CODE,
+    threads: 1
+    resources:
+        mem_mb=per_attempt(1000),
+        runtime=per_attempt(10),
     log:
         f"{RESULTS}/logs/{{review}}/findings.log",
     shell:
@@ -33,12 +41,16 @@ rule report:
         emmie=f"{RESULTS}/{{review}}/emmie.json",
         findings=f"{RESULTS}/{{review}}/findings.json",
     output:
-        report(f"{REPORTS}/{{review}}/index.html", category="Reports", labels={"review": "{review}", "output": "full review"}),
-        report(f"{REPORTS}/{{review}}/practice-guide.html", category="Reports", labels={"review": "{review}", "output": "practice guide"}),
-        report(f"{REPORTS}/{{review}}/implementation-summary.html", category="Reports", labels={"review": "{review}", "output": "implementation summary"}),
-        report(f"{REPORTS}/{{review}}/information-sheet.html", category="Reports", labels={"review": "{review}", "output": "information sheet"}),
+        report(f"{REPORTS}/{{review}}/index.html", caption="captions/reports.rst", category="Reports", labels={"review": "{review}", "output": "full review"}),
+        report(f"{REPORTS}/{{review}}/practice-guide.html", caption="captions/reports.rst", category="Reports", labels={"review": "{review}", "output": "practice guide"}),
+        report(f"{REPORTS}/{{review}}/implementation-summary.html", caption="captions/reports.rst", category="Reports", labels={"review": "{review}", "output": "implementation summary"}),
+        report(f"{REPORTS}/{{review}}/information-sheet.html", caption="captions/reports.rst", category="Reports", labels={"review": "{review}", "output": "information sheet"}),
     params:
         code=EMMIE_CODE,
+    threads: 1
+    resources:
+        mem_mb=per_attempt(1000),
+        runtime=per_attempt(10),
     log:
         f"{RESULTS}/logs/{{review}}/report.log",
     shell:
@@ -54,10 +66,14 @@ rule toolkit:
         [f"{REPORTS}/{r}/index.html" for r in REVIEWS],
         [f"{DATA}/{r}/review.yaml" for r in REVIEWS if Path(DATA, r, "review.yaml").is_file()],
     output:
-        report(f"{REPORTS}/index.html", category="Reports", labels={"review": "all", "output": "toolkit page"}),
+        report(f"{REPORTS}/index.html", caption="captions/toolkit.rst", category="Reports", labels={"review": "all", "output": "toolkit page"}),
     params:
         code=EMMIE_CODE,
         validations=[f"{RESULTS}/{r}/validation.json" for r in REVIEWS],
+    threads: 1
+    resources:
+        mem_mb=per_attempt(1000),
+        runtime=per_attempt(5),
     log:
         f"{RESULTS}/logs/toolkit.log",
     shell:

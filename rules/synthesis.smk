@@ -6,6 +6,10 @@ rule implementation:
     params:
         code=EMMIE_CODE,
         yaml_keys=step_keys("implementation"),
+    threads: 1
+    resources:
+        mem_mb=per_attempt(1000),
+        runtime=per_attempt(10),
     log:
         f"{RESULTS}/logs/{{review}}/implementation.log",
     shell:
@@ -21,6 +25,10 @@ rule economics:
     params:
         code=EMMIE_CODE,
         yaml_keys=step_keys("economics"),
+    threads: 1
+    resources:
+        mem_mb=per_attempt(1000),
+        runtime=per_attempt(10),
     log:
         f"{RESULTS}/logs/{{review}}/economics.log",
     shell:
@@ -35,6 +43,10 @@ rule appraisal:
     params:
         code=EMMIE_CODE,
         yaml_keys=step_keys("appraisal"),
+    threads: 1
+    resources:
+        mem_mb=per_attempt(1000),
+        runtime=per_attempt(10),
     log:
         f"{RESULTS}/logs/{{review}}/appraisal.log",
     shell:
@@ -51,10 +63,14 @@ rule rate:
         economics=f"{RESULTS}/{{review}}/economics",
         appraisal=f"{RESULTS}/{{review}}/appraisal",
     output:
-        report(f"{RESULTS}/{{review}}/emmie.json", category="EMMIE-Q", labels={"review": "{review}", "file": "emmie.json"}),
+        report(f"{RESULTS}/{{review}}/emmie.json", caption="captions/emmie.rst", category="EMMIE-Q", labels={"review": "{review}", "file": "emmie.json"}),
     params:
         code=EMMIE_CODE,
         yaml_keys=step_keys("rate"),
+    threads: 1
+    resources:
+        mem_mb=per_attempt(1000),
+        runtime=per_attempt(10),
     log:
         f"{RESULTS}/logs/{{review}}/rate.log",
     shell:

@@ -205,6 +205,11 @@ def test_snakemake_report_works(built: Path, tmp_path: Path):
     proc = snakemake(built, "--report", str(tmp_path / "workflow.html"))
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (tmp_path / "workflow.html").stat().st_size > 10_000
+    html = (tmp_path / "workflow.html").read_text(encoding="utf-8")
+    # the captions (rules/captions/*.rst), with the review filled in, and the workflow's description
+    assert "The EMMIE-Q rating of review tiny: the level proposed" in html
+    assert "The pages of review tiny: the full review (index)" in html
+    assert "reruns only the steps that read it" in html
 
 
 #: Makes ``emmie stage effect`` fail for the review "crash" (a valid review whose analysis fails, so that its

@@ -1,4 +1,5 @@
-"""The SLURM profile (profiles/slurm): its resources name real rules, and the DAG resolves with it (dry run)."""
+"""Resources: every rule states its threads, memory and time (rules/*.smk); the SLURM profile (profiles/slurm)
+adds the partition, and the DAG resolves with it (dry run)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from support import ROOT, TINY
 PROFILE = ROOT / "profiles" / "slurm"
 RULES = (
     "validate",
+    "snapshots",
+    "findings",
     "effect",
     "moderators",
     "mechanisms",
@@ -45,13 +48,30 @@ def test_profile_settings():
     assert config["executor"] == "slurm"
     assert config["rerun-incomplete"] is True and config["printshellcmds"] is True
     assert config["retries"] >= 1 and config["latency-wait"] >= 5 and config["jobs"] >= 1
-    assert {"mem_mb", "runtime", "slurm_partition", "cpus_per_task"} <= set(config["default-resources"])
+    assert set(config["default-resources"]) == {"slurm_partition"}  # the rest is each rule's own
+    assert set(config.get("set-resources") or {}) <= workflow_rules()
 
 
-def test_set_resources_name_real_rules():
-    rules = workflow_rules()
-    assert set(RULES) <= rules  # the list above is the workflow's
-    assert set(profile()["set-resources"]) <= rules
+def rule_resources() -> dict[str, tuple[int, int, int]]:
+    """Rule -> (threads, mem_mb, runtime) at the first attempt, as rules/*.smk state them."""
+    text = "\n".join(p.read_text(encoding="utf-8") for p in sorted((ROOT / "rules").glob("*.smk")))
+    found = re.findall(
+        r"^rule (\w+):\n(?:    .*\n|        .*\n)*?    threads: (\d+)\n    resources:\n"
+        r"        mem_mb=per_attempt\((\d+)\),\n        runtime=per_attempt\((\d+)\),\n",
+        text,
+        flags=re.MULTILINE,
+    )
+    return {rule: (int(t), int(m), int(r)) for rule, t, m, r in found}
+
+
+def test_every_rule_states_its_threads_memory_and_time():
+    assert workflow_rules() == {*RULES, "all"}  # the list above is the workflow's
+    assert set(rule_resources()) == set(RULES)
+    resources = rule_resources()
+    assert resources["effect"][0] == 2  # the exact Bayesian engine runs blocks of studies on 2 threads
+    assert resources["effect"][2] > resources["report"][2] and resources["moderators"][2] > resources["report"][2]
+    snakefile = (ROOT / "Snakefile").read_text(encoding="utf-8")
+    assert "localrules:\n    all,\n    toolkit,\n" in snakefile and 'min_version("9.27")' in snakefile
 
 
 def dry_run_resources(output: str) -> dict[str, dict[str, str]]:
@@ -84,11 +104,6 @@ def test_dag_resolves_with_the_slurm_profile(tmp_path: Path):
     jobs = dry_run_resources(output)
     assert set(RULES) <= set(jobs), sorted(jobs)
     assert {jobs[r]["slurm_partition"] for r in RULES} == {"emmie_test_partition"}
-    assert all(jobs[r]["cpus_per_task"] == "1" for r in RULES)
-    expected = profile()["set-resources"]
-    for rule, resources in expected.items():
-        for name, value in resources.items():
-            assert jobs[rule][name] == str(eval(str(value), {"attempt": 1})), (rule, name)  # our own file
-    assert int(jobs["effect"]["runtime"]) > int(jobs["report"]["runtime"])
-    assert int(jobs["moderators"]["runtime"]) > int(jobs["report"]["runtime"])
+    for rule, (_threads, mem_mb, runtime) in rule_resources().items():
+        assert (jobs[rule]["mem_mb"], jobs[rule]["runtime"]) == (str(mem_mb), str(runtime)), rule
     assert not (project / "results").exists()  # a dry run writes nothing

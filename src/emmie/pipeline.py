@@ -152,6 +152,9 @@ def check_config(config: Any) -> list[str]:
             problems.append(f"reviews[{i}]: got {r!r}; expected an id that is not one of the pipeline's own folders")
         elif reviews.index(r) != i:
             problems.append(f"reviews[{i}]: got {r!r} again; expected each review once")
+    for key in ("data_dir", "results_dir", "reports_dir"):
+        if key in config and (not isinstance(config[key], str) or not config[key].strip()):
+            problems.append(f"{key}: got {str(config[key])[:80]!r}; expected a folder name, e.g. {key[:-4]}s")
     extra = sorted(set(config) - {"reviews", "data_dir", "results_dir", "reports_dir"})
     if extra:
         problems.append(f"got the key(s) {', '.join(extra)}; expected only reviews, data_dir, results_dir, reports_dir")
