@@ -19,21 +19,9 @@ matplotlib.use("Agg")
 # Labels come from the data: "Income under $20,000 and over $50,000" is money, not TeX. Text is never parsed
 # as mathtext (a stray "$\\notamacro$" would otherwise stop the stage).
 matplotlib.rcParams["text.parse_math"] = False
-import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-OKABE_ITO = {
-    "black": "#000000",
-    "orange": "#E69F00",
-    "sky_blue": "#56B4E9",
-    "bluish_green": "#009E73",
-    "yellow": "#F0E442",
-    "blue": "#0072B2",
-    "vermillion": "#D55E00",
-    "reddish_purple": "#CC79A7",
-    "grey": "#999999",
-    "light_grey": "#BBBBBB",
-}
+from emmie.palette import OKABE_ITO  # noqa: E402, F401 - figures name their colours from here
 
 
 def new_figure(width: float, height: float) -> Figure:
@@ -51,7 +39,7 @@ def to_svg(fig: Figure, *, title: str | None = None, tight: bool = True, rc: dic
     adds matplotlib settings for this figure only.
     """
     buf = io.StringIO()
-    with plt.rc_context({**SVG_RC, **(rc or {})}):
+    with matplotlib.rc_context({**SVG_RC, **(rc or {})}):
         fig.savefig(
             buf,
             format="svg",

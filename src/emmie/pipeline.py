@@ -11,11 +11,10 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
-from emmie.ingest.review import Review
+if TYPE_CHECKING:  # the Snakefile imports this module: it stays free of pandas at planning time
+    from emmie.ingest.review import Review
 
 STAGE_JSON = {
     "effect": "effect/effect.json",
@@ -61,6 +60,8 @@ def run_stage(stage: str, review: Review, out: Path, *, results: Path | None = N
 
         return mechanisms_stage.run(review, out)
     if stage == "moderators":
+        import pandas as pd
+
         from emmie.moderators import stage as moderators_stage
 
         sizes = pd.read_csv(_need(results, "effect/effect_sizes.csv"), keep_default_na=True)

@@ -34,18 +34,7 @@ from emmie.errors import AnalysisError
 
 TESTS = ("z", "knha")
 #: How the pages name each test of a pooled effect (``cr2``: the multilevel model's cluster-robust test).
-TEST_NAMES = {"z": "z (Wald)", "knha": "Knapp-Hartung", "cr2": "CR2 cluster-robust (Satterthwaite t)"}
-METHOD_NAMES = {
-    "EE": "equal-effects",
-    "DL": "DerSimonian-Laird",
-    "HE": "Hedges",
-    "HS": "Hunter-Schmidt",
-    "SJ": "Sidik-Jonkman",
-    "ML": "maximum-likelihood",
-    "REML": "restricted maximum-likelihood",
-    "EB": "empirical Bayes",
-    "PM": "Paule-Mandel",
-}
+from emmie.effect.names import METHOD_NAMES, TEST_NAMES  # noqa: E402, F401 - named here too
 
 
 def as_vector(x: Any, name: str) -> np.ndarray:

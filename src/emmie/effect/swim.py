@@ -55,10 +55,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from emmie.effect.plots import OKABE_ITO, default_transf, figure_to_svg, new_figure
 from emmie.ingest.schema import COMPARATIVE_DESIGNS
+from emmie.palette import OKABE_ITO
 
 DIRECTIONS = ("benefit", "harm", "no_change", "mixed", "unclear")
 RULES = ("direction", "ci")
@@ -188,6 +187,8 @@ def sign_test(n_benefit: int, n_harm: int, *, n_excluded: int = 0, level: float 
     if n == 0:
         nan = float("nan")
         return SignTest(int(n_benefit), int(n_harm), int(n_excluded), 0, nan, nan, nan, nan)
+    from scipy import stats  # here, not at import: the findings and pages use this module without SciPy
+
     res = stats.binomtest(int(n_benefit), n, 0.5, alternative="two-sided")
     ci = res.proportion_ci(confidence_level=level, method="wilson")
     return SignTest(
@@ -280,6 +281,8 @@ def synthesise(
     ----------
     Campbell et al. (2020); McKenzie & Brennan (2023); Thomson & Thomas (2013).
     """
+    from emmie.effect.plots import default_transf
+
     missing = [c for c in (*RESULT_COLUMNS, "domain", "desirable") if c not in results.columns]
     if missing:
         raise ValueError(f"results lack column(s) {missing}")
@@ -406,6 +409,8 @@ def effect_direction_plot(
     ----------
     Thomson & Thomas (2013); Boon & Thomson (2021).
     """
+    from emmie.effect.plots import figure_to_svg, new_figure
+
     table = swim.studies
     domains = list(swim.sign_tests)
     study_ids = sorted(table["study_id"].unique()) if len(table) else []

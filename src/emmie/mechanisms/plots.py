@@ -10,7 +10,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
 import networkx as nx  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
@@ -74,17 +73,14 @@ def layered_svg(G: nx.DiGraph, *, title: str = "", layout: Layout | None = None)
     presentations that are friendly to colorblind people. https://jfly.uni-koeln.de/color/
     """
     fig = layered_figure(G, title=title, layout=layout)
-    try:
-        return to_svg(fig, title=title or None, tight=False, rc=None)
-    finally:
-        plt.close(fig)
+    return to_svg(fig, title=title or None, tight=False, rc=None)
 
 
 def layered_figure(G: nx.DiGraph, *, title: str = "", layout: Layout | None = None) -> Figure:
-    """The matplotlib figure behind :func:`layered_svg` (the caller closes it)."""
+    """The matplotlib figure behind :func:`layered_svg` (outside pyplot: nothing to close)."""
     lay = layout or layered_layout(G)
     width, height = max(lay.width, 6.0), max(lay.height, 2.0)
-    fig = plt.figure(figsize=(width, height))
+    fig = Figure(figsize=(width, height))
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_xlim(0, width)
     ax.set_ylim(height, 0)

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from emmie.errors import Problem
-from emmie.figures import OKABE_ITO, new_figure, to_svg
 from emmie.ingest.schema import PRISMA_BOXES
+from emmie.palette import OKABE_ITO
 
 FILE = "prisma.csv"
 
@@ -185,6 +185,8 @@ def _wrap_lines(text: str, width: int) -> str:
 
 def flow_diagram(prisma: pd.DataFrame) -> str:
     """PRISMA 2020 flow diagram for new reviews (SVG text)."""
+    from emmie.figures import new_figure, to_svg  # matplotlib only where a figure is drawn
+
     boxes = flow_boxes(prisma)
     n_rows = max(b.row for b in boxes) + 1
     fig = new_figure(9.0, 1.6 * n_rows + 0.4)

@@ -14,7 +14,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from emmie.effect.rma import TEST_NAMES
+from emmie.effect.names import TEST_NAMES
 from emmie.effect.swim import GLYPHS
 from emmie.findings.effect import BF_WORDS, bf_text
 from emmie.findings.mechanisms import link_parts

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from emmie.effect.rma import TEST_NAMES
+from emmie.effect.names import TEST_NAMES
 from emmie.findings.text import exp, fmt, pct, plural
 
 EXP_MEASURES = {"OR", "RR", "ROM"}

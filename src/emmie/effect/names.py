@@ -1,0 +1,14 @@
+"""What the pages call each test and estimator (a module of its own: the pages need the words, not SciPy)."""
+
+TEST_NAMES = {"z": "z (Wald)", "knha": "Knapp-Hartung", "cr2": "CR2 cluster-robust (Satterthwaite t)"}
+METHOD_NAMES = {
+    "EE": "equal-effects",
+    "DL": "DerSimonian-Laird",
+    "HE": "Hedges",
+    "HS": "Hunter-Schmidt",
+    "SJ": "Sidik-Jonkman",
+    "ML": "maximum-likelihood",
+    "REML": "restricted maximum-likelihood",
+    "EB": "empirical Bayes",
+    "PM": "Paule-Mandel",
+}
