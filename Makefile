@@ -5,13 +5,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CORES ?= 2
+# Snakemake's SLURM executor, outside the environment's site-packages (see pyproject.toml, extra slurm)
+SLURM_PLUGIN := $(VENV)/slurm-plugin
 
-.PHONY: report test lint bench clean lab
+.PHONY: report test lint bench clean lab cluster-test
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-deps --upgrade --target $(SLURM_PLUGIN) \
+	  'snakemake-executor-plugin-slurm>=2.8' 'snakemake-executor-plugin-slurm-jobstep>=0.6'
 	touch $(STAMP)
 
 # JupyterLab gets an environment of its own, made by the first `make lab`: its dependencies make every
@@ -37,6 +41,11 @@ test: $(STAMP)
 # JupyterLab on the notebooks (they run on the bundled reviews; see notebooks/README.md)
 lab: $(LAB)/.installed
 	$(LAB)/bin/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
+
+# A real one-node SLURM cluster on this machine (root; installs Debian's SLURM when missing): the bundled
+# reviews through profiles/slurm, checked against SLURM's accounting and byte for byte against a local run.
+cluster-test: $(STAMP)
+	bash cluster/test.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

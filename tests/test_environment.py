@@ -29,7 +29,8 @@ def test_conda_and_pip_dependencies_agree():
 
 
 def test_ci_runs_make_test():
-    assert "make test" in (ROOT / ".ci" / "run").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "make test" in ci and "make cluster-test" in ci
 
 
 def test_make_lab_installs_jupyterlab_apart_and_opens_the_notebooks():

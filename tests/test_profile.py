@@ -9,7 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import yaml
 from test_pipeline import make_project
 
@@ -86,13 +85,28 @@ def dry_run_resources(output: str) -> dict[str, dict[str, str]]:
     return jobs
 
 
-def test_dag_resolves_with_the_slurm_profile(tmp_path: Path):
-    pytest.importorskip(
-        "snakemake_executor_plugin_slurm",
-        reason="snakemake-executor-plugin-slurm is not installed (pip install snakemake-executor-plugin-slurm)",
+def test_local_runs_do_not_load_the_slurm_executor():
+    """Installed, the executor asks scontrol for the cluster's settings at every Snakemake start (10 s where
+    SLURM's commands are present and no controller answers): local runs must not load it."""
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import importlib.util; print(importlib.util.find_spec('snakemake_executor_plugin_slurm'))",
+        ],
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
     )
+    assert proc.stdout.strip() == "None"
+
+
+def test_dag_resolves_with_the_slurm_profile(tmp_path: Path):
+    # make installs the SLURM executor apart from the environment (pyproject.toml, extra slurm): never a skip
+    plugins = ROOT / ".venv" / "slurm-plugin"
+    assert (plugins / "snakemake_executor_plugin_slurm").is_dir(), f"{plugins} is missing: run make .venv/.installed"
     project = make_project(tmp_path, {"tiny": TINY})
-    env = {**os.environ, "EMMIE_SLURM_PARTITION": "emmie_test_partition"}
+    env = {**os.environ, "EMMIE_SLURM_PARTITION": "emmie_test_partition", "PYTHONPATH": str(plugins)}
     env.pop("SLURM_JOB_ID", None)
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(project)]
     proc = subprocess.run(
