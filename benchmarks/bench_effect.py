@@ -106,7 +106,7 @@ def bench_single(k: int) -> dict[str, float | None]:
     try:
         from statsmodels.stats.meta_analysis import combine_effects
 
-        t_sm = best_of(lambda: combine_effects(yi, vi, method_re="iterated"), repeat=1)
+        t_sm = best_of(lambda: combine_effects(yi, vi, method_re="iterated"), repeat=3)
     except ImportError:
         t_sm = None
     t_r = bench_metafor(pd.DataFrame({"g": 0, "yi": yi, "vi": vi})) if k <= METAFOR_SINGLE_MAX_K else None
@@ -123,7 +123,7 @@ def main() -> int:
     df = make_groups(1000, 20)
     meta_analysis_grouped(df.head(200), "g")  # warm-up
     batch = bench_batch(df)
-    singles = {str(k): bench_single(k) for k in (2_000, 1_000_000)}
+    singles = {str(k): bench_single(k) for k in (2_000, 1_000_000, 10_000_000)}
     result = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
-from emmie.effect import meta_regression, metareg_batch
+from emmie.effect import leave_one_out, meta_regression, metareg_batch
 from emmie.effect.estimators import Control
 from emmie.effect.metareg_batch import BATCHED, regression_tests
 from emmie.moderators import permutation_test
@@ -83,3 +85,22 @@ def test_the_exact_permutation_test_is_that_of_one_fit_per_permutation(monkeypat
     batched = permutation_test(y, v, M, n_perm=1000, method="REML", test="knha")
     monkeypatch.setattr("emmie.moderators.permutation.BATCHED", ())
     assert batched.exact and batched == permutation_test(y, v, M, n_perm=1000, method="REML", test="knha")
+
+
+@pytest.mark.parametrize("test", ["z", "knha"])
+@pytest.mark.parametrize("method", BATCHED)
+def test_leave_one_out_at_once_is_leave_one_out_one_by_one(method, test, monkeypatch):
+    y, v, _, _, _ = _case(8, k=25)
+    y = y * 2  # heterogeneous
+    batched = leave_one_out(y, v, method=method, test=test)
+    monkeypatch.setattr(sys.modules["emmie.effect.influence"], "BATCHED", ())  # one meta_analysis per omission
+    single = leave_one_out(y, v, method=method, test=test)
+    assert batched.columns.tolist() == single.columns.tolist()
+    np.testing.assert_allclose(batched.to_numpy(), single.to_numpy(), rtol=1e-10, atol=1e-13)
+
+
+def test_leave_one_out_in_chunks_is_the_same(monkeypatch):
+    y, v, _, _, _ = _case(9, k=25)
+    whole = leave_one_out(y, v)
+    monkeypatch.setattr(metareg_batch, "CHUNK_ELEMENTS", 3 * 24)
+    np.testing.assert_array_equal(leave_one_out(y, v).to_numpy(), whole.to_numpy())

@@ -15,6 +15,7 @@ Rosenthal R (1979). The "file drawer problem" and tolerance for null results.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -79,8 +80,10 @@ def egger_test(
     return EggerTest(float(fit.stat[1]), float(fit.pval[1]), float(fit.beta[1]))
 
 
+@lru_cache(maxsize=8)
 def _kendall_exact_cdf(n: int) -> np.ndarray:
-    """P(number of inversions <= q) for a random permutation of n items, q = 0..n(n-1)/2."""
+    """P(number of inversions <= q) for a random permutation of n items, q = 0..n(n-1)/2 (kept: a review's
+    outcomes often share their k, and the distribution takes O(n^3) to build; read-only)."""
     dist = np.ones(1)
     for m in range(2, n + 1):
         # convolve with uniform{0..m-1}: running sum over a window of width m
@@ -89,7 +92,9 @@ def _kendall_exact_cdf(n: int) -> np.ndarray:
         hi = np.minimum(np.arange(size) + 1, dist.size)
         lo = np.maximum(np.arange(size) - m + 1, 0)
         dist = (c[hi] - c[lo]) / m
-    return np.cumsum(dist)
+    out = np.cumsum(dist)
+    out.flags.writeable = False
+    return out
 
 
 def _kendall_test(x: np.ndarray, y: np.ndarray, exact: bool) -> tuple[float, float]:

@@ -92,8 +92,23 @@ class Tau2Estimate:
 # Weighted least squares pieces (all O(k p^2); no k x k matrices)
 
 
+def intercept_design(k: int) -> np.ndarray:
+    """The design of the intercept-only model: a k x 1 column of ones, as a read-only broadcast view (no memory,
+    and :func:`is_intercept` recognises it, so the sums below skip every product with it)."""
+    return np.broadcast_to(np.ones(1), (k, 1))
+
+
+def is_intercept(X: np.ndarray) -> bool:
+    """Whether ``X`` is :func:`intercept_design`'s column of ones."""
+    return X.shape[1] == 1 and X.strides[0] == 0 and X[0, 0] == 1.0
+
+
 def wls(y: np.ndarray, w: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Weighted least squares: returns ``beta``, ``(X'WX)^-1`` and residuals ``y - X beta``."""
+    if is_intercept(X):  # the weighted mean: two passes over the data
+        a = float(np.sum(w))
+        b = float(np.dot(w, y)) / a
+        return np.array([b]), np.array([[1.0 / a]]), y - b
     if X.shape[1] == 1:  # one column (the intercept-only model): plain dot products, no temporaries
         x = X[:, 0]
         wx = w * x
@@ -114,6 +129,8 @@ def q_stat(tau2: float, y: np.ndarray, v: np.ndarray, X: np.ndarray) -> float:
 
 
 def _trace_p(w: np.ndarray, X: np.ndarray, Ainv: np.ndarray) -> float:
+    if is_intercept(X):
+        return float(np.sum(w) - Ainv[0, 0] * np.dot(w, w))
     if X.shape[1] == 1:
         wx = w * X[:, 0]
         return float(np.sum(w) - Ainv[0, 0] * np.dot(wx, wx))
@@ -121,6 +138,12 @@ def _trace_p(w: np.ndarray, X: np.ndarray, Ainv: np.ndarray) -> float:
 
 
 def _trace_pp(w: np.ndarray, X: np.ndarray, Ainv: np.ndarray) -> float:
+    if is_intercept(X):
+        w2 = w * w
+        s2 = float(np.sum(w2))
+        b2 = Ainv[0, 0] * s2
+        b3 = Ainv[0, 0] * float(np.dot(w2, w))
+        return s2 - 2.0 * b3 + b2 * b2
     if X.shape[1] == 1:
         x = X[:, 0]
         wx = w * x
@@ -156,6 +179,8 @@ def _moment_se_traces(w: np.ndarray, v: np.ndarray, X: np.ndarray) -> tuple[floa
 def typical_variance(v: np.ndarray, X: np.ndarray) -> float:
     """Higgins & Thompson's 'typical' within-study variance ``(k - p) / tr(P)`` with weights ``1/v``."""
     w = 1.0 / v
+    if is_intercept(X):
+        return (len(v) - 1) / _trace_p(w, X, np.array([[1.0 / float(np.sum(w))]]))
     _, Ainv, _ = wls(np.zeros(len(v)), w, X)
     return (len(v) - X.shape[1]) / _trace_p(w, X, Ainv)
 
@@ -224,6 +249,11 @@ class _NoConvergence(Exception):
 def _he(y: np.ndarray, v: np.ndarray, X: np.ndarray) -> tuple[float, float, float]:
     """Hedges (1983) method-of-moments estimator; returns tau2, RSS, tr(PV)."""
     k, p = X.shape
+    if is_intercept(X):  # ordinary least squares: the mean, and hat values 1/k
+        r = y - float(np.mean(y))
+        rss = float(r @ r)
+        tr_pv = float(np.sum(v)) * (1.0 - 1.0 / k)
+        return (rss - tr_pv) / (k - 1), rss, tr_pv
     _, XtXinv, r = wls(y, np.ones(k), X)
     if p == 1:
         hat = X[:, 0] ** 2 * XtXinv[0, 0]
@@ -241,12 +271,25 @@ def _reml_loglik(tau2: float, y: np.ndarray, v: np.ndarray, X: np.ndarray, ml: b
     rss = float(np.sum(w * r * r))
     if ml:
         return -0.5 * k * np.log(2 * np.pi) - 0.5 * np.sum(np.log(v + tau2)) - 0.5 * rss
-    logdet = np.log(np.dot(w * X[:, 0], X[:, 0])) if p == 1 else np.linalg.slogdet(X.T @ (w[:, None] * X))[1]
+    if is_intercept(X):
+        logdet = np.log(np.sum(w))
+    else:
+        logdet = np.log(np.dot(w * X[:, 0], X[:, 0])) if p == 1 else np.linalg.slogdet(X.T @ (w[:, None] * X))[1]
     return -0.5 * (k - p) * np.log(2 * np.pi) - 0.5 * np.sum(np.log(v + tau2)) - 0.5 * logdet - 0.5 * rss
 
 
 def _scoring_step(method: str, tau2: float, y: np.ndarray, v: np.ndarray, X: np.ndarray) -> float:
     k, p = X.shape
+    if method in ("ML", "REML") and is_intercept(X):  # the same step in as few passes over the data as it takes
+        w = v + tau2
+        np.reciprocal(w, out=w)
+        s1 = float(np.sum(w))
+        py = y - float(np.dot(w, y)) / s1
+        np.multiply(py, w, out=py)
+        pypy = float(np.dot(py, py))
+        if method == "ML":
+            return (pypy - s1) / float(np.dot(w, w))
+        return (pypy - _trace_p(w, X, np.array([[1.0 / s1]]))) / _trace_pp(w, X, np.array([[1.0 / s1]]))
     w = 1.0 / (v + tau2)
     _, Ainv, r = wls(y, w, X)
     py = w * r
@@ -356,7 +399,7 @@ def estimate_tau2(y: np.ndarray, v: np.ndarray, X: np.ndarray, method: str, cont
         iterations += 1
         old = tau2
         adj = _scoring_step(method, tau2, y, v, X) * control.stepadj
-        if np.isnan(adj):
+        if not np.isfinite(adj):  # the step broke down (weights so unequal that its terms cancel): stop here
             adj = 0.0
         while tau2 + adj < 0.0:
             adj /= 2.0

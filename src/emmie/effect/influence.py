@@ -18,10 +18,11 @@ import numpy as np
 import pandas as pd
 from scipy import sparse, stats
 
-from emmie.effect.estimators import Control
+from emmie.effect.estimators import Control, make_control, normalise_method
 from emmie.effect.metareg import design_matrix, meta_regression
+from emmie.effect.metareg_batch import BATCHED, leave_one_out_fits
 from emmie.effect.multilevel import meta_analysis_mv, parse_random
-from emmie.effect.rma import check_yi_vi, meta_analysis
+from emmie.effect.rma import check_level, check_test, check_yi_vi, meta_analysis
 from emmie.errors import AnalysisError, EmmieError
 
 _COLUMNS = ("estimate", "se", "stat", "pval", "ci_lb", "ci_ub", "q", "q_pval", "tau2", "i2", "h2")
@@ -61,6 +62,17 @@ def leave_one_out(
     Viechtbauer W, Cheung MW-L (2010). Research Synthesis Methods 1:112-125.
     """
     y, v = check_yi_vi(yi, vi)
+    m, t = normalise_method(method), check_test(test)
+    if m in BATCHED and t in ("z", "knha") and y.size >= 4 and np.all(v > 0):
+        # all k fits at once (emmie.effect.metareg_batch); a fit whose scoring does not converge is redone alone
+        cols, ok = leave_one_out_fits(y, v, method=m, test=t, level=check_level(level), control=make_control(control))
+        frame = pd.DataFrame({"omitted": np.arange(y.size), **cols}, columns=["omitted", *_COLUMNS])
+        keep = np.ones(y.size, dtype=bool)
+        for i in np.flatnonzero(~ok):
+            keep[i] = False
+            frame.loc[i, list(_COLUMNS)] = list(_row(y[keep], v[keep], method, test, level, control).values())
+            keep[i] = True
+        return frame
     keep = np.ones(y.size, dtype=bool)
     rows = []
     for i in range(y.size):

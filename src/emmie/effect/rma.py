@@ -25,6 +25,7 @@ from emmie.effect.estimators import (
     Control,
     Tau2Estimate,
     estimate_tau2,
+    intercept_design,
     make_control,
     normalise_method,
     typical_variance,
@@ -440,7 +441,7 @@ def meta_analysis(
             + ("model's inverse-variance weights 1/vi are infinite" if m == "EE" else "estimator needs 1/vi")
             + " (metafor refuses it too); use REML, ML, EB, HE or SJ"
         )
-    X = np.ones((k, 1))
+    X = intercept_design(k)
     with np.errstate(divide="ignore", invalid="ignore"):
         fit = fit_linear(y, v, X, m, t, lev, con)
     if zeros and fit.tau.tau2 == 0.0:

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize, special, stats
 
 from ..errors import AnalysisError
 from .metareg import design_matrix, meta_regression
@@ -82,11 +82,40 @@ class SelectionModel:
         return float(self.ci_lb[0]), float(self.ci_ub[0])
 
 
+# The normal distribution as scipy.stats.norm computes it, called as ufuncs: the likelihood is evaluated thousands
+# of times per fit, and scipy.stats' argument checks cost more than the arithmetic (49 s of 96 s in the Effect
+# stage of a 1,000-study review).
+_SQRT_2PI = np.sqrt(2 * np.pi)
+_LOG_SQRT_2PI = np.log(_SQRT_2PI)
+
+
+def _cdf(x):
+    return special.ndtr(x)
+
+
+def _sf(x):
+    return special.ndtr(-x)
+
+
+def _isf(p):
+    return -special.ndtri(p)
+
+
+def _pdf(y, mu, s):
+    z = (y - mu) / s
+    return np.exp(-(z**2) / 2.0) / _SQRT_2PI / s
+
+
+def _logpdf(y, mu, s):
+    z = (y - mu) / s
+    return -(z**2) / 2.0 - _LOG_SQRT_2PI - np.log(s)
+
+
 def _pvalues(y: np.ndarray, v: np.ndarray, alternative: str) -> np.ndarray:
     z = y / np.sqrt(v)
     if alternative == "two.sided":
-        return 2 * stats.norm.sf(np.abs(z))
-    return stats.norm.cdf(z) if alternative == "less" else stats.norm.sf(z)
+        return 2 * _sf(np.abs(z))
+    return _cdf(z) if alternative == "less" else _sf(z)
 
 
 def _weight(kind: str, p: np.ndarray, delta: np.ndarray) -> np.ndarray:
@@ -109,9 +138,9 @@ def _pval_min(kind: str) -> float:
 def _y_at_p(p: float, sd: np.ndarray, alternative: str) -> list[np.ndarray]:
     """The values of y where the p-value equals ``p`` (one for one-sided p-values, two for two-sided)."""
     if alternative == "two.sided":
-        c = sd * stats.norm.isf(p / 2)
+        c = sd * _isf(p / 2)
         return [-c, c]
-    c = sd * stats.norm.isf(p)
+    c = sd * _isf(p)
     return [c] if alternative == "greater" else [-c]
 
 
@@ -123,11 +152,11 @@ def _normalisers(kind, mu, s, v, delta, steps, alternative) -> np.ndarray:
         cum = []
         for c in steps[:-1]:
             if alternative == "two.sided":
-                q = sd * stats.norm.isf(c / 2)
-                cum.append(stats.norm.sf((q - mu) / s) + stats.norm.cdf((-q - mu) / s))
+                q = sd * _isf(c / 2)
+                cum.append(_sf((q - mu) / s) + _cdf((-q - mu) / s))
             else:
-                q = sd * stats.norm.isf(c)
-                cum.append(stats.norm.sf((q - mu) / s) if alternative == "greater" else stats.norm.cdf((-q - mu) / s))
+                q = sd * _isf(c)
+                cum.append(_sf((q - mu) / s) if alternative == "greater" else _cdf((-q - mu) / s))
         cum.append(np.ones_like(mu))
         probs = np.diff(np.vstack([np.zeros_like(mu), *cum]), axis=0)  # intervals x k
         return np.asarray(delta) @ probs
@@ -145,7 +174,7 @@ def _normalisers(kind, mu, s, v, delta, steps, alternative) -> np.ndarray:
         half = (b - a) / 2
         y = (a + b)[None, :] / 2 + half[None, :] * _NODES[:, None]  # nodes x k
         p = np.clip(_pvalues(y, v[None, :], alternative), pmin, 1 - pmin)
-        f = _weight(kind, p, delta) * stats.norm.pdf(y, mu[None, :], s[None, :])
+        f = _weight(kind, p, delta) * _pdf(y, mu[None, :], s[None, :])
         total += half * (_WEIGHTS @ f)
     return total
 
@@ -166,7 +195,7 @@ def _loglik(theta, kind, y, v, X, p_obs, steps, alternative) -> float:
             pm = _pval_min(kind)
             w = _weight(kind, np.clip(p_obs, pm, 1 - pm), delta)
         A = _normalisers(kind, mu, s, v, delta, steps, alternative)
-        ll = np.sum(np.log(w) + stats.norm.logpdf(y, mu, s) - np.log(A))
+        ll = np.sum(np.log(w) + _logpdf(y, mu, s) - np.log(A))
     return float(ll) if np.isfinite(ll) else -np.inf
 
 
