@@ -88,7 +88,8 @@ EOF
 
 # (re)start the SLURM daemons with this configuration
 for d in slurmd slurmctld slurmdbd; do pkill -x "$d" 2>/dev/null || true; done
-for _ in $(seq 40); do pgrep -x "slurmd|slurmctld|slurmdbd" >/dev/null || break; sleep 0.25; done
+running() { for d in "$@"; do pgrep -x "$d" >/dev/null && return 0; done; return 1; }
+for _ in $(seq 40); do running slurmd slurmctld slurmdbd || break; sleep 0.25; done
 /usr/sbin/slurmdbd
 for _ in $(seq 60); do sacctmgr -n list cluster >/dev/null 2>&1 && break; sleep 0.5; done
 sacctmgr -i -Q add cluster emmie >/dev/null 2>&1 || true
