@@ -131,7 +131,7 @@ def timed_run(name: str, project: Path, cores: int, poll: float = 0.05) -> Run:
     )
     root = psutil.Process(proc.pid)
     peak_tree = 0.0
-    seen: dict[int, dict] = {}
+    seen: dict[tuple[int, float], dict] = {}  # by pid and start time: a pid is reused over hundreds of jobs
     stderr_chunks: list[str] = []
     reader = threading.Thread(target=lambda: stderr_chunks.append(proc.stderr.read()), daemon=True)
     reader.start()
@@ -145,12 +145,13 @@ def timed_run(name: str, project: Path, cores: int, poll: float = 0.05) -> Run:
         for p in procs:
             try:
                 rss = p.memory_info().rss / 2**20
-                if p.pid not in seen:
-                    seen[p.pid] = {"cmd": _short(p.cmdline()), "first": now, "last": now, "peak": rss}
+                key = (p.pid, p.create_time())
+                if key not in seen:
+                    seen[key] = {"cmd": _short(p.cmdline()), "first": now, "last": now, "peak": rss}
             except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
                 continue
             total += rss
-            entry = seen[p.pid]
+            entry = seen[key]
             entry["last"], entry["peak"] = now, max(entry["peak"], rss)
         peak_tree = max(peak_tree, total)
         time.sleep(poll)

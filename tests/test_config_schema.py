@@ -10,7 +10,7 @@ import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from emmie.pipeline import check_config
+from emmie.pipeline import FOLDERS, check_config
 
 from support import ROOT
 
@@ -53,6 +53,14 @@ def test_the_schema_fills_in_the_default_folders():
     config = {"reviews": ["sos"]}
     validate(config, SCHEMA)
     assert config == {"reviews": ["sos"], "data_dir": "data", "results_dir": "results", "reports_dir": "reports"}
+    assert config == {"reviews": ["sos"], **FOLDERS}  # emmie's own defaults are the schema's
+
+
+def test_a_folder_that_is_not_a_name_is_worded():
+    assert check_config({"reviews": ["sos"], "results_dir": ""}) == [
+        "results_dir: got ''; expected a folder name, e.g. results"
+    ]
+    assert check_config({"reviews": ["sos"], "data_dir": 3}) == ["data_dir: got '3'; expected a folder name, e.g. data"]
 
 
 def test_the_bundled_config_is_valid():

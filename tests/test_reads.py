@@ -26,6 +26,12 @@ def test_a_step_reads_what_decides_the_validity_of_what_it_reads():
         assert reads(step).everything and reads(step).keys is None and set(reads(step).tables) == set(TABLES)
 
 
+def test_the_tables_are_the_codebooks():
+    from emmie.ingest.schema import TABLES as CODEBOOK  # emmie.reads cannot import it: the Snakefile imports reads
+
+    assert tuple(t.name for t in CODEBOOK) == TABLES
+
+
 def test_every_partial_step_reads_less_than_everything():
     for step in STEPS:
         assert not reads(step).everything and reads(step).keys is not None

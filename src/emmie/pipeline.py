@@ -96,14 +96,14 @@ def _need(results: Path | None, rel: str) -> Path:
     return path
 
 
-#: The stages the rating reads (their folders under ``results/<review>/``).
-RATED = ("effect", "mechanisms", "moderators", "implementation", "economics", "appraisal")
+#: The stages, in the order they can run (their folders under ``results/<review>/``); the rating reads them all.
+STAGES = ("effect", "mechanisms", "moderators", "implementation", "economics", "appraisal")
 
 
 def skipped_before(stage: str, results: Path | None) -> bool:
     """Whether a stage whose results ``stage`` reads was skipped (its own tables did not validate): then
     ``stage`` is skipped too. Those folders are the rule's inputs, so this changes only with them."""
-    folders = RATED if stage == "rate" else [NEEDS[stage].split("/")[0]] if stage in NEEDS else []
+    folders = STAGES if stage == "rate" else [NEEDS[stage].split("/")[0]] if stage in NEEDS else []
     return results is not None and any((Path(results) / f / "skipped.json").is_file() for f in folders)
 
 
@@ -130,6 +130,9 @@ def rate(review: Review, results: Path, out: Path) -> dict[str, Any]:
     return rating
 
 
+#: The folders config/config.yaml may set, with their defaults (as rules/schemas/config.schema.yaml).
+FOLDERS = {"data_dir": "data", "results_dir": "results", "reports_dir": "reports"}
+
 #: Folder names a review id may not take: they are the pipeline's own (logs, shared tables, the toolkit page).
 RESERVED_IDS = {"logs", "_reference", "index", "snapshots"}
 REVIEW_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
@@ -153,10 +156,10 @@ def check_config(config: Any) -> list[str]:
             problems.append(f"reviews[{i}]: got {r!r}; expected an id that is not one of the pipeline's own folders")
         elif reviews.index(r) != i:
             problems.append(f"reviews[{i}]: got {r!r} again; expected each review once")
-    for key in ("data_dir", "results_dir", "reports_dir"):
+    for key, default in FOLDERS.items():
         if key in config and (not isinstance(config[key], str) or not config[key].strip()):
-            problems.append(f"{key}: got {str(config[key])[:80]!r}; expected a folder name, e.g. {key[:-4]}s")
-    extra = sorted(set(config) - {"reviews", "data_dir", "results_dir", "reports_dir"})
+            problems.append(f"{key}: got {str(config[key])[:80]!r}; expected a folder name, e.g. {default}")
+    extra = sorted(set(config) - {"reviews", *FOLDERS})
     if extra:
         problems.append(f"got the key(s) {', '.join(extra)}; expected only reviews, data_dir, results_dir, reports_dir")
     return problems

@@ -15,8 +15,6 @@ from emmie.ingest.review import Review
 from emmie.io import write_json
 from emmie.snapshots.select import as_of
 
-STAGES = ("effect", "mechanisms", "moderators", "implementation", "economics", "appraisal")
-
 
 def run(review: Review, out: Path) -> dict[str, Any]:
     from emmie import pipeline
@@ -30,7 +28,7 @@ def run(review: Review, out: Path) -> dict[str, Any]:
         entry = {**snapshot, "sources": status, "same_as_review": not status["later"] and not status["uncertain"]}
         if not entry["same_as_review"]:
             folder = out / snapshot["id"]
-            for stage in STAGES:
+            for stage in pipeline.STAGES:
                 pipeline.run_stage(stage, subset, folder / stage, results=folder)
             pipeline.rate(subset, folder, folder / "emmie.json")
             findings_stage.run(subset, folder, folder / "findings.json")
