@@ -55,7 +55,7 @@ def test_bayes_factor_words_both_sides(bf10, evidence):
 
     r = BMAResult({}, {}, {}, bf10, 1.0, 0, 0, 0, 0, 0, 0, 0.95, 3, EffectPrior(), HeterogeneityPrior())
     assert r.evidence() == evidence
-    bma = {"bf10": bf10, "bf01": 1 / bf10, "bf_heterogeneity": 2.0, "evidence": evidence, "effect_prior": "N(0, 0.3^2)",
+    bma = {"bf10": bf10, "bf01": 1 / bf10, "bf_heterogeneity": 2.0, "evidence": evidence, "effect_prior": "N(0, 0.3²)",
            "tau_prior": "inverse-gamma(1, 0.15)", "sensitivity": []}  # fmt: skip
     f = _bma_finding("o", bma, ["s1"])
     assert BF_WORDS[evidence] in f.statement

@@ -570,6 +570,9 @@ def test_adjusted_estimates_and_bayes_factors_are_on_the_page(bundled: Path):
     assert norm(f"PET-PEESE ({pp['chosen']}) gives OR {e(pp['estimate'])}") in text
     assert bma["bf10"] > 1000 and "the data favour an effect; they are more than 1,000 times as likely" in text
     assert "Bayes factors of the model averaging under other priors" in text
+    # the priors as a reader writes them: metaBMA's SMD prior on the log odds ratio scale, N(0, 0.544²)
+    assert "priors: effect N(0, 0.544²), tau inverse-gamma(1, 0.272)" in text and "^2" not in text
+    assert "by Chinn's (2000) factor π/√3 = 1.81" in text
     sc = json.loads((bundled / "results/school-calendars/effect/effect.json").read_text())["outcomes"][0]["bma"]
     assert 1 / 3 < sc["bf10"] < 3
     assert norm("the data cannot distinguish an effect from no effect") in page_text(

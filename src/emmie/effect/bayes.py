@@ -203,7 +203,7 @@ def default_priors(measure: str) -> dict[str, Any]:
         "tau_scale": uisd / 4.0,
         "source": (
             f"emmie default for {key} ({_UISD_REASON[key]}): tau ~ half-normal(UISD/4 = {uisd / 4:g}), "
-            f"mu ~ N(0, (2*UISD)^2 = {2 * uisd:g}^2), UISD = {uisd:g}; scaling by the unit-information SD after "
+            f"mu ~ N(0, (2 × UISD)² = {2 * uisd:g}²), UISD = {uisd:g}; scaling by the unit-information SD after "
             "Roever et al. (2021) Res Synth Methods 12:448-474, doi:10.1002/jrsm.1475 (the scale factors are "
             "emmie's choice)"
         ),

@@ -377,10 +377,10 @@ def bma_priors(review: Review, measure: str) -> tuple[EffectPrior, Heterogeneity
     if c is None:
         return None
     source = (
-        "metaBMA's default priors for standardised mean differences, d ~ N(0, 0.3^2) and tau ~ inverse-gamma(1, 0.15)"
+        "metaBMA's default priors for standardised mean differences, d ~ N(0, 0.3²) and tau ~ inverse-gamma(1, 0.15)"
     )
     if measure == "OR":
-        source += ", on the log odds ratio scale by Chinn's (2000) factor pi/sqrt(3) = 1.81"
+        source += ", on the log odds ratio scale by Chinn's (2000) factor π/√3 = 1.81"
     return EffectPrior(0.0, 0.3 * c), HeterogeneityPrior("invgamma", 0.15 * c, 1.0), source
 
 
@@ -396,14 +396,14 @@ def _bma(review: Review, measure: str, yi: np.ndarray, vi: np.ndarray, level: fl
         ("as above", ep, tp),
         ("effect prior SD halved", EffectPrior(ep.mean, ep.sd / 2, ep.side), tp),
         ("effect prior SD doubled", EffectPrior(ep.mean, ep.sd * 2, ep.side), tp),
-        ("tau ~ half-normal(2 x scale)", ep, HeterogeneityPrior("half_normal", 2 * tp.scale)),
+        ("tau ~ half-normal(2 × scale)", ep, HeterogeneityPrior("half_normal", 2 * tp.scale)),
         ("tau ~ half-Cauchy(scale)", ep, HeterogeneityPrior("half_cauchy", tp.scale)),
     ):
         alt = fit if label == "as above" else bayesian_model_averaging(yi, vi, effect_prior=e, tau_prior=t, level=level)
         sens.append(
             {
                 "priors": label,
-                "effect_prior": f"N({e.mean:g}, {e.sd:.3g}^2)" + ("" if e.side == "both" else f", {e.side}"),
+                "effect_prior": f"N({e.mean:g}, {e.sd:.3g}²)" + ("" if e.side == "both" else f", {e.side}"),
                 "tau_prior": t.label(),
                 "bf10": alt.bf_effect,
                 "bf_heterogeneity": alt.bf_heterogeneity,
