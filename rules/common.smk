@@ -55,10 +55,10 @@ from emmie.reads import keys_fingerprint, reads
 @lru_cache(maxsize=None)
 def _review_yaml(review):
     """review.yaml as a mapping, or None when it cannot be read (the validate step says why)."""
-    from emmie.ingest.yamlfile import read_yaml
+    from emmie.ingest.yamlfile import read_yaml_quick
 
     try:
-        return read_yaml(Path(DATA, review, "review.yaml").read_text(encoding="utf-8"))
+        return read_yaml_quick(Path(DATA, review, "review.yaml").read_text(encoding="utf-8"))
     except Exception:  # noqa: BLE001 - any unreadable file: validate reports it, planning goes on
         return None
 

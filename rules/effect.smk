@@ -18,8 +18,7 @@ rule effect:
 
 rule moderators:
     input:
-        step_files("moderators"),
-        effect=f"{RESULTS}/{{review}}/effect",
+        step_files("moderators"),  # it computes the effect sizes as the Effect stage does: no need to wait for it
     output:
         directory(f"{RESULTS}/{{review}}/moderators"),
     params:
@@ -32,4 +31,4 @@ rule moderators:
     log:
         f"{RESULTS}/logs/{{review}}/moderators.log",
     shell:
-        f"{EMMIE} stage moderators {DATA}/{{wildcards.review}} --validated {RESULTS}/{{wildcards.review}}/validated.pickle {{output}} --results {RESULTS}/{{wildcards.review}} > {{log}} 2>&1"
+        f"{EMMIE} stage moderators {DATA}/{{wildcards.review}} --validated {RESULTS}/{{wildcards.review}}/validated.pickle {{output}} > {{log}} 2>&1"

@@ -122,7 +122,7 @@ WHOLE = {"validate", "snapshots", "findings", "report", "toolkit"}
 #: (src/emmie/reads.py), the steps that read their results, and the rating, which reads every stage's results.
 RERUNS = {
     "studies.csv": {"effect", "mechanisms", "moderators", "implementation", "economics", "appraisal", "rate"},
-    "effects.csv": {"effect", "moderators", "economics", "rate"},  # moderators and economics read Effect's results
+    "effects.csv": {"effect", "moderators", "economics", "rate"},  # economics reads Effect's results
     "vocabulary.csv": {"mechanisms", "rate"},
     "cmo.csv": {"mechanisms", "rate"},
     "implementation.csv": {"implementation", "rate"},

@@ -59,8 +59,8 @@ def test_the_fingerprint_of_an_unreadable_file_is_stable():
 #: Bad-input cases (tests/fixtures/bad) and the partial steps each stops: a step stops when a problem is in a
 #: table or review.yaml key it reads, or in what decides their validity; the others run on.
 STOPS = {
-    "negative_count": {"effect", "rate"},  # effects.csv
-    "effect_unknown_outcome": {"effect", "rate"},  # effects.csv against review.yaml outcomes
+    "negative_count": {"effect", "moderators", "rate"},  # effects.csv (moderators compute the effect sizes too)
+    "effect_unknown_outcome": {"effect", "moderators", "rate"},  # effects.csv against review.yaml outcomes
     "cmo_mechanism_only": {"mechanisms", "rate"},  # cmo.csv
     "moderator_not_numeric": {"moderators"},  # moderators.csv
     "prisma_not_adding_up": {"appraisal"},  # prisma.csv

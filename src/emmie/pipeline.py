@@ -44,7 +44,7 @@ def read_summaries(results: Path) -> dict[str, dict[str, Any]]:
 
 
 # The earlier results each stage reads: checked before anything is written.
-NEEDS = {"moderators": "effect/effect_sizes.csv", "economics": STAGE_JSON["effect"]}
+NEEDS = {"economics": STAGE_JSON["effect"]}
 
 
 def run_stage(stage: str, review: Review, out: Path, *, results: Path | None = None) -> dict[str, Any]:
@@ -60,12 +60,9 @@ def run_stage(stage: str, review: Review, out: Path, *, results: Path | None = N
 
         return mechanisms_stage.run(review, out)
     if stage == "moderators":
-        import pandas as pd
-
         from emmie.moderators import stage as moderators_stage
 
-        sizes = pd.read_csv(_need(results, "effect/effect_sizes.csv"), keep_default_na=True)
-        return moderators_stage.run(review, out, effect_sizes=sizes)
+        return moderators_stage.run(review, out)
     if stage == "implementation":
         from emmie.implementation import stage as implementation_stage
 

@@ -60,7 +60,7 @@ DECIDES: dict[str, tuple[str, ...]] = {
 STEPS: dict[str, Reads] = {
     "effect": Reads(("studies", "effects"), ("outcomes", "bayes", "bma", "forest_order", "seed")),
     "mechanisms": Reads(("studies", "vocabulary", "cmo"), ("cmo_weights", "initial_theory")),
-    "moderators": Reads(("moderators",), ("moderators", "outcomes", "seed")),
+    "moderators": Reads(("studies", "effects", "moderators"), ("moderators", "outcomes", "seed")),
     "implementation": Reads(("studies", "implementation"), ("implementation_themes",)),
     "economics": Reads(("economics",), ("economics",), reference=True),
     "appraisal": Reads(("studies", "rob", "prisma"), ()),

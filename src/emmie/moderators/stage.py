@@ -1,6 +1,6 @@
 """The effect-size part of the Moderators stage: does the pooled effect vary with study characteristics?
 
-For every pooled outcome (k >= 2 poolable results in the Effect stage's ``effect_sizes``) and every
+For every pooled outcome (k >= 2 poolable results, the effect sizes computed as the Effect stage computes them) and every
 moderator declared in ``review.yaml`` ``moderators`` (a column of the ``moderators`` table, joined to
 the effect sizes on ``study_id``), the analysis is run where the data allow it, and otherwise an
 explicit statement says why not:
@@ -46,8 +46,9 @@ import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
 from emmie.effect.dependent import study_averages
-from emmie.effect.stage import multilevel_used, settings
+from emmie.effect.stage import compute_effect_sizes, multilevel_used, settings
 from emmie.errors import NUMERIC_ERRORS
+from emmie.ingest import documents
 from emmie.ingest.review import Review
 from emmie.io import atomic_write_text, write_json
 from emmie.moderators.plots import bubble_plot
@@ -221,7 +222,7 @@ def _add_multiplicity(analyses: list[dict[str, Any]]) -> None:
             }
 
 
-def run(review: Review, outdir: Path, *, effect_sizes: pd.DataFrame) -> dict[str, Any]:
+def run(review: Review, outdir: Path, *, effect_sizes: pd.DataFrame | None = None) -> dict[str, Any]:
     """Run the effect-size moderator analyses and write ``moderators_effect.json`` and the bubble plots.
 
     Parameters
@@ -230,8 +231,10 @@ def run(review: Review, outdir: Path, *, effect_sizes: pd.DataFrame) -> dict[str
         The loaded review (``config["moderators"]``, the ``moderators`` table, ``seed``).
     outdir : Path
         Output folder.
-    effect_sizes : DataFrame
-        The Effect stage's ``effect_sizes.csv`` (``effect_id, study_id, outcome, measure, yi, vi, poolable``).
+    effect_sizes : DataFrame, optional
+        The effect sizes (``effect_id, study_id, outcome, measure, yi, vi, poolable``). By default they are computed
+        here exactly as the Effect stage computes its ``effect_sizes.csv`` (:func:`compute_effect_sizes` on the
+        results reported in studies), so this stage does not wait for the Effect stage's analyses.
 
     Returns
     -------
@@ -242,6 +245,8 @@ def run(review: Review, outdir: Path, *, effect_sizes: pd.DataFrame) -> dict[str
     outdir.mkdir(parents=True, exist_ok=True)
     seed = int(review.config["seed"])
     declared = review.config.get("moderators") or []
+    if effect_sizes is None:
+        effect_sizes, _ = compute_effect_sizes(documents.for_effect(review)[0])
     poolable = effect_sizes[effect_sizes["poolable"].astype(str).isin(["True", "true", "1"])]
     analyses: list[dict[str, Any]] = []
     not_possible: list[dict[str, Any]] = []
