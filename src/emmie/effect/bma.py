@@ -30,6 +30,7 @@ import numpy as np
 from scipy import optimize, special, stats
 
 from ..errors import AnalysisError
+from . import normal
 from .rma import as_vector, check_level
 
 MODELS = ("fixed_null", "fixed", "random_null", "random")
@@ -216,11 +217,11 @@ def bayesian_model_averaging(
     k = y.size
     tau, logw = _tau_nodes(y, v, tp, panels)
     # fixed null and fixed effect
-    logml = {"fixed_null": float(np.sum(stats.norm.logpdf(y, 0.0, np.sqrt(v))))}
+    logml = {"fixed_null": float(np.sum(normal.logpdf(y, 0.0, np.sqrt(v))))}
     fixed = _fixed_mu_terms(y, v, np.zeros(1), ep)
     logml["fixed"] = float(fixed["logml"][0])
     # random null: integral over tau of prod N(y; 0, v + tau^2)
-    ll_null = stats.norm.logpdf(y[None, :], 0.0, np.sqrt(v[None, :] + tau[:, None] ** 2)).sum(axis=1)
+    ll_null = normal.logpdf(y[None, :], 0.0, np.sqrt(v[None, :] + tau[:, None] ** 2)).sum(axis=1)
     logml["random_null"] = float(special.logsumexp(logw + ll_null))
     random = _fixed_mu_terms(y, v, tau**2, ep)
     node = logw + random["logml"]

@@ -186,14 +186,10 @@ def moderators_rule(review: Review, mechanisms: dict[str, Any], moderators: dict
     analyses = moderators.get("analyses") or []
     not_possible = moderators.get("not_possible") or []
     moderating = mechanisms.get("moderating_contexts") or []
-    empirical = [
-        m
-        for m in moderating
-        if len(cmo)
-        and cmo.loc[(cmo["context"] == m.get("context")) & (cmo["mechanism"] == m.get("mechanism")), "evidence"]
-        .isin(["observed", "tested"])
-        .any()
-    ]
+    backed = cmo.loc[cmo["evidence"].isin(["observed", "tested"])] if len(cmo) else cmo
+    backed_pairs = set(zip(backed["context"], backed["mechanism"], strict=True)) if len(cmo) else set()
+    # a context-mechanism pair coded at least once with observed or tested evidence (one pass over the codings)
+    empirical = [m for m in moderating if (m.get("context"), m.get("mechanism")) in backed_pairs]
     facts = {
         "contexts_coded": contexts,
         "moderators_declared": len(declared),
