@@ -59,6 +59,7 @@ class Job:
     command: str
     seconds: float
     peak_rss_mb: float
+    start: float = 0.0  # seconds after the run began (what waited for what)
 
 
 @dataclass
@@ -159,9 +160,9 @@ def timed_run(name: str, project: Path, cores: int, poll: float = 0.05) -> Run:
     wall = time.perf_counter() - start
     reader.join(timeout=5)
     jobs = [
-        Job(e["cmd"], round(e["last"] - e["first"], 2), round(e["peak"], 1))
+        Job(e["cmd"], round(e["last"] - e["first"], 2), round(e["peak"], 1), round(e["first"] - start, 2))
         for e in seen.values()
-        if e["cmd"].split(" ")[0] in ("validate", "stage", "rate", "report", "toolkit")
+        if e["cmd"].split(" ")[0] in ("validate", "stage", "rate", "snapshots", "findings", "report", "toolkit")
     ]
     jobs.sort(key=lambda j: -j.seconds)
     tail = "".join(stderr_chunks)[-2000:] if proc.returncode else ""
@@ -228,7 +229,7 @@ def report(run: Run) -> None:
         f"{run.name}: {run.wall_s:.1f} s, peak tree RSS {run.peak_tree_rss_mb:.0f} MB, rc {run.returncode}, planned {run.planned_jobs}"
     )
     for job in run.jobs[:12]:
-        print(f"    {job.seconds:7.1f} s  {job.peak_rss_mb:7.0f} MB  {job.command}")
+        print(f"    {job.seconds:7.1f} s  {job.peak_rss_mb:7.0f} MB  from {job.start:5.1f} s  {job.command}")
     if run.stderr_tail:
         print(run.stderr_tail)
 

@@ -171,7 +171,11 @@ def found_text(counts: dict[str, int], one: str, many: str, verb_one: str = "fou
 
 
 def _study_info(review) -> dict[str, dict[str, str]]:
-    return {r["study_id"]: {"design": r["design"], "rob": r["rob_overall"]} for _, r in review.studies.iterrows()}
+    studies = review.studies
+    return {
+        sid: {"design": design, "rob": rob}
+        for sid, design, rob in zip(studies["study_id"], studies["design"], studies["rob_overall"], strict=True)
+    }
 
 
 def baseline_risk(review, effect_ids: list[str]) -> float | None:

@@ -192,12 +192,19 @@ def context_roles(review, mech: dict[str, Any]) -> tuple[list[dict[str, Any]], l
     """Each moderating context with its coded role and the strongest evidence behind it."""
     cmo = review.cmo
     views, findings = [], []
+    # (study, evidence) of each coding of a context-mechanism pair, in file order: one pass over the codings, not
+    # one scan of them per pair
+    pairs: dict[tuple[Any, Any], list[tuple[Any, Any]]] = {}
+    for context, mechanism, study, evidence in zip(
+        cmo["context"], cmo["mechanism"], cmo["study_id"], cmo["evidence"], strict=True
+    ):
+        pairs.setdefault((context, mechanism), []).append((study, evidence))
     for r in mech.get("moderating_contexts", []):
         studies = sorted(
             set(r.get("enabling_studies", [])) | set(r.get("blocking_studies", [])) | set(r.get("refining_studies", []))
         )
-        rows = cmo[(cmo["context"] == r.get("context")) & (cmo["mechanism"] == r.get("mechanism"))] if len(cmo) else cmo
-        best = strongest(list(rows["evidence"])) if len(rows) else None
+        rows = pairs.get((r.get("context"), r.get("mechanism")), [])
+        best = strongest([e for _, e in rows]) if rows else None
         role = r.get("role") or "conditions"
         ctx, mechanism = r.get("context_label"), r.get("mechanism_label")
         kinds = [
@@ -207,9 +214,9 @@ def context_roles(review, mech: dict[str, Any]) -> tuple[list[dict[str, Any]], l
         split = [f"{n} {word}" for n, word in kinds if n]
         behind = plural(len(studies), "study", "studies") + (f": {', '.join(split)}" if len(split) > 1 else "")
         evidence = {
-            word: strongest(list(rows.loc[rows["study_id"].isin(r.get(f"{kind}_studies", [])), "evidence"]))
+            word: strongest([e for study, e in rows if study in named])
             for kind, word in (("enabling", "enabling"), ("blocking", "blocking"), ("refining", "refining"))
-            if len(rows) and r.get(f"{kind}_studies")
+            if rows and (named := set(r.get(f"{kind}_studies") or ()))
         }
         strength = (
             "; strongest evidence " + ", ".join(f"{w} {e}" for w, e in evidence.items())
