@@ -32,9 +32,9 @@ def snakemake(project: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([*SNAKEMAKE, "--directory", str(project), *args], capture_output=True, text=True, cwd=project)
 
 
-def planned_jobs(project: Path) -> dict[str, int]:
+def planned_jobs(project: Path, *extra: str) -> dict[str, int]:
     """Rule name -> number of jobs Snakemake would run now (dry run)."""
-    proc = snakemake(project, "--dry-run", "--quiet", "rules")
+    proc = snakemake(project, "--dry-run", "--quiet", "rules", *extra)
     assert proc.returncode == 0, proc.stderr
     jobs = {}
     for line in (proc.stdout + proc.stderr).splitlines():
@@ -167,6 +167,15 @@ def test_an_edit_reruns_only_the_steps_that_read_it(built: Path, tmp_path: Path)
         assert all(n == 1 for n in jobs.values()), edit
         path.write_bytes(before)  # back as it was: newer, but the same content, so nothing to do
     assert planned_jobs(project) == {}
+
+
+def test_the_moderators_do_not_wait_for_the_effect_step(built: Path, tmp_path: Path):
+    """The moderator analyses compute the effect sizes themselves, so they run beside the Effect stage: rerunning
+    Effect reruns what reads its results (economics, the rating, findings, pages), not the moderators."""
+    project = copy_of_built(built, tmp_path, {})
+    jobs = planned_jobs(project, "--forcerun", "effect")
+    jobs.pop("all", None)
+    assert set(jobs) == {"effect", "economics", "rate", "findings", "report", "toolkit"}
 
 
 def test_a_step_runs_on_its_valid_tables_while_another_table_is_corrected(built: Path, tmp_path: Path):
