@@ -41,8 +41,6 @@ def test_refused(text):
     assert read_yaml_quick(text) is None
 
 
-@pytest.mark.parametrize(
-    "text", ["a: 1\nb: 2\n", "x: &a [1, 2]\n", "d: 2020-01-31\nf: 1.5e-3\nn: ~\nt: yes\n"]
-)
+@pytest.mark.parametrize("text", ["a: 1\nb: 2\n", "x: &a [1, 2]\n", "d: 2020-01-31\nf: 1.5e-3\nn: ~\nt: yes\n"])
 def test_accepted_alike(text):  # an anchor without an alias is harmless; dates, floats, null and booleans alike
     assert read_yaml_quick(text) == read_yaml(text) is not None
