@@ -246,7 +246,7 @@ def test_stage_without_results_is_a_user_error_not_an_internal_one(bundled: Path
         "-m",
         "emmie",
         "stage",
-        "moderators",
+        "economics",  # reads the Effect stage's results (the moderators compute their effect sizes themselves)
         str(bundled / "data/cbt-recidivism"),
         str(tmp_path / "m"),
     ]
