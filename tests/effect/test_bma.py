@@ -105,3 +105,26 @@ def test_model_priors_and_bad_input():
         EffectPrior(0, 0)
     with pytest.raises(AnalysisError, match="expected invgamma, half_normal or half_cauchy"):
         HeterogeneityPrior("uniform")
+
+
+def test_a_refit_with_the_same_tau_prior_reuses_its_terms_and_gives_the_same_numbers():
+    """The prior-sensitivity rows that change only mu's prior reuse the tau terms of the last fit (bma._tau_terms):
+    the same result as a fit from scratch, and the kept arrays cannot be written to."""
+    from dataclasses import asdict
+
+    from emmie.effect import bma
+
+    rng = np.random.default_rng(3)
+    v = rng.uniform(0.01, 0.2, 40)
+    y = rng.normal(0.2, np.sqrt(v + 0.05))
+    tp = bma.HeterogeneityPrior("half_normal", 0.5)
+    bma.bayesian_model_averaging(y, v, effect_prior=bma.EffectPrior(0, 1), tau_prior=tp)  # fills the cache
+    reused = bma.bayesian_model_averaging(y, v, effect_prior=bma.EffectPrior(0, 0.5), tau_prior=tp)
+    bma._LAST_TAU_TERMS.clear()
+    fresh = bma.bayesian_model_averaging(y, v, effect_prior=bma.EffectPrior(0, 0.5), tau_prior=tp)
+    assert asdict(reused) == asdict(fresh)
+    tau = next(iter(bma._LAST_TAU_TERMS.values()))[0]
+    with pytest.raises(ValueError):
+        tau[0] = 1.0
+    other = bma.bayesian_model_averaging(y * 2, v, effect_prior=bma.EffectPrior(0, 0.5), tau_prior=tp)
+    assert other.mu_mean != fresh.mu_mean and len(bma._LAST_TAU_TERMS) == 1  # other data: recomputed, one kept

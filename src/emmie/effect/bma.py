@@ -136,15 +136,45 @@ def _tau_nodes(y: np.ndarray, v: np.ndarray, prior: HeterogeneityPrior, panels: 
     return tau, logw
 
 
-def _fixed_mu_terms(y: np.ndarray, v: np.ndarray, tau2: np.ndarray, prior: EffectPrior) -> dict[str, np.ndarray]:
-    """Given tau^2 (an array), the log marginal likelihood with mu integrated out (normal prior, truncated as the
-    prior is) and the normal posterior of mu (before truncation): ``logml, mean, sd``."""
+_LAST_TAU_TERMS: dict[tuple, tuple] = {}  # the last one only: a prior-sensitivity table varies mu's prior in turn
+
+
+def _tau_terms(y: np.ndarray, v: np.ndarray, tp: HeterogeneityPrior, panels: int) -> tuple:
+    """The nodes over tau and what the models with heterogeneity take from the data there, whatever mu's prior:
+    ``tau, logw`` (:func:`_tau_nodes`), the random-null model's log likelihood at each node, and ``_data_terms``.
+    Kept for the last (data, tau prior, panels), so that refitting with another prior on mu (the sensitivity
+    table's rows with the same tau prior) does not compute them again: the same arrays, so the same bits."""
+    key = (y.tobytes(), v.tobytes(), tp, panels)
+    if key not in _LAST_TAU_TERMS:
+        tau, logw = _tau_nodes(y, v, tp, panels)
+        ll_null = normal.logpdf(y[None, :], 0.0, np.sqrt(v[None, :] + tau[:, None] ** 2)).sum(axis=1)
+        terms = (tau, logw, ll_null, *_data_terms(y, v, tau**2))
+        for array in terms:
+            array.flags.writeable = False  # shared between fits: read-only
+        _LAST_TAU_TERMS.clear()
+        _LAST_TAU_TERMS[key] = (*terms[:3], terms[3:])
+    return _LAST_TAU_TERMS[key]
+
+
+def _data_terms(y: np.ndarray, v: np.ndarray, tau2: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Given tau^2 (an array), what the marginal likelihood takes from the data whatever mu's prior: the total weight
+    ``W``, the weighted mean ``mhat`` and the log likelihood's part that does not depend on mu (``base``)."""
     w = 1.0 / (v[None, :] + tau2[:, None])  # nodes x k
     W = w.sum(axis=1)
     mhat = (w * y[None, :]).sum(axis=1) / W
     Q = (w * (y[None, :] - mhat[:, None]) ** 2).sum(axis=1)
     k = y.size
     base = -0.5 * k * math.log(2 * math.pi) + 0.5 * np.log(w).sum(axis=1) - 0.5 * Q
+    return W, mhat, base
+
+
+def _fixed_mu_terms(
+    y: np.ndarray, v: np.ndarray, tau2: np.ndarray, prior: EffectPrior, data: tuple | None = None
+) -> dict[str, np.ndarray]:
+    """Given tau^2 (an array), the log marginal likelihood with mu integrated out (normal prior, truncated as the
+    prior is) and the normal posterior of mu (before truncation): ``logml, mean, sd``. ``data``: ``_data_terms`` of
+    the same arguments, when already computed."""
+    W, mhat, base = data if data is not None else _data_terms(y, v, tau2)
     # integral over mu of exp(-W (mu - mhat)^2 / 2) N(mu; m, s^2) = sqrt(2 pi / W) N(mhat; m, s^2 + 1/W)
     logml = base + 0.5 * np.log(2 * math.pi / W) + stats.norm.logpdf(mhat, prior.mean, np.sqrt(prior.sd**2 + 1 / W))
     post_var = 1.0 / (W + 1.0 / prior.sd**2)
@@ -215,15 +245,14 @@ def bayesian_model_averaging(
     if set(pm) != set(MODELS) or any(p < 0 for p in pm.values()) or not math.isclose(sum(pm.values()), 1.0):
         raise AnalysisError(f"prior_models: one probability >= 0 per model ({', '.join(MODELS)}), summing to 1")
     k = y.size
-    tau, logw = _tau_nodes(y, v, tp, panels)
+    tau, logw, ll_null, data = _tau_terms(y, v, tp, panels)
     # fixed null and fixed effect
     logml = {"fixed_null": float(np.sum(normal.logpdf(y, 0.0, np.sqrt(v))))}
     fixed = _fixed_mu_terms(y, v, np.zeros(1), ep)
     logml["fixed"] = float(fixed["logml"][0])
     # random null: integral over tau of prod N(y; 0, v + tau^2)
-    ll_null = normal.logpdf(y[None, :], 0.0, np.sqrt(v[None, :] + tau[:, None] ** 2)).sum(axis=1)
     logml["random_null"] = float(special.logsumexp(logw + ll_null))
-    random = _fixed_mu_terms(y, v, tau**2, ep)
+    random = _fixed_mu_terms(y, v, tau**2, ep, data)
     node = logw + random["logml"]
     logml["random"] = float(special.logsumexp(node))
     # posterior model probabilities
