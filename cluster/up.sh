@@ -17,7 +17,9 @@ missing=""
 for p in $PACKAGES; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then
   echo "installing$missing"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing >/dev/null
+  # with the package lists as they are; if they are stale or missing, once more after refreshing them
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing >/dev/null \
+    || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing >/dev/null; }
 fi
 
 STATE=/var/lib/emmie-cluster

@@ -26,6 +26,7 @@ rule economics:
         code=EMMIE_CODE,
         yaml_keys=step_keys("economics"),
     threads: 1
+    priority: 1  # it waits for Effect, and the rating for it: run it as soon as Effect is done
     resources:
         mem_mb=per_attempt(1000),
         runtime=per_attempt(10),
