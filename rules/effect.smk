@@ -10,7 +10,7 @@ rule effect:
     # (emmie.effect.bayes), and with two declared a 2-core machine ran nothing beside this step. For such a review
     # give it more: --set-threads effect=2 (on a cluster, its --cpus-per-task; the engine uses the cores it has).
     threads: 1
-    priority: 1  # the longest step of a review, and the rating waits for it: start it first
+    priority: 2  # the longest step of a review, and the rating waits for it: start it first
     resources:
         mem_mb=per_attempt(4000),
         runtime=per_attempt(60),

@@ -10,6 +10,7 @@ rule validate:
     params:
         code=EMMIE_CODE,
     threads: 1
+    priority: 1  # short, and the rating waits for it: before the long moderator and CMO analyses
     resources:
         mem_mb=per_attempt(2000),
         runtime=per_attempt(15),

@@ -7,6 +7,7 @@ rule snapshots:
     params:
         code=EMMIE_CODE,
     threads: 1
+    priority: 1  # short, and the rating waits for it: before the long moderator and CMO analyses
     resources:
         mem_mb=per_attempt(4000),
         runtime=per_attempt(60),

@@ -7,6 +7,7 @@ rule implementation:
         code=EMMIE_CODE,
         yaml_keys=step_keys("implementation"),
     threads: 1
+    priority: 1  # short, and the rating waits for it: before the long moderator and CMO analyses
     resources:
         mem_mb=per_attempt(1000),
         runtime=per_attempt(10),
@@ -26,7 +27,7 @@ rule economics:
         code=EMMIE_CODE,
         yaml_keys=step_keys("economics"),
     threads: 1
-    priority: 1  # it waits for Effect, and the rating for it: run it as soon as Effect is done
+    priority: 2  # it waits for Effect, and the rating for it: run it as soon as Effect is done
     resources:
         mem_mb=per_attempt(1000),
         runtime=per_attempt(10),
@@ -45,6 +46,7 @@ rule appraisal:
         code=EMMIE_CODE,
         yaml_keys=step_keys("appraisal"),
     threads: 1
+    priority: 1  # short, and the rating waits for it: before the long moderator and CMO analyses
     resources:
         mem_mb=per_attempt(1000),
         runtime=per_attempt(10),
