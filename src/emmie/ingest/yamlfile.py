@@ -57,9 +57,10 @@ if yaml.__with_libyaml__:
 
 
 def read_yaml_quick(text: str) -> Any:
-    """What :func:`read_yaml` returns for a file it accepts, parsed by libyaml (C, about ten times faster), or
-    None for a file it refuses or any file libyaml does not take. For planning (the Snakefile reads each review's
-    keys to see what changed), where a refused file only has to read as a change; read_yaml says why."""
+    """What :func:`read_yaml` returns for a file it accepts, parsed by libyaml (C, about ten times faster); None for
+    a file with an alias or a duplicate key, or one libyaml cannot parse (where libyaml is more lenient than PyYAML's
+    own parser, what libyaml reads). For planning (the Snakefile reads each review's keys to see what changed),
+    where an edit only has to read as a change; :func:`read_yaml`, in the steps, says what is wrong with a file."""
     if not yaml.__with_libyaml__:
         try:
             return read_yaml(text)
