@@ -31,11 +31,10 @@ from emmie.effect.estimators import (
     typical_variance,
     wls,
 )
+from emmie.effect.names import METHOD_NAMES
 from emmie.errors import AnalysisError
 
 TESTS = ("z", "knha")
-#: How the pages name each test of a pooled effect (``cr2``: the multilevel model's cluster-robust test).
-from emmie.effect.names import METHOD_NAMES, TEST_NAMES  # noqa: E402, F401 - named here too
 
 
 def as_vector(x: Any, name: str) -> np.ndarray:

@@ -106,9 +106,6 @@ def _pdf(y, mu, s):
     return np.exp(-(z**2) / 2.0) / _SQRT_2PI / s
 
 
-_logpdf = normal.logpdf
-
-
 def _pvalues(y: np.ndarray, v: np.ndarray, alternative: str) -> np.ndarray:
     z = y / np.sqrt(v)
     if alternative == "two.sided":
@@ -193,7 +190,7 @@ def _loglik(theta, kind, y, v, X, p_obs, steps, alternative) -> float:
             pm = _pval_min(kind)
             w = _weight(kind, np.clip(p_obs, pm, 1 - pm), delta)
         A = _normalisers(kind, mu, s, v, delta, steps, alternative)
-        ll = np.sum(np.log(w) + _logpdf(y, mu, s) - np.log(A))
+        ll = np.sum(np.log(w) + normal.logpdf(y, mu, s) - np.log(A))
     return float(ll) if np.isfinite(ll) else -np.inf
 
 
