@@ -385,7 +385,7 @@ def test_prior_sensitivity_table():
     for col in ("prior", "mu_median", "mu_ci_lb", "mu_ci_ub", "tau_median", "p_benefit", "p_benefit_mid"):
         assert col in table.columns
     assert table["base"].sum() == 1 and table.loc[0, "prior"] == "half-normal(0.5)"
-    assert set(table["prior"]) >= {"half-normal(0.25)", "half-normal(1)", "half-cauchy(0.5)"}
+    assert set(table["prior"]) >= {"half-normal(0.25)", "half-normal(1)", "half-Cauchy(0.5)"}
     assert table["p_benefit"].between(0, 1).all() and table["p_benefit_mid"].between(0, 1).all()
     assert (table["p_benefit_mid"] <= table["p_benefit"]).all()
     base = bayesian_meta_analysis(yi, vi, mu_prior_sd=4.0, tau_scale=0.5)
@@ -407,7 +407,7 @@ def test_prior_sensitivity_without_mid_and_with_own_priors():
         priors={"mu_prior_sd": 50.0, "tau_scale": 10.0, "tau_prior": "half_cauchy"},
     )
     assert table["p_benefit_mid"].isna().all()
-    assert list(table["prior"]) == ["half-cauchy(10)", "half-normal(5)", "half-normal(20)", "half-normal(10)"]
+    assert list(table["prior"]) == ["half-Cauchy(10)", "half-normal(5)", "half-normal(20)", "half-normal(10)"]
     assert (table["p_benefit"] > 0.5).all()  # both studies favour "higher"
     with pytest.raises(EmmieError):
         prior_sensitivity([1.0], [1.0], measure="MD")

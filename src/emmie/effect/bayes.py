@@ -41,6 +41,7 @@ from scipy import optimize, special, stats
 from scipy.interpolate import CubicSpline
 
 from ..errors import AnalysisError
+from .names import prior_name
 
 TAU_PRIORS = ("half_normal", "half_cauchy")
 ENGINES = ("exact", "nuts")
@@ -384,7 +385,7 @@ class BayesResult:
 
     def __str__(self) -> str:
         pct = f"{100 * self.level:g}%"
-        prior_tau = f"{self.tau_prior.replace('_', '-')}({self.tau_scale:g})"
+        prior_tau = f"{prior_name(self.tau_prior)}({self.tau_scale:g})"
         lines = [
             f"Bayesian random-effects meta-analysis (k = {self.k}; engine: {self.engine})",
             f"Priors: mu ~ Normal({self.mu_prior_mean:g}, {self.mu_prior_sd:g}^2); tau ~ {prior_tau}",
@@ -1246,7 +1247,7 @@ def prior_sensitivity(
         probs = _benefit_probabilities(res, mid, desirable)
         rows.append(
             {
-                "prior": f"{family.replace('_', '-')}({s:g})",
+                "prior": f"{prior_name(family)}({s:g})",
                 "base": is_base,
                 "tau_prior": family,
                 "tau_scale": s,

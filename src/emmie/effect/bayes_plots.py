@@ -18,6 +18,7 @@ from scipy import stats
 from ..errors import AnalysisError
 from ..figures import to_svg
 from .bayes import BayesResult, tau_prior_pdf
+from .names import prior_name
 from .plots import CATERPILLAR_MAX_LINES, FOREST_MAX_ROWS, RASTER_DPI, interval_image
 
 # Okabe & Ito (2008), "Color Universal Design".
@@ -77,7 +78,7 @@ def prior_posterior_plot(result: BayesResult) -> str:
             color=ORANGE,
             lw=1.5,
             ls="--",
-            label=f"prior: {result.tau_prior.replace('_', '-')}({result.tau_scale:g})",
+            label=f"prior: {prior_name(result.tau_prior)}({result.tau_scale:g})",
         )
         ax_tau.axvline(result.tau_median, color=BLUE, lw=0.8, ls=":")
         ax_tau.set_xlim(0.0, t_max)
@@ -157,7 +158,7 @@ def _finish(fig: Figure, ax, result: BayesResult, xlabel: str, size: str) -> str
     fig.legend(loc="lower center", ncol=4, frameon=False, fontsize=8)
     ax.set_title(
         f"Bayesian random-effects meta-analysis ({size}; \u03c4 ~ "
-        f"{result.tau_prior.replace('_', '-')}({result.tau_scale:g}))",
+        f"{prior_name(result.tau_prior)}({result.tau_scale:g}))",
         fontsize=9,
     )
     fig.tight_layout(rect=(0.0, 0.3 / height, 1.0, 1.0))

@@ -31,6 +31,7 @@ from scipy import optimize, special, stats
 
 from ..errors import AnalysisError
 from . import normal
+from .names import prior_name
 from .rma import as_vector, check_level
 
 MODELS = ("fixed_null", "fixed", "random_null", "random")
@@ -84,7 +85,7 @@ class HeterogeneityPrior:
     def label(self) -> str:
         if self.family == "invgamma":
             return f"inverse-gamma({self.shape:.3g}, {self.scale:.3g})"
-        return f"{self.family.replace('_', '-')}({self.scale:.3g})"
+        return f"{prior_name(self.family)}({self.scale:.3g})"
 
 
 @dataclass(frozen=True)

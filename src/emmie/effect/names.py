@@ -12,3 +12,10 @@ METHOD_NAMES = {
     "EB": "empirical Bayes",
     "PM": "Paule-Mandel",
 }
+#: How the pages name each prior family of tau (Cauchy is a name: half-Cauchy).
+PRIOR_NAMES = {"half_normal": "half-normal", "half_cauchy": "half-Cauchy", "invgamma": "inverse-gamma"}
+
+
+def prior_name(family: str) -> str:
+    """The name of a prior family of tau as the pages write it (``"half_cauchy"`` -> ``"half-Cauchy"``)."""
+    return PRIOR_NAMES.get(family, family.replace("_", "-"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from emmie.effect.names import TEST_NAMES
+from emmie.effect.names import TEST_NAMES, prior_name
 from emmie.findings.text import exp, fmt, pct, plural
 
 EXP_MEASURES = {"OR", "RR", "ROM"}
@@ -127,7 +127,7 @@ def prior_posterior(o: dict[str, Any]) -> dict[str, Any]:
             + f": normal, mean {fmt(priors.get('mu_prior_mean'))}, "
             f"SD {fmt(priors.get('mu_prior_sd'))}; posterior mean {fmt(mu.get('mean'), 3)} "
             f"[{fmt(mu.get('ci_lb'), 3)}, {fmt(mu.get('ci_ub'), 3)}]. Prior for tau: "
-            f"{str(priors.get('tau_prior', '')).replace('_', '-')}, scale {fmt(priors.get('tau_scale'))}; "
+            f"{prior_name(str(priors.get('tau_prior', '')))}, scale {fmt(priors.get('tau_scale'))}; "
             f"posterior mean {fmt(tau.get('mean'), 3)} [{fmt(tau.get('ci_lb'), 3)}, {fmt(tau.get('ci_ub'), 3)}]."
         )
     }
