@@ -96,11 +96,18 @@ def test_wide_tables_scroll_in_a_focusable_region_with_a_cue(browser: Browser, b
             wide: w.scrollWidth > w.clientWidth + 1, tab: w.tabIndex, role: w.getAttribute('role'),
             name: (document.getElementById(w.getAttribute('aria-labelledby')) || {}).textContent || '',
             cue: !!(w.previousElementSibling && w.previousElementSibling.classList.contains('scroll-cue')
-                    && !w.previousElementSibling.hidden)}))"""
+                    && !w.previousElementSibling.hidden),
+            caption: (() => { const c = w.querySelector('caption'); if (!c) return null;
+                              const a = c.getBoundingClientRect(), b = w.getBoundingClientRect();
+                              return {text: c.textContent.slice(0, 60), left: a.left - b.left, right: a.right - b.right}; })()
+        }))"""
     )
     wide = [r for r in regions if r["wide"]]
     assert wide, "no table is wider than a phone: the check would be vacuous"
     assert all(r["tab"] == 0 and r["role"] == "region" and r["name"] and r["cue"] for r in wide), wide
+    # what the table is can be read without scrolling sideways: its caption wraps within the visible width
+    captions = [r["caption"] for r in wide if r["caption"]]
+    assert captions and all(c["left"] >= -1 and c["right"] <= 1 for c in captions), captions
     narrow = [r for r in regions if not r["wide"]]
     assert narrow and not any(r["cue"] for r in narrow)  # the cue only where there is more to see
 
