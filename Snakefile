@@ -31,6 +31,13 @@ rule all:
     default_target: True
 
 
+# Snakemake's scheduler re-checks the queue by a one-second threading.Timer (its --max-jobs-per-timespan
+# limit), and Python does not exit until the last of them has fired: every run that ran a job ended about a
+# second after its work was done. The work is done when these hooks run, so stop the timers.
+onsuccess:
+    cancel_scheduler_timers()
+
+
 # After a failed run (one review's step failed; --keep-going ran the rest) the toolkit rule did not run,
 # and the page would still show what it showed before. Remake it from what is there now: a review whose
 # step failed gets a card saying so, not its earlier results.
@@ -40,3 +47,4 @@ onerror:
         + " ".join(f"{RESULTS}/{r}/validation.json" for r in REVIEWS)  # a missing one: a "not checked" card
         + f" > {RESULTS}/logs/toolkit.log 2>&1 || true"
     )
+    cancel_scheduler_timers()

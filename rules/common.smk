@@ -3,7 +3,7 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
-from emmie.pipeline import check_config, check_outputs
+from emmie.pipeline import cancel_scheduler_timers, check_config, check_outputs
 
 _problems = check_config(config)
 if _problems:  # one message per problem, in the user's words, before any planning: never a traceback

@@ -190,6 +190,22 @@ def check_outputs(config: dict[str, Any], root: Path = Path(".")) -> list[str]:
     return list(dict.fromkeys(problems))
 
 
+def cancel_scheduler_timers() -> int:
+    """Cancel the ``threading.Timer`` threads still waiting in this process; returns how many.
+
+    Called from the Snakefile's ``onsuccess``/``onerror`` hooks. Snakemake's scheduler starts a one-second
+    Timer after each pass over the queue (to honour ``--max-jobs-per-timespan``), and the interpreter waits for
+    every non-daemon thread before it exits, so each run that executed a job lingered for up to a second after
+    its last job. When the hooks run, the scheduler is done and nothing waits for those timers.
+    """
+    import threading
+
+    timers = [t for t in threading.enumerate() if isinstance(t, threading.Timer) and t.is_alive()]
+    for t in timers:
+        t.cancel()
+    return len(timers)
+
+
 def project_root(config_path: Path) -> Path:
     """The folder Snakemake runs in for ``config_path``: the parent of its ``config/`` folder."""
     config_path = Path(config_path).absolute()

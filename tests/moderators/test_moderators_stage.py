@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -189,3 +190,17 @@ def test_holm_adjustment_over_the_moderators_of_an_outcome(outputs):
     i = int(np.argmin(raw))
     assert holm[i] == pytest.approx(min(1.0, 5 * raw[i]))
     assert max(holm) <= 1.0
+
+
+def test_the_holm_step_leaves_the_garbage_collector_as_it_found_it():
+    """It freezes the heap around statsmodels' gc.collect(); frozen objects would never be collected."""
+    def analysis(p_knha, p_perm):
+        return {"outcome": "o", "regression": {"knha": {"qm_pval": p_knha}, "permutation": {"qm_pval": p_perm}}}
+
+    analyses = [analysis(0.01, 0.02), analysis(0.04, 0.03), analysis(0.5, float("nan"))]
+    stage._add_multiplicity(analyses)
+    assert gc.get_freeze_count() == 0
+    assert [a["multiplicity"]["pval_knha_holm"] for a in analyses] == pytest.approx([0.03, 0.08, 0.5])
+    with pytest.raises(TypeError):
+        stage._add_multiplicity([{"outcome": "o", "regression": None}])
+    assert gc.get_freeze_count() == 0

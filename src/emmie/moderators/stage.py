@@ -38,6 +38,7 @@ Holm, S. (1979). A simple sequentially rejective multiple test procedure. Scandi
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Any
 
@@ -205,6 +206,17 @@ def _analyse(
 
 def _add_multiplicity(analyses: list[dict[str, Any]]) -> None:
     """Holm-adjusted omnibus p-values (Knapp-Hartung and permutation) over the analyses of each outcome."""
+    # statsmodels' Holm branch runs gc.collect() at every call: a full collection over everything this process
+    # holds (about 80 ms each after the plots of a large review; 1.6 s over the synthetic review's ten outcomes).
+    # Frozen objects are not scanned, and nothing here makes garbage that needs collecting.
+    gc.freeze()
+    try:
+        _holm_by_outcome(analyses)
+    finally:
+        gc.unfreeze()
+
+
+def _holm_by_outcome(analyses: list[dict[str, Any]]) -> None:
     for oid in sorted({a["outcome"] for a in analyses}):
         mine = [a for a in analyses if a["outcome"] == oid]
         adjusted = {}
