@@ -1,5 +1,8 @@
 import json
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -131,3 +134,31 @@ def test_link_status_is_told_by_line_style_not_colour_alone(big):
     from emmie.report.cmo_view import _VIEWER_JS
 
     assert "edge[style = 'refined']" in _VIEWER_JS and '"line-style": "dotted"' in _VIEWER_JS
+
+
+_LAYOUT_SCRIPT = """
+import json
+from emmie.mechanisms.graph import build_graph
+from emmie.mechanisms.layout import layered_layout
+from emmie.mechanisms.synthetic import synthetic_codings
+r = synthetic_codings(1000, 150, n_studies=200, seed=3)
+lay = layered_layout(build_graph(r.cmo, r.vocabulary, r.studies))
+print(json.dumps({"layers": lay.layers, "y": {n: b.y for n, b in sorted(lay.boxes.items())}}))
+"""
+
+
+def test_the_layout_is_the_same_whatever_the_hash_seed():
+    """Each Python process salts string hashes differently. A graph this size was laid out differently from run to
+    run (the neighbours' barycentres were summed in set order, and their last bits broke ties); now it is not."""
+    outs = {
+        subprocess.run(
+            [sys.executable, "-c", _LAYOUT_SCRIPT],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert len(outs) == 1
+    assert json.loads(outs.pop())["layers"]

@@ -7,6 +7,7 @@ graph the same way. Units are inches.
 
 from __future__ import annotations
 
+import math
 import textwrap
 from bisect import bisect_right, insort
 from dataclasses import dataclass
@@ -113,7 +114,10 @@ def _barycentre(und: nx.Graph, n: str, layer: dict[str, int], pos: dict[str, flo
     nbrs = [m for m in und.neighbors(n) if (layer[m] < li if before else layer[m] > li)]
     if not nbrs:
         return pos[n]
-    return sum(pos[m] for m in nbrs) / len(nbrs)
+    # fsum: the sum rounded once, whatever the order. The undirected view lists a node's neighbours in the order of
+    # a set of strings, which changes with each process's hash seed; a plain sum then differed in its last bit from
+    # run to run, and on a large graph that broke ties differently (a different layout at each run).
+    return math.fsum(pos[m] for m in nbrs) / len(nbrs)
 
 
 def _order_layers(G: nx.DiGraph, layer: dict[str, int], sweeps: int) -> tuple[list[list[str]], int]:
