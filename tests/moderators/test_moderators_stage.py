@@ -194,6 +194,7 @@ def test_holm_adjustment_over_the_moderators_of_an_outcome(outputs):
 
 def test_the_holm_step_leaves_the_garbage_collector_as_it_found_it():
     """It freezes the heap around statsmodels' gc.collect(); frozen objects would never be collected."""
+
     def analysis(p_knha, p_perm):
         return {"outcome": "o", "regression": {"knha": {"qm_pval": p_knha}, "permutation": {"qm_pval": p_perm}}}
 

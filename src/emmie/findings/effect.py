@@ -185,8 +185,8 @@ def baseline_risk(review, effect_ids: list[str]) -> float | None:
         return None
     rows = eff[eff["effect_id"].isin(effect_ids)]
     risks = []
-    for _, r in rows.iterrows():
-        c, d = number(r.get("ci")), number(r.get("di"))
+    for c_raw, d_raw in zip(rows["ci"].tolist(), rows["di"].tolist(), strict=True):
+        c, d = number(c_raw), number(d_raw)
         if c is not None and d is not None and c + d > 0:
             risks.append(c / (c + d))
     return statistics.median(risks) if risks else None

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import copy
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from typing import Any
 
 #: The outputs a finding can be shown on (the four pages of a review and the toolkit row).
@@ -57,7 +58,27 @@ class Finding:
             raise ValueError(f"finding {self.id}: empty statement")
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        """The finding as JSON-ready data: what ``dataclasses.asdict`` gives (nothing shared with the finding), with
+        the tuples of ids as lists."""
+        d = {f.name: _copied(getattr(self, f.name)) for f in fields(self)}
         d["studies"] = list(self.studies)
         d["pages"] = list(self.pages)
         return d
+
+
+_IMMUTABLE = (str, int, float, bool, type(None))
+
+
+def _copied(value: Any) -> Any:
+    """``asdict``'s copy of a field's value, without passing each number and string through ``copy.deepcopy``
+    (a review of 10,000 results has tens of thousands of them: most of the findings step's time)."""
+    if isinstance(value, _IMMUTABLE):
+        return value
+    kind = type(value)
+    if kind is dict:
+        return {_copied(k): _copied(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return kind(_copied(v) for v in value)
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    return copy.deepcopy(value)

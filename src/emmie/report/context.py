@@ -74,7 +74,7 @@ def references(review: Review) -> list[dict[str, Any]]:
         frame = getattr(review, name)
         coded_by[name] = {str(sid): list(ids) for sid, ids in frame.groupby("study_id", sort=False)[key]}
     rows = []
-    for _, s in review.studies.sort_values(["citation", "study_id"]).iterrows():
+    for s in review.studies.sort_values(["citation", "study_id"]).to_dict("records"):
         sid = s["study_id"]
         url = s["url"]
         coded = {name: coded_by[name].get(str(sid), []) for name in coded_by}
