@@ -42,9 +42,9 @@ onsuccess:
 # and the page would still show what it showed before. Remake it from what is there now: a review whose
 # step failed gets a card saying so, not its earlier results.
 onerror:
+    cancel_scheduler_timers()
     shell(
         f"{EMMIE} toolkit {REPORTS}/index.html --results {RESULTS} --data {DATA} "
         + " ".join(f"{RESULTS}/{r}/validation.json" for r in REVIEWS)  # a missing one: a "not checked" card
         + f" > {RESULTS}/logs/toolkit.log 2>&1 || true"
     )
-    cancel_scheduler_timers()

@@ -190,17 +190,28 @@ def check_outputs(config: dict[str, Any], root: Path = Path(".")) -> list[str]:
     return list(dict.fromkeys(problems))
 
 
-def cancel_scheduler_timers() -> int:
-    """Cancel the ``threading.Timer`` threads still waiting in this process; returns how many.
+#: The module whose timers :func:`cancel_scheduler_timers` cancels (where Snakemake 9 starts them).
+SCHEDULER_MODULE = "snakemake.scheduling.job_scheduler"
 
-    Called from the Snakefile's ``onsuccess``/``onerror`` hooks. Snakemake's scheduler starts a one-second
-    Timer after each pass over the queue (to honour ``--max-jobs-per-timespan``), and the interpreter waits for
-    every non-daemon thread before it exits, so each run that executed a job lingered for up to a second after
-    its last job. When the hooks run, the scheduler is done and nothing waits for those timers.
+
+def cancel_scheduler_timers() -> int:
+    """Cancel the ``threading.Timer`` threads that Snakemake's scheduler left waiting; returns how many.
+
+    Called from the Snakefile's ``onsuccess``/``onerror`` hooks. The scheduler starts a one-second Timer after each
+    pass over the queue (to honour ``--max-jobs-per-timespan``; all it does is wake the scheduler), and the
+    interpreter waits for every non-daemon thread before it exits, so each run that executed a job lingered for up
+    to a second after its last job. When the hooks run, the scheduler is done and nothing waits for those timers.
+    Other code's timers (a library's watchdog, say) are left alone.
     """
     import threading
 
-    timers = [t for t in threading.enumerate() if isinstance(t, threading.Timer) and t.is_alive()]
+    timers = [
+        t
+        for t in threading.enumerate()
+        if isinstance(t, threading.Timer)
+        and t.is_alive()
+        and getattr(t.function, "__module__", None) == SCHEDULER_MODULE
+    ]
     for t in timers:
         t.cancel()
     return len(timers)

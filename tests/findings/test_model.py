@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import Counter, OrderedDict, namedtuple
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -14,6 +14,13 @@ from emmie.findings.model import Finding
 class _Inner:
     x: float
     ys: list[int]
+
+
+_Pair = namedtuple("_Pair", "first second")
+
+
+class _Listed(list):
+    pass
 
 
 def _finding(numbers):
@@ -36,13 +43,20 @@ def test_to_dict_is_asdict_with_lists_for_the_ids():
         "nested": {"a": [1, {"b": None}], "flag": True, "text": "n/a"},
         "array": np.array([1.0, 2.0]),
         "inner": _Inner(1.5, [1, 2]),
-        "ordered": OrderedDict(z=1, a=2),
+        "ordered": OrderedDict(z=1, a=_Inner(2.0, [3])),
+        "pair": _Pair(_Inner(0.5, []), [1, (2, 3)]),
+        "listed": _Listed([_Inner(1.0, [4]), 5]),
+        "counted": Counter(a=1),
+        "a set": {1, 2},
         "nan": float("nan"),
     }
     f = _finding(numbers)
     got, want = f.to_dict(), _expected(f)
     assert repr(got) == repr(want)
     assert type(got["numbers"]["ordered"]) is OrderedDict and type(got["numbers"]["ci"]) is tuple
+    assert got["numbers"]["ordered"]["a"] == {"x": 2.0, "ys": [3]}  # dataclasses inside containers become dicts
+    assert type(got["numbers"]["pair"]) is _Pair and got["numbers"]["pair"].first == {"x": 0.5, "ys": []}
+    assert type(got["numbers"]["listed"]) is _Listed and got["numbers"]["listed"][0] == {"x": 1.0, "ys": [4]}
     assert got["studies"] == ["s1", "s2"] and got["pages"] == ["index"]
 
 
