@@ -10,6 +10,7 @@ import json
 import os
 import re
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -203,8 +204,6 @@ def cancel_scheduler_timers() -> int:
     to a second after its last job. When the hooks run, the scheduler is done and nothing waits for those timers.
     Other code's timers (a library's watchdog, say) are left alone.
     """
-    import threading
-
     timers = [
         t
         for t in threading.enumerate()

@@ -192,12 +192,12 @@ def test_holm_adjustment_over_the_moderators_of_an_outcome(outputs):
     assert max(holm) <= 1.0
 
 
+def _analysis(p_knha, p_perm):
+    return {"outcome": "o", "regression": {"knha": {"qm_pval": p_knha}, "permutation": {"qm_pval": p_perm}}}
+
+
 def test_the_holm_step_freezes_the_heap_and_leaves_the_collector_as_it_found_it():
     """It freezes the heap around statsmodels' gc.collect(); frozen objects would never be collected."""
-
-    def analysis(p_knha, p_perm):
-        return {"outcome": "o", "regression": {"knha": {"qm_pval": p_knha}, "permutation": {"qm_pval": p_perm}}}
-
     frozen_during = []
 
     def spy(p, method):
@@ -205,7 +205,7 @@ def test_the_holm_step_freezes_the_heap_and_leaves_the_collector_as_it_found_it(
         return real(p, method=method)
 
     real = stage.multipletests
-    analyses = [analysis(0.01, 0.02), analysis(0.04, 0.03), analysis(0.5, float("nan"))]
+    analyses = [_analysis(0.01, 0.02), _analysis(0.04, 0.03), _analysis(0.5, float("nan"))]
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(stage, "multipletests", spy)
         stage._add_multiplicity(analyses)
@@ -221,7 +221,7 @@ def test_the_holm_step_leaves_a_heap_frozen_by_someone_else_frozen():
     gc.freeze()
     try:
         frozen = gc.get_freeze_count()
-        a = {"outcome": "o", "regression": {"knha": {"qm_pval": 0.2}, "permutation": {"qm_pval": 0.3}}}
+        a = _analysis(0.2, 0.3)
         stage._add_multiplicity([a])
         assert gc.get_freeze_count() == frozen
         assert a["multiplicity"]["pval_knha_holm"] == 0.2

@@ -209,14 +209,15 @@ def _add_multiplicity(analyses: list[dict[str, Any]]) -> None:
     # statsmodels' Holm branch runs gc.collect() at every call: a full collection over everything this process
     # holds (about 80 ms each after the plots of a large review; 1.6 s over the synthetic review's ten outcomes).
     # Frozen objects are not scanned, and nothing here makes garbage that needs collecting.
-    if gc.get_freeze_count():  # someone else froze the heap: theirs to unfreeze
-        _holm_by_outcome(analyses)
-        return
-    gc.freeze()
+    # A heap someone else froze stays theirs to unfreeze.
+    freeze = not gc.get_freeze_count()
+    if freeze:
+        gc.freeze()
     try:
         _holm_by_outcome(analyses)
     finally:
-        gc.unfreeze()
+        if freeze:
+            gc.unfreeze()
 
 
 def _holm_by_outcome(analyses: list[dict[str, Any]]) -> None:
